@@ -1,0 +1,2 @@
+//! `cluster.yml`: typed RKE1 schema, strict parsing, defaults, semantic validation and the
+//! Kubernetes version table.

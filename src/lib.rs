@@ -1,0 +1,11 @@
+//! rke: a Kubernetes installer that is a drop-in successor to RKE1.
+//!
+//! Data flows one way (see `shared/design.md`):
+//! `cluster.yml` → [`config`] → [`certs`] → [`state`], with [`cli`] wiring commands together.
+
+pub mod certs;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod paths;
+pub mod state;

@@ -1,0 +1,1 @@
+//! `cluster.rkestate`: RKE1-compatible JSON (`desiredState` / `currentState`), written atomically.
