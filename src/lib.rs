@@ -4,8 +4,10 @@
 //! `cluster.yml` → [`config`] → [`certs`] → [`state`], with [`cli`] wiring commands together.
 
 pub mod certs;
+pub mod cluster;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fsutil;
 pub mod paths;
 pub mod state;

@@ -1,6 +1,12 @@
 //! Command-line interface: argument definitions here, one file per command.
 
-use crate::error::{self, ErrorKind};
+mod cert;
+mod config_cmd;
+mod output;
+mod up;
+mod validate;
+
+use crate::error;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -27,7 +33,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check cluster.yml for errors without touching any node.
-    Validate(ValidateArgs),
+    Validate(validate::ValidateArgs),
+    /// Generate certificates and the state file (`--init`); provisioning nodes arrives with the
+    /// provisioning work, so `--init` is required for now.
+    Up(up::UpArgs),
+    /// Write a cluster.yml, or list supported Kubernetes versions and their images.
+    Config(config_cmd::ConfigArgs),
+    /// Certificate utilities.
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
 }
 
 /// Output format of commands that report results.
@@ -46,20 +60,27 @@ pub struct ConfigArg {
     pub config: PathBuf,
 }
 
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    #[command(flatten)]
-    pub config: ConfigArg,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
-}
-
 /// Parse arguments, run the command and return the process exit code.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Usage errors exit with the config-error code: clap's own code (2) is reserved
+            // for "`--dry-run` found pending changes".
+            let _ = e.print();
+            return if e.use_stderr() {
+                error::ErrorKind::Config.exit_code()
+            } else {
+                0
+            };
+        }
+    };
+    init_logging(&cli);
     let result: anyhow::Result<i32> = match cli.command {
-        Command::Validate(_) => Ok(0),
+        Command::Validate(args) => validate::run(&args),
+        Command::Up(args) => up::run(&args),
+        Command::Config(args) => config_cmd::run(&args),
+        Command::Cert(cmd) => cert::run(&cmd),
     };
     match result {
         Ok(code) => code,
@@ -70,5 +91,25 @@ pub fn run() -> i32 {
     }
 }
 
-#[allow(dead_code)]
-fn unused(_: ErrorKind) {}
+/// Logs go to stderr; stdout is reserved for command output (tables, JSON).
+fn init_logging(cli: &Cli) {
+    use std::io::IsTerminal;
+    let level = if cli.trace {
+        "trace"
+    } else if cli.debug {
+        "debug"
+    } else if cli.quiet {
+        "error"
+    } else {
+        "info"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

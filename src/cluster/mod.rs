@@ -1,0 +1,60 @@
+//! Views derived from a defaulted [`RkeConfig`] that several commands share.
+
+pub mod encryption;
+
+use crate::certs::{KeyAlgorithm, NodeIdentity, PkiInput};
+use crate::config::{RkeConfig, RkeConfigNode};
+
+/// RKE1 signs every certificate for ten years.
+pub const DEFAULT_VALIDITY_DAYS: u32 = 3650;
+
+fn identity(node: &RkeConfigNode) -> NodeIdentity {
+    NodeIdentity {
+        address: node.address.clone(),
+        internal_address: if node.internal_address.is_empty() {
+            node.address.clone()
+        } else {
+            node.internal_address.clone()
+        },
+        hostname: node.hostname_override.clone(),
+    }
+}
+
+fn with_role(cfg: &RkeConfig, role: &str) -> Vec<NodeIdentity> {
+    cfg.nodes
+        .iter()
+        .filter(|n| n.has_role(role))
+        .map(identity)
+        .collect()
+}
+
+/// What the PKI needs to know about the cluster.
+pub fn pki_input(cfg: &RkeConfig) -> PkiInput {
+    PkiInput {
+        cluster_name: cfg.cluster_name.clone(),
+        cluster_domain: cfg.services.kubelet.cluster_domain.clone(),
+        service_cluster_ip_ranges: cfg
+            .services
+            .kube_api
+            .service_cluster_ip_range
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        control_plane: with_role(cfg, "controlplane"),
+        etcd: with_role(cfg, "etcd"),
+        all_nodes: cfg.nodes.iter().map(identity).collect(),
+        extra_sans: cfg.authentication.sans.clone(),
+        generate_serving_certificate: cfg.services.kubelet.generate_serving_certificate,
+        validity_days: DEFAULT_VALIDITY_DAYS,
+        key_algorithm: KeyAlgorithm::default(),
+    }
+}
+
+/// The admin kubeconfig talks to the first control-plane node, as RKE1's does.
+pub fn admin_server_url(cfg: &RkeConfig) -> Option<String> {
+    cfg.nodes
+        .iter()
+        .find(|n| n.has_role("controlplane"))
+        .map(|n| format!("https://{}:6443", n.address))
+}

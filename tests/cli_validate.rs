@@ -1,0 +1,155 @@
+//! `rke validate` from the built binary: exit codes, locations, suggestions, JSON.
+
+mod common;
+use common::*;
+
+#[test]
+fn valid_config_exits_zero_with_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
+    let out = rke()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let s = stdout_of(&out);
+    assert!(s.contains("is valid: 3 nodes (etcd: 3, controlplane: 2, worker: 3)"), "{s}");
+    assert!(s.contains("v1.20.15-rancher2-2"), "{s}");
+}
+
+#[test]
+fn the_shipped_example_is_valid() {
+    let out = rke()
+        .args(["validate", "--config", "examples/cluster.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+}
+
+#[test]
+fn misspelled_key_gives_location_and_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = THREE_NODES.replace(
+        "authentication:",
+        "services:\n  kube-api:\n    extra-args:\n      v: 2\nauthentication:",
+    );
+    let cfg = write(dir.path(), "cluster.yml", &text);
+    let out = rke()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_of(&out);
+    let line = text
+        .lines()
+        .position(|l| l.contains("extra-args"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("cluster.yml:{line}:5")),
+        "no file:line:col in {err}"
+    );
+    assert!(err.contains("extra_args"), "no suggestion in {err}");
+}
+
+#[test]
+fn wrong_service_name_suggests_kube_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{THREE_NODES}services:\n  kube_api:\n    always_pull_images: true\n");
+    let cfg = write(dir.path(), "cluster.yml", &text);
+    let out = rke()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr_of(&out).contains("kube-api"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn semantic_errors_are_all_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\
+kubernetes_version: v1.20.15-rancher2-2
+nodes:
+  - address: 10.0.0.1
+    user: rke
+    role: [worker, master]
+    hostname_override: Bad_Name
+  - address: 10.0.0.1
+    user: rke
+    role: [worker]
+services:
+  kube-api:
+    service_cluster_ip_range: 10.42.0.0/16
+  kube-controller:
+    cluster_cidr: 10.42.0.0/16
+    service_cluster_ip_range: 10.42.0.0/16
+network:
+  plugin: flanel
+";
+    let cfg = write(dir.path(), "cluster.yml", text);
+    let out = rke()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_of(&out);
+    for needle in [
+        "etcd",          // no etcd node
+        "controlplane",  // no control-plane node
+        "master",        // unknown role
+        "Bad_Name",      // invalid hostname_override
+        "10.0.0.1",      // duplicate address
+        "overlap",       // service and cluster CIDR overlap
+        "flanel",        // unknown network plugin
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    // Every problem line carries the file name and a line number.
+    let problem_lines: Vec<&str> = err.lines().filter(|l| l.contains(": error: ")).collect();
+    assert!(problem_lines.len() >= 7, "{err}");
+    assert!(problem_lines.iter().all(|l| l.contains("cluster.yml:")), "{err}");
+}
+
+#[test]
+fn json_output_parses_and_lists_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = THREE_NODES.replace("role: [etcd, worker]", "role: [etcd, wroker]");
+    let cfg = write(dir.path(), "cluster.yml", &text);
+    let out = rke()
+        .args(["validate", "--output", "json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    assert_eq!(v["valid"], false);
+    let errors = v["errors"].as_array().unwrap();
+    assert!(!errors.is_empty());
+    assert!(errors.iter().any(|e| e.to_string().contains("wroker")));
+
+    let ok = write(dir.path(), "ok.yml", THREE_NODES);
+    let out = rke()
+        .args(["validate", "--output", "json", "--config"])
+        .arg(&ok)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["summary"]["nodes"], 3);
+}
+
+#[test]
+fn missing_file_is_a_config_error() {
+    let out = rke()
+        .args(["validate", "--config", "/nonexistent/cluster.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr_of(&out).contains("/nonexistent/cluster.yml"));
+}
