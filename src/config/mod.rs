@@ -1,2 +1,4 @@
 //! `cluster.yml`: typed RKE1 schema, strict parsing, defaults, semantic validation and the
 //! Kubernetes version table.
+
+pub mod versions;
