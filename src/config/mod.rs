@@ -1,2 +1,5 @@
 //! `cluster.yml`: typed RKE1 schema, strict parsing, defaults, semantic validation and the
 //! Kubernetes version table.
+
+pub mod locate;
+pub mod validate;
