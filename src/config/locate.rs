@@ -6,8 +6,9 @@
 //! When the path's last keys are absent (a missing value), the deepest key that does exist is
 //! reported, so the user is pointed at the right block.
 //!
-//! Path grammar: segments joined by `.`; `[N]` indexes a sequence; `["key"]` quotes a map key that
-//! contains `.`, `[`, `]` or `"` (label keys such as `node-role.kubernetes.io/worker`).
+//! Path grammar: segments joined by `.`; `[N]` indexes a sequence; `["key"]` quotes a map key with
+//! characters other than letters, digits, `-` and `_` (label keys such as
+//! `node-role.kubernetes.io/worker`); inside quotes, `\` escapes `"` and `\`.
 
 use serde_saphyr::granit_parser::{Event, Parser, Span};
 
@@ -22,8 +23,10 @@ pub enum Segment {
 
 /// Path to a map key under `parent` (quoted when the key needs it).
 pub fn child(parent: &str, key: &str) -> String {
-    let needs_quotes =
-        key.is_empty() || key.contains(['.', '[', ']', '"', '\\']) || key.trim() != key;
+    let needs_quotes = key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let segment = if needs_quotes {
         let escaped = key.replace('\\', "\\\\").replace('"', "\\\"");
         format!("[\"{escaped}\"]")
