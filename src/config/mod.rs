@@ -2,4 +2,7 @@
 //! Kubernetes version table.
 
 pub mod locate;
+pub mod types;
 pub mod validate;
+
+pub use types::*;
