@@ -63,9 +63,8 @@ pub fn parse_path(path: &str) -> Option<Vec<Segment>> {
                     out.push(Segment::Key(std::mem::take(&mut key)));
                 }
                 after_bracket = false;
-                if chars.peek().is_none() {
-                    return None;
-                }
+                // A trailing '.' is malformed.
+                chars.peek()?;
             }
             '[' => {
                 if !key.is_empty() {

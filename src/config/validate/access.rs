@@ -37,7 +37,10 @@ fn check_bastion(cfg: &RkeConfig, r: &mut Report) {
         return;
     }
     if b.user.trim().is_empty() {
-        r.error("bastion_host.user", "bastion_host.user is required (the SSH user on the jump host)");
+        r.error(
+            "bastion_host.user",
+            "bastion_host.user is required (the SSH user on the jump host)",
+        );
     }
     if !b.port.is_empty()
         && let Err(why) = net::port(&b.port)
@@ -57,7 +60,9 @@ fn check_registries(cfg: &RkeConfig, r: &mut Report) {
             // The URL is used as an image name prefix, where a scheme is not allowed.
             r.error(
                 child(&p, "url"),
-                format!("url {url:?} must be host[:port] without a scheme (it prefixes image names)"),
+                format!(
+                    "url {url:?} must be host[:port] without a scheme (it prefixes image names)"
+                ),
             );
         }
         if reg.user.is_empty() != reg.password.is_empty() {
@@ -121,13 +126,21 @@ fn check_cloud_provider(cfg: &RkeConfig, version: Option<K8sVersion>, r: &mut Re
     }
     let sections = [
         ("aws", "awsCloudProvider", cp.aws_cloud_provider.is_some()),
-        ("azure", "azureCloudProvider", cp.azure_cloud_provider.is_some()),
+        (
+            "azure",
+            "azureCloudProvider",
+            cp.azure_cloud_provider.is_some(),
+        ),
         (
             "openstack",
             "openstackCloudProvider",
             cp.openstack_cloud_provider.is_some(),
         ),
-        ("vsphere", "vsphereCloudProvider", cp.vsphere_cloud_provider.is_some()),
+        (
+            "vsphere",
+            "vsphereCloudProvider",
+            cp.vsphere_cloud_provider.is_some(),
+        ),
         (
             "harvester",
             "harvesterCloudProvider",

@@ -64,11 +64,17 @@ fn check_ingress(cfg: &RkeConfig, r: &mut Report) {
     if !policy.is_empty() && !DNS_POLICIES.contains(&policy) {
         r.error(
             "ingress.dns_policy",
-            format!("dns_policy {policy:?} is not valid: {}", one_of(policy, &DNS_POLICIES)),
+            format!(
+                "dns_policy {policy:?} is not valid: {}",
+                one_of(policy, &DNS_POLICIES)
+            ),
         );
     }
     // 0 means "default" (80/443), as in RKE1.
-    for (key, port) in [("http_port", ingress.http_port), ("https_port", ingress.https_port)] {
+    for (key, port) in [
+        ("http_port", ingress.http_port),
+        ("https_port", ingress.https_port),
+    ] {
         if port != 0 && !(1..=65535).contains(&port) {
             r.error(
                 format!("ingress.{key}"),

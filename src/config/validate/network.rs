@@ -21,7 +21,11 @@ const DUAL_STACK_PLUGINS: [&str; 3] = ["calico", "aci", "none"];
 
 pub fn check(cfg: &RkeConfig, version: Option<K8sVersion>, r: &mut Report) {
     let services = &cfg.services;
-    let api_range = cidrs(API_SERVICE_RANGE, &services.kube_api.service_cluster_ip_range, r);
+    let api_range = cidrs(
+        API_SERVICE_RANGE,
+        &services.kube_api.service_cluster_ip_range,
+        r,
+    );
     let ctl_range = cidrs(
         CONTROLLER_SERVICE_RANGE,
         &services.kube_controller.service_cluster_ip_range,
@@ -115,7 +119,9 @@ fn check_cluster_dns(value: &str, service: Option<&CidrList>, r: &mut Report) {
         } else if service.nets.iter().any(|n| first_host(n) == ip) {
             r.error(
                 CLUSTER_DNS,
-                format!("{ip} is the first service address, reserved for the kubernetes API service"),
+                format!(
+                    "{ip} is the first service address, reserved for the kubernetes API service"
+                ),
             );
         }
     }
@@ -199,7 +205,10 @@ fn check_plugin(cfg: &RkeConfig, version: Option<K8sVersion>, dual_stack: bool, 
         );
     }
     if network.mtu < 0 {
-        r.error("network.mtu", format!("mtu {} must be positive", network.mtu));
+        r.error(
+            "network.mtu",
+            format!("mtu {} must be positive", network.mtu),
+        );
     }
     if dual_stack && !DUAL_STACK_PLUGINS.contains(&plugin) {
         r.error(
@@ -249,7 +258,10 @@ fn check_aci(cfg: &RkeConfig, r: &mut Report) {
     ];
     for (key, value) in required {
         if value.trim().is_empty() {
-            r.error(child(base, key), format!("{key} is required for network plugin aci"));
+            r.error(
+                child(base, key),
+                format!("{key} is required for network plugin aci"),
+            );
         }
     }
     for (key, list) in [
@@ -257,7 +269,10 @@ fn check_aci(cfg: &RkeConfig, r: &mut Report) {
         ("l3out_external_networks", &aci.l3out_external_networks),
     ] {
         if list.is_empty() {
-            r.error(child(base, key), format!("{key} is required for network plugin aci"));
+            r.error(
+                child(base, key),
+                format!("{key} is required for network plugin aci"),
+            );
         }
     }
 }

@@ -87,7 +87,10 @@ fn check_roles(p: &str, roles: &[String], r: &mut Report) {
     if roles.is_empty() {
         r.error(
             &at,
-            format!("role is empty: give at least one of {}", KNOWN_ROLES.join(", ")),
+            format!(
+                "role is empty: give at least one of {}",
+                KNOWN_ROLES.join(", ")
+            ),
         );
         return;
     }

@@ -23,7 +23,9 @@ pub fn max_unavailable(s: &str) -> Result<(), String> {
     match s.parse::<i64>() {
         Ok(n) if n >= 1 => Ok(()),
         Ok(n) => Err(format!("{n} must be at least 1")),
-        Err(_) => Err(format!("{s:?} is neither a node count nor a percentage such as 20%")),
+        Err(_) => Err(format!(
+            "{s:?} is neither a node count nor a percentage such as 20%"
+        )),
     }
 }
 
@@ -33,7 +35,10 @@ fn check_upgrade_strategy(cfg: &RkeConfig, r: &mut Report) {
     };
     for (key, value) in [
         ("max_unavailable_worker", &u.max_unavailable_worker),
-        ("max_unavailable_controlplane", &u.max_unavailable_controlplane),
+        (
+            "max_unavailable_controlplane",
+            &u.max_unavailable_controlplane,
+        ),
     ] {
         if !value.is_empty()
             && let Err(why) = max_unavailable(value)
@@ -68,8 +73,16 @@ fn check_external_etcd(cfg: &RkeConfig, r: &mut Report) {
         }
     }
     for (key, value, what) in [
-        ("ca_cert", &etcd.ca_cert, "the CA certificate of the external etcd"),
-        ("cert", &etcd.cert, "a client certificate for the external etcd"),
+        (
+            "ca_cert",
+            &etcd.ca_cert,
+            "the CA certificate of the external etcd",
+        ),
+        (
+            "cert",
+            &etcd.cert,
+            "a client certificate for the external etcd",
+        ),
         ("key", &etcd.key, "the client certificate's key"),
         ("path", &etcd.path, "the etcd key prefix, e.g. /etcd-test"),
     ] {
@@ -93,7 +106,10 @@ fn check_backup(cfg: &RkeConfig, r: &mut Report) {
         ("timeout", backup.timeout),
     ] {
         if value < 0 {
-            r.error(child(base, key), format!("{key} {value} must not be negative"));
+            r.error(
+                child(base, key),
+                format!("{key} {value} must not be negative"),
+            );
         }
     }
     let Some(s3) = &backup.s3_backup_config else {
@@ -101,7 +117,10 @@ fn check_backup(cfg: &RkeConfig, r: &mut Report) {
     };
     let s3_path = child(base, "s3backupconfig");
     if s3.bucket_name.trim().is_empty() {
-        r.error(child(&s3_path, "bucket_name"), "bucket_name is required for S3 snapshots");
+        r.error(
+            child(&s3_path, "bucket_name"),
+            "bucket_name is required for S3 snapshots",
+        );
     }
     if s3.endpoint.trim().is_empty() {
         r.error(

@@ -58,7 +58,9 @@ fn check_authentication(strategy: &str, r: &mut Report) {
     if !has_x509 {
         r.error(
             PATH,
-            format!("authentication strategy {strategy:?} must include x509 (e.g. \"x509|webhook\")"),
+            format!(
+                "authentication strategy {strategy:?} must include x509 (e.g. \"x509|webhook\")"
+            ),
         );
     }
 }

@@ -91,7 +91,10 @@ fn authentication_strategies() {
     c.authentication.strategy = "webhook".into();
     assert_problems(&c, &[(E, "authentication.strategy", "must include x509")]);
     c.authentication.strategy = "x509|oidc".into();
-    assert_problems(&c, &[(E, "authentication.strategy", "\"oidc\" is not supported")]);
+    assert_problems(
+        &c,
+        &[(E, "authentication.strategy", "\"oidc\" is not supported")],
+    );
 }
 
 #[test]
@@ -131,7 +134,11 @@ fn pod_security_levels_and_versions() {
     c.services.kube_api.pod_security_policy = true;
     assert_problems(
         &c,
-        &[(E, "services.kube-api.pod_security_policy", "removed in Kubernetes 1.25")],
+        &[(
+            E,
+            "services.kube-api.pod_security_policy",
+            "removed in Kubernetes 1.25",
+        )],
     );
 }
 
@@ -179,14 +186,22 @@ fn upgrade_strategy_limits() {
         &c,
         &[
             (E, "upgrade_strategy.max_unavailable_worker", "at least 1"),
-            (E, "upgrade_strategy.max_unavailable_controlplane", "between 1% and 100%"),
+            (
+                E,
+                "upgrade_strategy.max_unavailable_controlplane",
+                "between 1% and 100%",
+            ),
             (E, "upgrade_strategy.node_drain_input.timeout", "1-10800"),
         ],
     );
     c.upgrade_strategy = strategy("two", "1", 120);
     assert_problems(
         &c,
-        &[(E, "upgrade_strategy.max_unavailable_worker", "neither a node count")],
+        &[(
+            E,
+            "upgrade_strategy.max_unavailable_worker",
+            "neither a node count",
+        )],
     );
 }
 
@@ -219,7 +234,10 @@ fn private_registries() {
         is_default: default,
         ..Default::default()
     };
-    c.private_registries = vec![reg("registry.example.com:5000", true), reg("r2.example.com", false)];
+    c.private_registries = vec![
+        reg("registry.example.com:5000", true),
+        reg("r2.example.com", false),
+    ];
     assert_problems(&c, &[]);
     c.private_registries = vec![
         reg("", false),
@@ -245,7 +263,10 @@ fn cloud_providers() {
     c.cloud_provider.aws_cloud_provider = Some(AwsCloudProvider::default());
     assert_problems(&c, &[]);
     c.cloud_provider.name = "vshere".into();
-    assert_problems(&c, &[(E, "cloud_provider.name", "did you mean \"vsphere\"")]);
+    assert_problems(
+        &c,
+        &[(E, "cloud_provider.name", "did you mean \"vsphere\"")],
+    );
     c.cloud_provider.name = "aws".into();
     assert_problems(&c, &[(E, "cloud_provider.name", "use external-aws")]);
     c.cloud_provider.name = "azure".into();

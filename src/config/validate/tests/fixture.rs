@@ -24,13 +24,23 @@ fn many_mistakes_are_all_reported_with_positions() {
         (E, "system_images.kubernetes", 58, 3),
         (E, "nodes[0].role[2]", 9, 32),
         (E, "nodes[1].hostname_override", 11, 7),
-        (E, "nodes[1].labels[\"node-role.kubernetes.io/edge\"]", 17, 9),
+        (
+            E,
+            "nodes[1].labels[\"node-role.kubernetes.io/edge\"]",
+            17,
+            9,
+        ),
         (E, "nodes[1].taints[0].effect", 21, 11),
         // `user` is absent: reported at the node itself.
         (E, "nodes[2].user", 22, 5),
         (E, "nodes[2].address", 22, 5),
         (W, "nodes", 5, 1),
-        (E, "services.kube-controller.service_cluster_ip_range", 32, 9),
+        (
+            E,
+            "services.kube-controller.service_cluster_ip_range",
+            32,
+            9,
+        ),
         (E, "services.kube-controller.cluster_cidr", 33, 9),
         (E, "services.kubelet.cluster_dns_server", 35, 9),
         (E, "services.kube-api.service_node_port_range", 29, 9),
@@ -40,7 +50,12 @@ fn many_mistakes_are_all_reported_with_positions() {
         (E, "private_registries[0].url", 63, 5),
         (E, "upgrade_strategy.max_unavailable_worker", 66, 3),
         // `bucket_name` is absent: reported at its parent block.
-        (E, "services.etcd.backup_config.s3backupconfig.bucket_name", 40, 13),
+        (
+            E,
+            "services.etcd.backup_config.s3backupconfig.bucket_name",
+            40,
+            13,
+        ),
     ]
     .into_iter()
     .map(|(s, p, l, c)| (s, p, Some(l), Some(c)))

@@ -9,7 +9,11 @@ mod nodes;
 use super::{Problem, Severity, ValidationContext, validate};
 use crate::config::{DnsConfig, RkeConfig, RkeConfigNode};
 
-pub const SUPPORTED: &[&str] = &["v1.26.15-rancher1-1", "v1.27.16-rancher1-1", "v1.32.5-rancher1-1"];
+pub const SUPPORTED: &[&str] = &[
+    "v1.26.15-rancher1-1",
+    "v1.27.16-rancher1-1",
+    "v1.32.5-rancher1-1",
+];
 pub const REQUIRED: &[&str] = &["etcd", "kubernetes", "pod_infra_container", "alpine"];
 
 pub fn node(address: &str, roles: &[&str]) -> RkeConfigNode {
@@ -58,7 +62,8 @@ pub fn valid() -> RkeConfig {
     c.ingress.https_port = 443;
     c.monitoring.provider = "metrics-server".into();
     for key in REQUIRED {
-        c.system_images.set_if_empty(key, &format!("rancher/{key}:v1"));
+        c.system_images
+            .set_if_empty(key, &format!("rancher/{key}:v1"));
     }
     c
 }

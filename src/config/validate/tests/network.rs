@@ -83,7 +83,10 @@ fn nodelocal_ip_must_be_an_ip_outside_cluster_ranges() {
     c.dns.as_mut().unwrap().nodelocal = nodelocal("169.254.20");
     assert_problems(&c, &[(E, "dns.nodelocal.ip_address", "not an IP address")]);
     c.dns.as_mut().unwrap().nodelocal = nodelocal("10.42.0.10");
-    assert_problems(&c, &[(E, "dns.nodelocal.ip_address", "inside the pod range")]);
+    assert_problems(
+        &c,
+        &[(E, "dns.nodelocal.ip_address", "inside the pod range")],
+    );
 }
 
 #[test]
@@ -92,12 +95,20 @@ fn node_port_range_syntax() {
     c.services.kube_api.service_node_port_range = "30000-20000".into();
     assert_problems(
         &c,
-        &[(E, "services.kube-api.service_node_port_range", "must be below")],
+        &[(
+            E,
+            "services.kube-api.service_node_port_range",
+            "must be below",
+        )],
     );
     c.services.kube_api.service_node_port_range = "30000:32767".into();
     assert_problems(
         &c,
-        &[(E, "services.kube-api.service_node_port_range", "not a range")],
+        &[(
+            E,
+            "services.kube-api.service_node_port_range",
+            "not a range",
+        )],
     );
     c.services.kube_api.service_node_port_range = "20000-40000".into();
     assert_problems(&c, &[]);
@@ -132,14 +143,20 @@ fn flannel_rejects_mtu() {
     c.network.mtu = 1450;
     assert_problems(&c, &[]);
     c.network.plugin = "flannel".into();
-    assert_problems(&c, &[(E, "network.mtu", "does not support setting the MTU")]);
+    assert_problems(
+        &c,
+        &[(E, "network.mtu", "does not support setting the MTU")],
+    );
 }
 
 #[test]
 fn aci_needs_its_settings() {
     let mut c = valid();
     c.network.plugin = "aci".into();
-    assert_problems(&c, &[(E, "network.plugin", "needs network.aci_network_provider")]);
+    assert_problems(
+        &c,
+        &[(E, "network.plugin", "needs network.aci_network_provider")],
+    );
 
     let mut aci = AciNetworkProvider {
         apic_hosts: vec!["10.9.0.1".into()],
@@ -194,7 +211,11 @@ fn addon_providers() {
         &[
             (E, "dns.provider", "did you mean \"coredns\""),
             (E, "ingress.provider", "expected one of nginx, none"),
-            (E, "monitoring.provider", "expected one of metrics-server, none"),
+            (
+                E,
+                "monitoring.provider",
+                "expected one of metrics-server, none",
+            ),
         ],
     );
     c.dns.as_mut().unwrap().provider = "kube-dns".into();
@@ -214,7 +235,11 @@ fn ingress_mode_policy_and_ports() {
         &c,
         &[
             (E, "ingress.network_mode", "did you mean \"hostNetwork\""),
-            (E, "ingress.dns_policy", "did you mean \"ClusterFirstWithHostNet\""),
+            (
+                E,
+                "ingress.dns_policy",
+                "did you mean \"ClusterFirstWithHostNet\"",
+            ),
             (E, "ingress.http_port", "outside 1-65535"),
             (E, "ingress.https_port", "outside 1-65535"),
             (E, "ingress.https_port", "must differ"),

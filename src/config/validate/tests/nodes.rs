@@ -74,7 +74,11 @@ fn hostname_override_must_be_dns_1123() {
     c.nodes[1].hostname_override = "node-2.example.com".into();
     assert_problems(
         &c,
-        &[(E, "nodes[0].hostname_override", "not a valid Kubernetes node name")],
+        &[(
+            E,
+            "nodes[0].hostname_override",
+            "not a valid Kubernetes node name",
+        )],
     );
 }
 
@@ -92,7 +96,11 @@ fn duplicates_name_both_nodes() {
     c.nodes[1].hostname_override = "10.0.0.3".into();
     assert_problems(
         &c,
-        &[(E, "nodes[2].hostname_override", "used by nodes[1] and nodes[2]")],
+        &[(
+            E,
+            "nodes[2].hostname_override",
+            "used by nodes[1] and nodes[2]",
+        )],
     );
 }
 
