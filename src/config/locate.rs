@@ -374,6 +374,41 @@ network: {plugin: weave, mtu: 1400}
     }
 
     #[test]
+    fn document_marker_quoted_keys_folded_strings() {
+        let src = "\
+---
+\"nodes\":
+- 'address': 10.0.0.1
+  ssh_key: >
+    folded text
+    over lines
+
+  user: ubuntu
+...
+";
+        assert_eq!(pos(src, "nodes"), Some((2, 1)));
+        assert_eq!(pos(src, "nodes[0].address"), Some((3, 3)));
+        assert_eq!(pos(src, "nodes[0].user"), Some((8, 3)));
+    }
+
+    #[test]
+    fn anchors_and_aliases_keep_their_own_positions() {
+        let src = "\
+base: &base
+  user: ubuntu
+nodes:
+  - <<: *base
+    address: 10.0.0.1
+  - &second {address: 10.0.0.2, user: rke}
+";
+        assert_eq!(pos(src, "base.user"), Some((2, 3)));
+        assert_eq!(pos(src, "nodes[0].address"), Some((5, 5)));
+        // Keys merged in through an alias are reported at the merge key's node.
+        assert_eq!(pos(src, "nodes[0].user"), Some((4, 5)));
+        assert_eq!(pos(src, "nodes[1].user"), Some((6, 33)));
+    }
+
+    #[test]
     fn broken_yaml_gives_no_positions() {
         assert_eq!(pos("nodes: [a, b\n", "nodes"), None);
         assert_eq!(pos("", "nodes"), None);

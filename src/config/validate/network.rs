@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use super::net::{self, CidrList};
 use super::report::Report;
 use super::suggest::one_of;
+use super::syntax;
 use super::version::K8sVersion;
 use crate::config::RkeConfig;
 use crate::config::locate::child;
@@ -16,7 +17,8 @@ const CLUSTER_DNS: &str = "services.kubelet.cluster_dns_server";
 const NODE_PORT_RANGE: &str = "services.kube-api.service_node_port_range";
 
 pub const NETWORK_PLUGINS: [&str; 6] = ["canal", "flannel", "calico", "weave", "aci", "none"];
-/// Plugins RKE1 allows with dual-stack ranges (`IPv6CompatibleNetworkPlugins`).
+/// Plugins allowed with dual-stack ranges: RKE1's `IPv6CompatibleNetworkPlugins` (calico, aci)
+/// plus `none`, where the user deploys a CNI of their own that may well support it.
 const DUAL_STACK_PLUGINS: [&str; 3] = ["calico", "aci", "none"];
 
 pub fn check(cfg: &RkeConfig, version: Option<K8sVersion>, r: &mut Report) {
@@ -56,6 +58,15 @@ pub fn check(cfg: &RkeConfig, version: Option<K8sVersion>, r: &mut Report) {
     }
 
     check_cluster_dns(&services.kubelet.cluster_dns_server, api_range.as_ref(), r);
+    if let Err(why) = syntax::dns1123_subdomain(&services.kubelet.cluster_domain) {
+        r.error(
+            "services.kubelet.cluster_domain",
+            format!(
+                "cluster domain {:?} is not a valid DNS name: it {why}",
+                services.kubelet.cluster_domain
+            ),
+        );
+    }
     check_nodelocal(cfg, api_range.as_ref(), pod_range.as_ref(), r);
 
     let ports = &services.kube_api.service_node_port_range;

@@ -34,7 +34,11 @@ fn check_node(p: &str, node: &RkeConfigNode, r: &mut Report) {
         r.error(child(p, "port"), format!("SSH port {why}"));
     }
     check_roles(p, &node.role, r);
-    if let Err(why) = syntax::dns1123_subdomain(&node.hostname_override) {
+    // An empty name follows from an empty address, which is already reported.
+    let name_from_missing_address = node.hostname_override.is_empty() && node.address.is_empty();
+    if !name_from_missing_address
+        && let Err(why) = syntax::dns1123_subdomain(&node.hostname_override)
+    {
         r.error(
             child(p, "hostname_override"),
             format!(

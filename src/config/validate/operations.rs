@@ -7,7 +7,59 @@ use crate::config::locate::{child, index};
 pub fn check(cfg: &RkeConfig, r: &mut Report) {
     check_upgrade_strategy(cfg, r);
     check_external_etcd(cfg, r);
+    check_snapshot_periods(cfg, r);
     check_backup(cfg, r);
+    if cfg.addon_job_timeout < 0 {
+        r.error(
+            "addon_job_timeout",
+            format!(
+                "addon_job_timeout {} must not be negative",
+                cfg.addon_job_timeout
+            ),
+        );
+    }
+}
+
+/// A Go duration as `time.ParseDuration` reads it: one or more `<number><unit>` (`12h`, `1h30m`).
+pub fn go_duration(s: &str) -> Result<(), String> {
+    const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "m", "h"];
+    let bad = || format!("{s:?} is not a duration such as 12h or 30m");
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if digits == 0 || rest[..digits].parse::<f64>().is_err() {
+            return Err(bad());
+        }
+        rest = &rest[digits..];
+        // Longest unit first, so "ms" is not read as "m" followed by "s".
+        let unit = UNITS
+            .iter()
+            .filter(|u| rest.starts_with(*u))
+            .max_by_key(|u| u.len())
+            .ok_or_else(bad)?;
+        rest = &rest[unit.len()..];
+    }
+    Ok(())
+}
+
+/// `creation`/`retention` configure the recurring snapshot container, which exits on a bad value.
+fn check_snapshot_periods(cfg: &RkeConfig, r: &mut Report) {
+    let etcd = &cfg.services.etcd;
+    for (key, value) in [("creation", &etcd.creation), ("retention", &etcd.retention)] {
+        if !value.is_empty()
+            && let Err(why) = go_duration(value)
+        {
+            r.error(
+                child("services.etcd", key),
+                format!("snapshot {key}: {why}"),
+            );
+        }
+    }
 }
 
 /// A node count (`2`) or a percentage of nodes (`20%`, 1-100).

@@ -349,3 +349,27 @@ fn s3_custom_ca_accepts_a_real_certificate() {
     let key_pem = rcgen::KeyPair::generate().unwrap().serialize_pem();
     assert!(!super::super::operations::is_pem_certificate(&key_pem));
 }
+
+#[test]
+fn snapshot_periods_are_go_durations() {
+    use super::super::operations::go_duration;
+    for ok in ["12h", "72h", "1h30m", "90s", "1.5h", "500ms"] {
+        assert_eq!(go_duration(ok), Ok(()), "{ok}");
+    }
+    for bad in ["12", "h", "12 h", "12d", "", "1h30"] {
+        assert!(go_duration(bad).is_err(), "{bad}");
+    }
+    let mut c = valid();
+    c.services.etcd.creation = "6h".into();
+    c.services.etcd.retention = "3 days".into();
+    assert_problems(&c, &[(E, "services.etcd.retention", "not a duration")]);
+}
+
+#[test]
+fn addon_job_timeout_not_negative() {
+    let mut c = valid();
+    c.addon_job_timeout = 45;
+    assert_problems(&c, &[]);
+    c.addon_job_timeout = -1;
+    assert_problems(&c, &[(E, "addon_job_timeout", "must not be negative")]);
+}

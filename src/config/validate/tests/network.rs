@@ -251,3 +251,15 @@ fn ingress_mode_policy_and_ports() {
     c.ingress.https_port = 8443;
     assert_problems(&c, &[]);
 }
+
+#[test]
+fn cluster_domain_must_be_a_dns_name() {
+    let mut c = valid();
+    c.services.kubelet.cluster_domain = "corp.example".into();
+    assert_problems(&c, &[]);
+    c.services.kubelet.cluster_domain = "Cluster_Local".into();
+    assert_problems(
+        &c,
+        &[(E, "services.kubelet.cluster_domain", "not a valid DNS name")],
+    );
+}

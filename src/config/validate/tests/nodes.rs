@@ -5,6 +5,8 @@ use crate::config::RkeTaint;
 fn missing_address_user_and_roles() {
     let mut c = valid();
     c.nodes[1].address.clear();
+    // The name defaults from the address: no second error for the same cause.
+    c.nodes[1].hostname_override.clear();
     c.nodes[1].user.clear();
     c.nodes[2].role.clear();
     assert_problems(
