@@ -38,7 +38,18 @@ pub fn check(cfg: &RkeConfig, ctx: &ValidationContext, r: &mut Report) -> Option
                 format!("system image {key} is empty but this cluster needs it"),
             );
         }
-    } else if !missing.is_empty() {
+    } else if missing.is_empty() {
+        // Already an error when malformed; otherwise RKE1 accepts it, and so do we.
+        if parsed.is_some() {
+            r.warning(
+                VERSION_PATH,
+                format!(
+                    "kubernetes_version {version} is not in rke's version table: deploying with \
+                     the images given in system_images"
+                ),
+            );
+        }
+    } else {
         // RKE1 accepts an unknown version only when the user supplies every image.
         r.error(
             VERSION_PATH,

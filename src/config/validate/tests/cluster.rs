@@ -27,7 +27,10 @@ fn unsupported_version_lists_supported_ones() {
 fn unsupported_version_is_fine_with_every_image_given() {
     let mut c = valid();
     c.version = "v1.28.99-custom".into();
-    assert_problems(&c, &[]);
+    assert_problems(
+        &c,
+        &[(W, "kubernetes_version", "not in rke's version table")],
+    );
 }
 
 #[test]
