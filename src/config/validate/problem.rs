@@ -1,0 +1,127 @@
+//! What validation reports: a list of problems, each tied to a path in `cluster.yml`.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::{ErrorKind, classified};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The cluster cannot be deployed with this config.
+    Error,
+    /// Deployable, but probably not what the user wants.
+    Warning,
+}
+
+/// One finding, located by its YAML path (`nodes[2].hostname_override`) and, once
+/// [`crate::config::locate::locate`] ran, by line and column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub path: String,
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl Problem {
+    pub fn error(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, path, message)
+    }
+
+    pub fn warning(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, path, message)
+    }
+
+    fn new(severity: Severity, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            severity,
+            path: path.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// `line 5, column 7: error: nodes[1].hostname_override: <message>`
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: ")?,
+            (Some(l), None) => write!(f, "line {l}: ")?,
+            _ => {}
+        }
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{severity}: {}: {}", self.path, self.message)
+    }
+}
+
+/// Turn a problem list into a command result: `Err` (class [`ErrorKind::Config`]) listing every
+/// problem when at least one is an error, `Ok` otherwise. `file` names the config in the message.
+pub fn into_result(file: &str, problems: &[Problem]) -> anyhow::Result<()> {
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    if errors == 0 {
+        return Ok(());
+    }
+    let mut message = format!(
+        "{file} is invalid ({errors} error{}):",
+        if errors == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        message.push_str(&format!("\n  {file}: {p}"));
+    }
+    Err(classified(ErrorKind::Config, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::kind_of;
+
+    #[test]
+    fn displays_position_severity_path() {
+        let mut p = Problem::error("nodes[1].user", "user is required");
+        assert_eq!(p.to_string(), "error: nodes[1].user: user is required");
+        p.line = Some(5);
+        p.column = Some(7);
+        assert_eq!(
+            p.to_string(),
+            "line 5, column 7: error: nodes[1].user: user is required"
+        );
+    }
+
+    #[test]
+    fn serializes_to_json() {
+        let p = Problem::warning("services.etcd", "even");
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["severity"], "warning");
+        assert_eq!(v["path"], "services.etcd");
+        assert_eq!(v["line"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn errors_fail_warnings_pass() {
+        let warn = [Problem::warning("a", "w")];
+        assert!(into_result("cluster.yml", &warn).is_ok());
+        let both = [Problem::warning("a", "w"), Problem::error("b", "e")];
+        let err = into_result("cluster.yml", &both).unwrap_err();
+        assert_eq!(kind_of(&err), ErrorKind::Config);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cluster.yml is invalid (1 error):"),
+            "{text}"
+        );
+        assert!(text.contains("cluster.yml: warning: a: w"), "{text}");
+        assert!(text.contains("cluster.yml: error: b: e"), "{text}");
+    }
+}
