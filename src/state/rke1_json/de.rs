@@ -126,7 +126,11 @@ impl<'de, 'c> de::Deserializer<'de> for De<'de, 'c> {
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_seq(visitor)
     }
 
@@ -159,7 +163,10 @@ impl<'de, 'c> de::Deserializer<'de> for De<'de, 'c> {
                 let entries: Vec<Entry<'de>> = map
                     .iter()
                     .map(|(key, value)| Entry {
-                        field: fields.iter().copied().find(|f| json_name(f) == key.as_str()),
+                        field: fields
+                            .iter()
+                            .copied()
+                            .find(|f| json_name(f) == key.as_str()),
                         value,
                         path: key_path(&self.path, key),
                     })
@@ -274,7 +281,10 @@ impl<'de, 'c> PlainMap<'de, 'c> {
 impl<'de> de::MapAccess<'de> for PlainMap<'de, '_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         match self.entries.next() {
             None => Ok(None),
             Some((key, value)) => {
@@ -327,12 +337,17 @@ impl<'c> StructMap<'_, 'c> {
 impl<'de> de::MapAccess<'de> for StructMap<'de, '_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         for entry in self.entries.by_ref() {
             match entry.field {
                 Some(field) => {
                     self.pending = Some((entry.value, entry.path));
-                    return seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some);
+                    return seed
+                        .deserialize(BorrowedStrDeserializer::new(field))
+                        .map(Some);
                 }
                 None => self.ctx.warnings.borrow_mut().push(entry.path),
             }
@@ -347,7 +362,6 @@ impl<'de> de::MapAccess<'de> for StructMap<'de, '_> {
             .ok_or_else(|| <Error as de::Error>::custom("field value requested before its name"))?;
         seed_at(seed, value, path, self.ctx)
     }
-
 }
 
 /// An externally tagged enum written as `{"Variant": content}`.
@@ -360,7 +374,10 @@ impl<'de, 'c> de::EnumAccess<'de> for Enum<'de, 'c> {
     type Error = Error;
     type Variant = De<'de, 'c>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self::Variant), Error> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), Error> {
         let variant = seed.deserialize(BorrowedStrDeserializer::<Error>::new(self.variant))?;
         Ok((variant, self.content))
     }

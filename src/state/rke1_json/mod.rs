@@ -330,7 +330,10 @@ mod tests {
 
         let v = json!({"networkMode": "bridge"});
         let err = from_rke1_json::<Config>(&v).unwrap_err().to_string();
-        assert!(err.contains("`networkMode`") && err.contains("bridge"), "{err}");
+        assert!(
+            err.contains("`networkMode`") && err.contains("bridge"),
+            "{err}"
+        );
     }
 
     #[test]

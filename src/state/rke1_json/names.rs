@@ -142,7 +142,10 @@ mod tests {
         );
         assert_eq!(camel_case("nodeName"), "nodeName");
         assert_eq!(camel_case("awsCloudProvider"), "awsCloudProvider");
-        assert_eq!(camel_case("l3out_external_networks"), "l3outExternalNetworks");
+        assert_eq!(
+            camel_case("l3out_external_networks"),
+            "l3outExternalNetworks"
+        );
         assert_eq!(camel_case("upstreamnameservers"), "upstreamnameservers");
     }
 
@@ -153,7 +156,9 @@ mod tests {
         let wrong: Vec<String> = rows
             .iter()
             .filter(|[_, _, yaml, json]| json_name(yaml) != *json)
-            .map(|[s, f, yaml, json]| format!("{s}.{f}: {yaml} -> {} (want {json})", json_name(yaml)))
+            .map(|[s, f, yaml, json]| {
+                format!("{s}.{f}: {yaml} -> {} (want {json})", json_name(yaml))
+            })
             .collect();
         assert!(wrong.is_empty(), "mismatches:\n{}", wrong.join("\n"));
     }
@@ -163,7 +168,10 @@ mod tests {
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for [s, f, yaml, json] in rows() {
             if let Some(prev) = seen.insert(yaml, json) {
-                assert_eq!(prev, json, "{s}.{f}: `{yaml}` maps to `{prev}` and `{json}`");
+                assert_eq!(
+                    prev, json,
+                    "{s}.{f}: `{yaml}` maps to `{prev}` and `{json}`"
+                );
             }
         }
     }
@@ -173,7 +181,10 @@ mod tests {
         let rows = rows();
         let in_fixture = |yaml: &str, json: &str| rows.iter().any(|r| r[2] == yaml && r[3] == json);
         for (yaml, json) in RENAMED {
-            assert!(in_fixture(yaml, json), "{yaml} -> {json} not in the Go source list");
+            assert!(
+                in_fixture(yaml, json),
+                "{yaml} -> {json} not in the Go source list"
+            );
             assert_ne!(camel_case(yaml), *json, "{yaml} needs no exception");
         }
         for yaml in KEPT_AS_IS {
