@@ -76,7 +76,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => path.to_path_buf(),
     };
     let existed = match fs::read(&path) {
-        Ok(old) if old == bytes => return Ok(()),
+        // Same content: leave the file (and its backup) alone, only tighten loose permissions.
+        Ok(old) if old == bytes => return ensure_mode(&path),
         Ok(_) => true,
         Err(e) if e.kind() == IoKind::NotFound => false,
         Err(e) => return Err(e),
@@ -91,6 +92,13 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::rename(&tmp.path, &path)?;
     tmp.keep();
     File::open(&dir)?.sync_all()
+}
+
+fn ensure_mode(path: &Path) -> io::Result<()> {
+    if fs::metadata(path)?.permissions().mode() & 0o777 != STATE_MODE {
+        fs::set_permissions(path, Permissions::from_mode(STATE_MODE))?;
+    }
+    Ok(())
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -336,6 +344,13 @@ mod tests {
             "file was replaced"
         );
         assert!(!backup_path(&path).exists(), "no backup for a no-op save");
+
+        // Same content with loose permissions: only the mode is fixed.
+        fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        save(&path, &state("v1")).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().ino(), inode);
+        assert_eq!(mode(&path), 0o600);
+        assert!(!backup_path(&path).exists());
     }
 
     #[test]

@@ -12,9 +12,9 @@
 use super::go_json;
 use super::rke1_json::{from_rke1_json, to_rke1_json};
 use crate::certs::{CertBundle, CertificatePki};
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 const DESIRED_STATE: &str = "desiredState";
@@ -138,11 +138,19 @@ fn object_at<'v>(value: &'v Value, path: &str) -> anyhow::Result<Option<&'v Map<
     }
 }
 
-fn bundle_from_json(value: &Value, path: &str) -> anyhow::Result<CertBundle> {
+/// Bundle entries already use RKE1's JSON keys, which the codec maps to themselves; going
+/// through it reports unknown entry keys like everywhere else.
+fn bundle_from_json(
+    value: &Value,
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<CertBundle> {
     let mut bundle = CertBundle::new();
     for (name, entry) in object_at(value, path)?.into_iter().flatten() {
-        let cert =
-            CertificatePki::deserialize(entry).map_err(|e| anyhow!("`{path}.{name}`: {e}"))?;
+        let here = format!("{path}.{name}");
+        let (cert, skipped): (CertificatePki, _) =
+            from_rke1_json(entry).with_context(|| format!("in `{here}`"))?;
+        warnings.extend(skipped.into_iter().map(|p| format!("{here}.{p}")));
         bundle.insert(name.clone(), cert);
     }
     Ok(bundle)
@@ -161,7 +169,9 @@ impl<C: DeserializeOwned> ClusterState<C> {
                     warnings.extend(skipped.into_iter().map(|p| format!("{here}.{p}")));
                     state.rke_config = Some(config);
                 }
-                CERTIFICATES_BUNDLE => state.certificates_bundle = bundle_from_json(v, &here)?,
+                CERTIFICATES_BUNDLE => {
+                    state.certificates_bundle = bundle_from_json(v, &here, warnings)?
+                }
                 ENCRYPTION_CONFIG => match v {
                     Value::Null => {}
                     Value::String(s) => state.encryption_config = s.clone(),
@@ -204,6 +214,7 @@ impl<C: DeserializeOwned> FullState<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
     use serde_json::json;
 
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -298,6 +309,7 @@ mod tests {
         let v = json!({
             "desiredState": {
                 "rkeConfig": {"kubernetesVersion": "v1", "newSetting": true},
+                "certificatesBundle": {"kube-ca": {"name": "kube-ca", "csrPEM": ""}},
                 "futureField": 1
             },
             "currentState": null,
@@ -317,6 +329,7 @@ mod tests {
             loaded.warnings,
             [
                 "desiredState.rkeConfig.newSetting",
+                "desiredState.certificatesBundle.kube-ca.csrPEM",
                 "desiredState.futureField",
                 "schemaVersion"
             ]

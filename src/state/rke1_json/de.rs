@@ -160,13 +160,14 @@ impl<'de, 'c> de::Deserializer<'de> for De<'de, 'c> {
         match self.value {
             Value::Null => visitor.visit_map(StructMap::empty(self.ctx)),
             Value::Object(map) => {
+                let json_names: Vec<_> = fields.iter().map(|f| json_name(f)).collect();
                 let entries: Vec<Entry<'de>> = map
                     .iter()
                     .map(|(key, value)| Entry {
-                        field: fields
+                        field: json_names
                             .iter()
-                            .copied()
-                            .find(|f| json_name(f) == key.as_str()),
+                            .position(|n| n == key.as_str())
+                            .map(|i| fields[i]),
                         value,
                         path: key_path(&self.path, key),
                     })
