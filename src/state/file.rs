@@ -1,0 +1,453 @@
+//! Reading and atomically writing `cluster.rkestate`.
+//!
+//! A state file holds the cluster's CA keys: losing or corrupting it means new certificates on the
+//! next `up`. So a damaged file is an error (never silently treated as "no state"), and a save
+//! either fully replaces the file or leaves it untouched, keeping the previous version as
+//! `<file>.bak`.
+
+use super::model::{FullState, Loaded};
+use crate::error::{ErrorKind, classified};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, ErrorKind as IoKind, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Mode of the state file and its backup: it contains private keys.
+const STATE_MODE: u32 = 0o600;
+
+/// Parse state file content. `origin` names the source in error messages (a path, or e.g. the
+/// in-cluster ConfigMap). Errors are classified [`ErrorKind::State`].
+pub fn decode<C: DeserializeOwned>(bytes: &[u8], origin: &str) -> anyhow::Result<Loaded<C>> {
+    let fail = |msg: String| classified(ErrorKind::State, format!("state file {origin}: {msg}"));
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(fail("the file is empty".into()));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_eof() {
+            fail(format!(
+                "the file is truncated (JSON ends early at line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        } else {
+            fail(format!("invalid JSON: {e}"))
+        }
+    })?;
+    FullState::from_json(&value).map_err(|e| fail(format!("{e:#}")))
+}
+
+/// Load the state file. `Ok(None)` when it does not exist; any other problem is an error.
+pub fn load<C: DeserializeOwned>(path: &Path) -> anyhow::Result<Option<Loaded<C>>> {
+    match fs::read(path) {
+        Ok(bytes) => decode(&bytes, &path.display().to_string()).map(Some),
+        Err(e) if e.kind() == IoKind::NotFound => Ok(None),
+        Err(e) => Err(classified(
+            ErrorKind::State,
+            format!("cannot read state file {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Save the state atomically (see the module docs). Writing the same content again is a no-op.
+pub fn save<C: Serialize>(path: &Path, state: &FullState<C>) -> anyhow::Result<()> {
+    let bytes = state.to_file_bytes().map_err(|e| {
+        classified(
+            ErrorKind::State,
+            format!("cannot encode the state for {}: {e:#}", path.display()),
+        )
+    })?;
+    write_atomic(path, &bytes).map_err(|e| {
+        classified(
+            ErrorKind::State,
+            format!("cannot write state file {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Replace `path` with `bytes`: temp file (0600) in the same directory, fsync, backup of the old
+/// file, rename over, fsync the directory.
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // Write through a symlink to its target, as a plain write would.
+    let path = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let existed = match fs::read(&path) {
+        // Same content: leave the file (and its backup) alone, only tighten loose permissions.
+        Ok(old) if old == bytes => return ensure_mode(&path),
+        Ok(_) => true,
+        Err(e) if e.kind() == IoKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
+    let dir = parent_dir(&path);
+    let mut tmp = TempFile::create(&dir, &path)?;
+    tmp.file.write_all(bytes)?;
+    tmp.file.sync_all()?;
+    if existed {
+        keep_backup(&path, &dir)?;
+    }
+    fs::rename(&tmp.path, &path)?;
+    tmp.keep();
+    File::open(&dir)?.sync_all()
+}
+
+fn ensure_mode(path: &Path) -> io::Result<()> {
+    if fs::metadata(path)?.permissions().mode() & 0o777 != STATE_MODE {
+        fs::set_permissions(path, Permissions::from_mode(STATE_MODE))?;
+    }
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `<path>.bak` (same directory, same name plus `.bak`).
+pub fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".bak");
+    PathBuf::from(name)
+}
+
+/// Make `<path>.bak` a 0600 copy of the current file, replacing any older backup atomically.
+fn keep_backup(path: &Path, dir: &Path) -> io::Result<()> {
+    let bak = backup_path(path);
+    let staged = TempFile::reserve_name(dir, &bak)?;
+    if fs::hard_link(path, &staged.path).is_err() {
+        // Filesystems without hard links: copy instead.
+        let mut copy = TempFile::create_at(&staged.path)?;
+        io::copy(&mut File::open(path)?, &mut copy.file)?;
+        copy.file.sync_all()?;
+        copy.keep();
+    }
+    fs::set_permissions(&staged.path, Permissions::from_mode(STATE_MODE))?;
+    fs::rename(&staged.path, &bak)?;
+    staged.keep_name();
+    Ok(())
+}
+
+/// A file in the target directory that is removed on drop unless kept (so failed saves leave no
+/// debris).
+struct TempFile {
+    path: PathBuf,
+    file: File,
+    keep: bool,
+}
+
+/// A reserved, not yet existing name in the target directory, cleaned up like [`TempFile`].
+struct TempName {
+    path: PathBuf,
+    keep: bool,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn temp_name(dir: &Path, target: &Path) -> PathBuf {
+    let base = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{base}.tmp-{}-{n}", std::process::id()))
+}
+
+impl TempFile {
+    fn create(dir: &Path, target: &Path) -> io::Result<TempFile> {
+        loop {
+            match TempFile::create_at(&temp_name(dir, target)) {
+                Err(e) if e.kind() == IoKind::AlreadyExists => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Create `path` exclusively with mode 0600 (set again explicitly: umask may have removed bits).
+    fn create_at(path: &Path) -> io::Result<TempFile> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(STATE_MODE)
+            .open(path)?;
+        let tmp = TempFile {
+            path: path.to_path_buf(),
+            file,
+            keep: false,
+        };
+        tmp.file
+            .set_permissions(Permissions::from_mode(STATE_MODE))?;
+        Ok(tmp)
+    }
+
+    fn reserve_name(dir: &Path, target: &Path) -> io::Result<TempName> {
+        loop {
+            let path = temp_name(dir, target);
+            match fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == IoKind::NotFound => {
+                    return Ok(TempName { path, keep: false });
+                }
+                Err(e) => return Err(e),
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl TempName {
+    fn keep_name(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for TempName {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::{CertBundle, CertificatePki};
+    use crate::error::kind_of;
+    use crate::state::ClusterState;
+    use serde::Deserialize;
+    use std::os::unix::fs::MetadataExt;
+
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    struct MiniConfig {
+        kubernetes_version: String,
+    }
+
+    fn state(version: &str) -> FullState<MiniConfig> {
+        let mut bundle = CertBundle::new();
+        bundle.insert(
+            "kube-ca".into(),
+            CertificatePki {
+                name: "kube-ca".into(),
+                key_pem: "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----\n"
+                    .into(),
+                ..CertificatePki::default()
+            },
+        );
+        FullState {
+            desired_state: ClusterState {
+                rke_config: Some(MiniConfig {
+                    kubernetes_version: version.into(),
+                }),
+                certificates_bundle: bundle,
+                encryption_config: String::new(),
+            },
+            current_state: ClusterState::default(),
+        }
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().mode() & 0o777
+    }
+
+    fn dir_entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn state_error(result: anyhow::Result<Option<Loaded<MiniConfig>>>) -> String {
+        let err = result.unwrap_err();
+        assert_eq!(kind_of(&err), ErrorKind::State);
+        err.to_string()
+    }
+
+    #[test]
+    fn missing_file_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = load::<MiniConfig>(&dir.path().join("cluster.rkestate")).unwrap();
+        assert!(loaded.is_none());
+    }
+
+    #[test]
+    fn save_then_load_round_trips_with_mode_0600_and_no_debris() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        save(&path, &state("v1")).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\n  \"desiredState\": {\n    \"rkeConfig\": {\n"));
+        assert!(text.ends_with("}\n"));
+        let loaded = load::<MiniConfig>(&path).unwrap().unwrap();
+        assert_eq!(loaded.state, state("v1"));
+        assert!(loaded.warnings.is_empty());
+        assert_eq!(dir_entries(dir.path()), ["cluster.rkestate"]);
+    }
+
+    #[test]
+    fn previous_version_is_kept_as_bak_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        // A file written by someone else with looser permissions.
+        fs::write(&path, state("v1").to_file_bytes().unwrap()).unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        let first = fs::read(&path).unwrap();
+
+        save(&path, &state("v2")).unwrap();
+        let bak = backup_path(&path);
+        assert_eq!(bak, dir.path().join("cluster.rkestate.bak"));
+        assert_eq!(fs::read(&bak).unwrap(), first);
+        assert_eq!(mode(&bak), 0o600);
+        assert_eq!(mode(&path), 0o600);
+        let loaded = load::<MiniConfig>(&path).unwrap().unwrap();
+        assert_eq!(loaded.state, state("v2"));
+
+        // The next save replaces the backup with the v2 file.
+        let second = fs::read(&path).unwrap();
+        save(&path, &state("v3")).unwrap();
+        assert_eq!(fs::read(&bak).unwrap(), second);
+        assert_eq!(
+            dir_entries(dir.path()),
+            ["cluster.rkestate", "cluster.rkestate.bak"]
+        );
+    }
+
+    #[test]
+    fn unchanged_content_is_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        save(&path, &state("v1")).unwrap();
+        let inode = fs::metadata(&path).unwrap().ino();
+        save(&path, &state("v1")).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().ino(),
+            inode,
+            "file was replaced"
+        );
+        assert!(!backup_path(&path).exists(), "no backup for a no-op save");
+
+        // Same content with loose permissions: only the mode is fixed.
+        fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        save(&path, &state("v1")).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().ino(), inode);
+        assert_eq!(mode(&path), 0o600);
+        assert!(!backup_path(&path).exists());
+    }
+
+    #[test]
+    fn save_through_a_symlink_updates_the_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.rkestate");
+        let link = dir.path().join("cluster.rkestate");
+        save(&real, &state("v1")).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        save(&link, &state("v2")).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let loaded = load::<MiniConfig>(&real).unwrap().unwrap();
+        assert_eq!(loaded.state, state("v2"));
+    }
+
+    #[test]
+    fn failed_save_leaves_old_file_and_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        save(&path, &state("v1")).unwrap();
+        // Make the backup step fail: a directory where the .bak must go.
+        fs::create_dir(backup_path(&path)).unwrap();
+        let err = save(&path, &state("v2")).unwrap_err();
+        assert_eq!(kind_of(&err), ErrorKind::State);
+        assert!(err.to_string().contains("cluster.rkestate"), "{err}");
+        let loaded = load::<MiniConfig>(&path).unwrap().unwrap();
+        assert_eq!(loaded.state, state("v1"));
+        assert_eq!(
+            dir_entries(dir.path()),
+            ["cluster.rkestate", "cluster.rkestate.bak"]
+        );
+    }
+
+    #[test]
+    fn corrupt_file_is_a_state_error_naming_the_file_and_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        fs::write(&path, "{\n  \"desiredState\": {,\n}").unwrap();
+        let msg = state_error(load::<MiniConfig>(&path));
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(
+            msg.contains("invalid JSON") && msg.contains("line 2 column 20"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn truncated_file_is_a_state_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        let full = state("v1").to_file_bytes().unwrap();
+        fs::write(&path, &full[..full.len() / 2]).unwrap();
+        let msg = state_error(load::<MiniConfig>(&path));
+        assert!(
+            msg.contains("cluster.rkestate") && msg.contains("truncated"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn empty_file_is_a_state_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        fs::write(&path, "\n").unwrap();
+        let msg = state_error(load::<MiniConfig>(&path));
+        assert!(
+            msg.contains("cluster.rkestate") && msg.contains("empty"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn wrong_shape_is_a_state_error_naming_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        fs::write(
+            &path,
+            r#"{"desiredState": {"rkeConfig": {"kubernetesVersion": 5}}}"#,
+        )
+        .unwrap();
+        let msg = state_error(load::<MiniConfig>(&path));
+        assert!(
+            msg.contains("desiredState.rkeConfig") && msg.contains("kubernetesVersion"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn unreadable_path_is_a_state_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory cannot be read as a file.
+        let msg = state_error(load::<MiniConfig>(dir.path()));
+        assert!(msg.contains("cannot read state file"), "{msg}");
+    }
+}
