@@ -139,7 +139,7 @@ fn empty_config() -> RkeConfig {
             role: vec!["controlplane".into(), "worker".into(), "etcd".into()],
             ..Default::default()
         }],
-        kubernetes_version: versions::table().default_version().to_string(),
+        version: versions::table().default_version().to_string(),
         ..Default::default()
     }
 }
@@ -239,7 +239,7 @@ pub fn questionnaire(p: &mut Prompter) -> anyhow::Result<RkeConfig> {
     )?;
     cfg.authentication.strategy = p.ask("Authentication Strategy", "x509")?;
     cfg.authorization.mode = p.ask("Authorization Mode (rbac, none)", "rbac")?;
-    cfg.kubernetes_version = p.ask("Kubernetes version", versions::table().default_version())?;
+    cfg.version = p.ask("Kubernetes version", versions::table().default_version())?;
     cfg.services.kubelet.cluster_domain = p.ask("Cluster domain", "cluster.local")?;
     let service_cidr = p.ask("Service Cluster IP Range", "10.43.0.0/16")?;
     cfg.services.kube_api.service_cluster_ip_range = service_cidr.clone();

@@ -79,15 +79,10 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         },
         current_state: current,
     };
-    let written = state::save(&state_path, &full).kind(ErrorKind::State)?;
-    tracing::info!(
-        "state file {} {}",
-        state_path.display(),
-        if written { "written" } else { "unchanged" }
-    );
+    state::save(&state_path, &full)?;
 
     let kubeconfig_path = paths::admin_kubeconfig(config_path);
-    fsutil::write_private_atomic(&kubeconfig_path, kubeconfig.as_bytes())
+    fsutil::write_private_atomic(&kubeconfig_path, kubeconfig.as_bytes(), fsutil::Backup::None)
         .with_context(|| format!("writing {}", kubeconfig_path.display()))
         .kind(ErrorKind::State)?;
     println!(

@@ -117,6 +117,6 @@ fn summary(loaded: &Loaded) -> Summary {
         etcd: count("etcd"),
         controlplane: count("controlplane"),
         worker: count("worker"),
-        kubernetes_version: loaded.config.kubernetes_version.clone(),
+        kubernetes_version: loaded.config.version.clone(),
     }
 }

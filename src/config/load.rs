@@ -64,10 +64,10 @@ pub fn load(path: &Path) -> Result<Loaded, LoadFailure> {
 pub fn load_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
     let mut config = parse::parse_str(text, path).map_err(LoadFailure::Parse)?;
     let table = versions::table();
-    if config.kubernetes_version.is_empty() {
-        config.kubernetes_version = table.default_version().to_string();
+    if config.version.is_empty() {
+        config.version = table.default_version().to_string();
     }
-    let info = table.get(&config.kubernetes_version);
+    let info = table.get(&config.version);
     defaults::apply_defaults(&mut config, info.map(|i| &i.images));
 
     let supported: Vec<&str> = table.all().map(|v| v.version.as_str()).collect();

@@ -26,7 +26,7 @@ const ENCRYPTION_CONFIG: &str = "encryptionConfig";
 /// One side of the state: what is wanted (`desiredState`) or what was last applied
 /// (`currentState`). `C` is the cluster config type (serde names = `cluster.yml` keys).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClusterState<C> {
+pub struct ClusterState<C = crate::config::RkeConfig> {
     pub rke_config: Option<C>,
     pub certificates_bundle: CertBundle,
     /// The kube-apiserver `EncryptionConfiguration` YAML, empty when secrets encryption is off.
@@ -45,7 +45,7 @@ impl<C> Default for ClusterState<C> {
 
 /// The whole `cluster.rkestate`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FullState<C> {
+pub struct FullState<C = crate::config::RkeConfig> {
     pub desired_state: ClusterState<C>,
     pub current_state: ClusterState<C>,
 }
