@@ -109,3 +109,107 @@ fn write_file(path: &Path, contents: &str, mode: u32) -> anyhow::Result<()> {
         .and_then(|()| f.write_all(contents.as_bytes()))
         .map_err(|e| file_error(path, format!("cannot write: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::input::KeyAlgorithm;
+    use crate::certs::test_support::cluster;
+    use std::os::unix::fs::PermissionsExt;
+    use x509_parser::extensions::ParsedExtension;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    fn file_names(paths: &[PathBuf]) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn csrs_and_keys_for_every_externally_signed_certificate() {
+        let input = cluster(&[1], &[1, 2], &[], KeyAlgorithm::EcdsaP256);
+        let dir = tempfile::tempdir().unwrap();
+        let written = generate_csrs(&input, dir.path()).unwrap();
+        let names = file_names(&written);
+        for n in [
+            "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
+            "kube-node", "kube-admin", "kube-apiserver-proxy-client", "kube-etcd-10-0-0-1",
+            "kube-etcd-10-0-0-2",
+        ] {
+            assert!(names.contains(&format!("{n}-key.pem")), "{n}");
+            assert!(names.contains(&format!("{n}-csr.pem")), "{n}");
+            assert_eq!(mode(&dir.path().join(format!("{n}-key.pem"))), 0o600, "{n}");
+            assert_eq!(mode(&dir.path().join(format!("{n}-csr.pem"))), 0o640, "{n}");
+        }
+        assert_eq!(written.len(), 18);
+        assert!(!names.iter().any(|n| n.contains("service-account") || n.contains("kube-ca")));
+
+        let text = std::fs::read_to_string(dir.path().join("kube-apiserver-csr.pem")).unwrap();
+        let block = pem::parse(&text).unwrap();
+        assert_eq!(block.tag(), "CERTIFICATE REQUEST");
+        let (_, csr) = X509CertificationRequest::from_der(block.contents()).unwrap();
+        csr.verify_signature().unwrap();
+        assert_eq!(csr.certification_request_info.subject.to_string(), "CN=kube-apiserver");
+        let sans = csr_sans(&csr);
+        assert!(sans.contains(&San::parse("10.43.0.1")) && sans.contains(&San::parse("api.example.com")));
+        let eku = csr
+            .requested_extensions()
+            .unwrap()
+            .find_map(|e| match e {
+                ParsedExtension::ExtendedKeyUsage(u) => Some((u.server_auth, u.client_auth)),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(eku, (true, true));
+
+        let text = std::fs::read_to_string(dir.path().join("kube-node-csr.pem")).unwrap();
+        let block = pem::parse(&text).unwrap();
+        let (_, csr) = X509CertificationRequest::from_der(block.contents()).unwrap();
+        assert_eq!(
+            csr.certification_request_info.subject.to_string(),
+            "O=system:nodes, CN=system:node"
+        );
+
+        // Nothing to do the second time.
+        assert!(generate_csrs(&input, dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn existing_keys_are_reused_and_stale_csrs_rewritten() {
+        let input = cluster(&[1], &[1], &[], KeyAlgorithm::EcdsaP256);
+        let dir = tempfile::tempdir().unwrap();
+        let own = Key::generate(KeyAlgorithm::Rsa2048).unwrap();
+        std::fs::write(dir.path().join("kube-admin-key.pem"), &own.pem).unwrap();
+        let written = file_names(&generate_csrs(&input, dir.path()).unwrap());
+        assert!(!written.contains(&"kube-admin-key.pem".to_string()));
+        assert!(written.contains(&"kube-admin-csr.pem".to_string()));
+        let text = std::fs::read_to_string(dir.path().join("kube-admin-csr.pem")).unwrap();
+        let block = pem::parse(&text).unwrap();
+        let (_, csr) = X509CertificationRequest::from_der(block.contents()).unwrap();
+        assert_eq!(
+            csr.certification_request_info.subject_pki.subject_public_key.data.as_ref(),
+            own.pair.public_key_raw()
+        );
+
+        let etcd_key = std::fs::read(dir.path().join("kube-etcd-10-0-0-1-key.pem")).unwrap();
+        let grown = cluster(&[1], &[1, 2], &[], KeyAlgorithm::EcdsaP256);
+        let written = file_names(&generate_csrs(&grown, dir.path()).unwrap());
+        assert_eq!(
+            written,
+            [
+                "kube-etcd-10-0-0-1-csr.pem",
+                "kube-etcd-10-0-0-2-key.pem",
+                "kube-etcd-10-0-0-2-csr.pem"
+            ]
+        );
+        assert_eq!(std::fs::read(dir.path().join("kube-etcd-10-0-0-1-key.pem")).unwrap(), etcd_key);
+
+        std::fs::write(dir.path().join("kube-proxy-key.pem"), "junk").unwrap();
+        let err = generate_csrs(&grown, dir.path()).unwrap_err();
+        assert!(err.to_string().contains("kube-proxy-key.pem]"), "{err}");
+    }
+}

@@ -227,3 +227,177 @@ fn warn_missing_sans(loaded: &Loaded, want: &[San]) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::ensure::ensure;
+    use crate::certs::input::KeyAlgorithm;
+    use crate::certs::issue::{self, Signer};
+    use crate::certs::test_support::{cluster, now, write_dir};
+
+    fn setup() -> (PkiInput, CertBundle, tempfile::TempDir) {
+        let input = cluster(&[1], &[1, 2], &[], KeyAlgorithm::EcdsaP256);
+        let (bundle, _) = ensure(&input, &CertBundle::new(), now()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_dir(&bundle, dir.path());
+        (input, bundle, dir)
+    }
+
+    fn err_text(dir: &Path, input: &PkiInput) -> String {
+        let err = load_custom_certs(dir, input).unwrap_err();
+        assert_eq!(crate::error::kind_of(&err), ErrorKind::State);
+        err.to_string()
+    }
+
+    #[test]
+    fn a_complete_directory_loads_like_rke1() {
+        let (input, bundle, dir) = setup();
+        let loaded = load_custom_certs(dir.path(), &input).unwrap();
+        assert_eq!(
+            loaded.keys().collect::<Vec<_>>(),
+            bundle.keys().collect::<Vec<_>>()
+        );
+        for (name, e) in &loaded {
+            assert_eq!(e.certificate_pem, bundle[name].certificate_pem, "{name}");
+            assert_eq!(e.key_pem, bundle[name].key_pem, "{name}");
+        }
+        // RKE1's getCommonName/getOUName for directory entries.
+        assert_eq!(loaded[KUBE_APISERVER].common_name, "kube-apiserver");
+        assert_eq!(loaded[KUBE_NODE].common_name, "system:node");
+        assert_eq!(loaded[KUBE_NODE].ou_name, "system:nodes");
+        assert_eq!(loaded[KUBE_ADMIN].ou_name, "system:masters");
+        assert_eq!(loaded[KUBE_ADMIN].config, bundle[KUBE_ADMIN].config);
+        assert_eq!(loaded[KUBE_ADMIN].config_path, "./kube_config_cluster.yml");
+        assert!(
+            loaded[KUBE_SCHEDULER]
+                .config
+                .contains("client-certificate: /etc/kubernetes/ssl/kube-scheduler.pem")
+        );
+        // A loaded custom bundle needs nothing from `ensure`.
+        let (_, changes) = ensure(&input, &loaded, now()).unwrap();
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        let (input, _, dir) = setup();
+        std::fs::remove_file(dir.path().join("kube-etcd-10-0-0-2.pem")).unwrap();
+        let text = err_text(dir.path(), &input);
+        assert!(text.contains("kube-etcd-10-0-0-2.pem]: missing"), "{text}");
+
+        let (input, _, dir) = setup();
+        std::fs::remove_file(dir.path().join("kube-scheduler-key.pem")).unwrap();
+        let text = err_text(dir.path(), &input);
+        assert!(text.contains("kube-scheduler-key.pem]: missing"), "{text}");
+
+        let (input, _, dir) = setup();
+        std::fs::remove_file(dir.path().join("kube-ca.pem")).unwrap();
+        assert!(err_text(dir.path(), &input).contains("kube-ca.pem]: missing"));
+
+        let text = err_text(&dir.path().join("nope"), &input);
+        assert!(text.contains("nope]: directory not found"), "{text}");
+    }
+
+    #[test]
+    fn a_key_that_does_not_match_is_named() {
+        let (input, bundle, dir) = setup();
+        std::fs::write(dir.path().join("kube-proxy-key.pem"), &bundle[KUBE_NODE].key_pem).unwrap();
+        let text = err_text(dir.path(), &input);
+        assert!(text.contains("kube-proxy-key.pem]: does not match certificate"), "{text}");
+    }
+
+    #[test]
+    fn a_certificate_from_another_ca_is_named() {
+        let (input, _, dir) = setup();
+        let (foreign, _) = ensure(&input, &CertBundle::new(), now()).unwrap();
+        let name = KUBE_CONTROLLER_MANAGER;
+        std::fs::write(dir.path().join(format!("{name}.pem")), &foreign[name].certificate_pem).unwrap();
+        std::fs::write(dir.path().join(format!("{name}-key.pem")), &foreign[name].key_pem).unwrap();
+        let text = err_text(dir.path(), &input);
+        assert!(
+            text.contains("kube-controller-manager.pem]: not signed by kube-ca: signature"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn request_header_ca_and_sa_key_fall_back_like_rke1() {
+        let (input, bundle, dir) = setup();
+        for f in [
+            "kube-apiserver-requestheader-ca.pem",
+            "kube-apiserver-requestheader-ca-key.pem",
+            "kube-service-account-token.pem",
+            "kube-service-account-token-key.pem",
+        ] {
+            std::fs::remove_file(dir.path().join(f)).unwrap();
+        }
+        // Without its own CA the proxy client must come from kube-ca.
+        let ca = &bundle[KUBE_CA];
+        let signer = Signer::from_entry(
+            KUBE_CA,
+            &ca.certificate_pem,
+            Some(Key::from_pem(&ca.key_pem).unwrap()),
+        )
+        .unwrap();
+        let key = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let spec = spec::leaf_specs(&input)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name == API_PROXY_CLIENT)
+            .unwrap();
+        let pem = issue::signed_leaf(&spec.subject, &key, &signer, now(), 365).unwrap();
+        std::fs::write(dir.path().join(format!("{API_PROXY_CLIENT}.pem")), pem).unwrap();
+        std::fs::write(dir.path().join(format!("{API_PROXY_CLIENT}-key.pem")), &key.pem).unwrap();
+
+        let loaded = load_custom_certs(dir.path(), &input).unwrap();
+        let rh = &loaded[REQUEST_HEADER_CA];
+        assert_eq!(rh.certificate_pem, loaded[KUBE_CA].certificate_pem);
+        assert!(rh.key_pem.is_empty());
+        assert_eq!(rh.common_name, REQUEST_HEADER_CA);
+        let sa = &loaded[SERVICE_ACCOUNT_TOKEN];
+        assert_eq!(sa.key_pem, loaded[KUBE_APISERVER].key_pem);
+        assert_eq!(sa.common_name, SERVICE_ACCOUNT_TOKEN);
+    }
+
+    #[test]
+    fn certificates_from_an_intermediate_ca_are_accepted() {
+        let (input, bundle, dir) = setup();
+        let ca = &bundle[KUBE_CA];
+        let root = Signer::from_entry(
+            KUBE_CA,
+            &ca.certificate_pem,
+            Some(Key::from_pem(&ca.key_pem).unwrap()),
+        )
+        .unwrap();
+        let int_key = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let mut p = rcgen::CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(rcgen::DnType::CommonName, "intermediate");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.not_before = now();
+        p.not_after = now() + time::Duration::days(100);
+        let int_pem = p
+            .signed_by(&int_key.pair, root.issuer.as_ref().unwrap())
+            .unwrap()
+            .pem();
+        let intermediate = Signer::from_entry(KUBE_CA, &int_pem, Some(int_key)).unwrap();
+        let spec = spec::leaf_specs(&input)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name == KUBE_SCHEDULER)
+            .unwrap();
+        let key = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let pem = issue::signed_leaf(&spec.subject, &key, &intermediate, now(), 30).unwrap();
+        std::fs::write(dir.path().join("kube-scheduler.pem"), &pem).unwrap();
+        std::fs::write(dir.path().join("kube-scheduler-key.pem"), &key.pem).unwrap();
+        let loaded = load_custom_certs(dir.path(), &input).unwrap();
+        assert_eq!(x509::pem_chain(&loaded[KUBE_SCHEDULER].certificate_pem).unwrap().len(), 2);
+
+        // Without the intermediate in the file, the chain is broken.
+        let leaf_only = encode_pem("CERTIFICATE", x509::first_cert(&pem).unwrap());
+        std::fs::write(dir.path().join("kube-scheduler.pem"), leaf_only).unwrap();
+        let text = err_text(dir.path(), &input);
+        assert!(text.contains("kube-scheduler.pem]: not signed by kube-ca"), "{text}");
+    }
+}

@@ -3,7 +3,7 @@
 //! their key), and per-node certificates of departed nodes are dropped.
 
 use super::bundle::{CertBundle, CertificatePki};
-use super::input::{KeyAlgorithm, PkiInput, San};
+use super::input::{PkiInput, San};
 use super::issue::{self, Signer};
 use super::keys::Key;
 use super::kubeconfig;
@@ -280,7 +280,7 @@ fn ensure_leaf(
     };
     let key = match key {
         Some(k) => k,
-        None => new_key(input.key_algorithm)?,
+        None => Key::generate(input.key_algorithm)?,
     };
     let certificate_pem =
         issue::signed_leaf(&spec.subject, &key, &ca.signer, now, input.validity_days).map_err(
@@ -299,10 +299,6 @@ fn ensure_leaf(
         Some(r) => changes.regenerated.push((spec.name.clone(), r)),
     }
     Ok(entry_for(spec, certificate_pem, key.pem))
-}
-
-fn new_key(alg: KeyAlgorithm) -> anyhow::Result<Key> {
-    Key::generate(alg)
 }
 
 fn entry_for(spec: &LeafSpec, certificate_pem: String, key_pem: String) -> CertificatePki {
@@ -344,3 +340,6 @@ fn set_admin_config(out: &mut CertBundle, input: &PkiInput) -> anyhow::Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

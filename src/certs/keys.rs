@@ -160,6 +160,20 @@ mod tests {
     }
 
     #[test]
+    fn pkcs8_rsa_is_canonicalised_to_pkcs1_like_go() {
+        let key = Key::generate(KeyAlgorithm::Rsa2048).unwrap();
+        // rcgen's own serialisation of a generated key is PKCS#8.
+        let pkcs8 = key.pair.serialize_pem();
+        assert!(pkcs8.starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(canonical_key_pem(&pkcs8).unwrap(), key.pem);
+        // PKCS#1 and EC keys keep their block; foreign blocks are dropped.
+        assert_eq!(canonical_key_pem(&key.pem).unwrap(), key.pem);
+        let ec = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let with_params = format!("{}{}", encode_pem("EC PARAMETERS", vec![6, 1, 0]), ec.pem);
+        assert_eq!(canonical_key_pem(&with_params).unwrap(), ec.pem);
+    }
+
+    #[test]
     fn ecdsa_keys_round_trip() {
         let key = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
         assert!(key.pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
