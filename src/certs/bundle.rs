@@ -104,15 +104,30 @@ mod tests {
         assert_eq!(e.path, "/etc/kubernetes/ssl/kube-proxy.pem");
         assert_eq!(e.key_path, "/etc/kubernetes/ssl/kube-proxy-key.pem");
         assert_eq!(e.config_path, "/etc/kubernetes/ssl/kubecfg-kube-proxy.yaml");
-        assert!(e.config.contains("client-certificate: /etc/kubernetes/ssl/kube-proxy.pem"));
-        assert!(e.config.contains("certificate-authority: /etc/kubernetes/ssl/kube-ca.pem"));
+        assert!(
+            e.config
+                .contains("client-certificate: /etc/kubernetes/ssl/kube-proxy.pem")
+        );
+        assert!(
+            e.config
+                .contains("certificate-authority: /etc/kubernetes/ssl/kube-ca.pem")
+        );
 
         let e = CertificatePki::rke1_entry("kube-etcd-10-0-0-1", "", "", "C".into(), "K".into());
         assert_eq!(e.common_name, "system:kube-etcd-10-0-0-1");
         assert!(e.config.is_empty() && e.config_path.is_empty() && e.config_env_name.is_empty());
 
-        let e = CertificatePki::rke1_entry("kube-node", "system:node", "system:nodes", "C".into(), "K".into());
-        assert_eq!((e.common_name.as_str(), e.ou_name.as_str()), ("system:node", "system:nodes"));
+        let e = CertificatePki::rke1_entry(
+            "kube-node",
+            "system:node",
+            "system:nodes",
+            "C".into(),
+            "K".into(),
+        );
+        assert_eq!(
+            (e.common_name.as_str(), e.ou_name.as_str()),
+            ("system:node", "system:nodes")
+        );
     }
 
     #[test]
@@ -120,8 +135,18 @@ mod tests {
         let e = CertificatePki::rke1_entry("kube-ca", "", "", "C".into(), "K".into());
         let v = serde_json::to_value(&e).unwrap();
         for key in [
-            "certificatePEM", "keyPEM", "config", "name", "commonName", "ouName", "envName",
-            "path", "keyEnvName", "keyPath", "configEnvName", "configPath",
+            "certificatePEM",
+            "keyPEM",
+            "config",
+            "name",
+            "commonName",
+            "ouName",
+            "envName",
+            "path",
+            "keyEnvName",
+            "keyPath",
+            "configEnvName",
+            "configPath",
         ] {
             assert!(v.get(key).is_some(), "{key}");
         }

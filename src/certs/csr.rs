@@ -2,11 +2,11 @@
 //! `GenerateRKECSRs`): `<name>-csr.pem` and `<name>-key.pem` per certificate, reusing keys and
 //! still-valid CSRs already in the directory.
 
+use super::PkiInput;
 use super::input::San;
-use super::{issue, x509};
 use super::keys::Key;
 use super::spec::{self, LeafSpec};
-use super::PkiInput;
+use super::{issue, x509};
 use crate::error::{ErrorKind, classified};
 use anyhow::Context;
 use std::collections::BTreeSet;
@@ -76,7 +76,12 @@ fn csr_is_current(path: &Path, spec: &LeafSpec, key: &Key) -> bool {
         .iter_organization()
         .filter_map(|o| o.as_str().ok())
         .collect();
-    let want_orgs: Vec<&str> = spec.subject.organization.iter().map(String::as_str).collect();
+    let want_orgs: Vec<&str> = spec
+        .subject
+        .organization
+        .iter()
+        .map(String::as_str)
+        .collect();
     let want_sans: BTreeSet<San> = spec.subject.sans.iter().cloned().collect();
     cn == Some(spec.subject.common_name.as_str())
         && orgs == want_orgs
@@ -136,8 +141,14 @@ mod tests {
         let written = generate_csrs(&input, dir.path()).unwrap();
         let names = file_names(&written);
         for n in [
-            "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
-            "kube-node", "kube-admin", "kube-apiserver-proxy-client", "kube-etcd-10-0-0-1",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kube-proxy",
+            "kube-node",
+            "kube-admin",
+            "kube-apiserver-proxy-client",
+            "kube-etcd-10-0-0-1",
             "kube-etcd-10-0-0-2",
         ] {
             assert!(names.contains(&format!("{n}-key.pem")), "{n}");
@@ -146,16 +157,26 @@ mod tests {
             assert_eq!(mode(&dir.path().join(format!("{n}-csr.pem"))), 0o640, "{n}");
         }
         assert_eq!(written.len(), 18);
-        assert!(!names.iter().any(|n| n.contains("service-account") || n.contains("kube-ca")));
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.contains("service-account") || n.contains("kube-ca"))
+        );
 
         let text = std::fs::read_to_string(dir.path().join("kube-apiserver-csr.pem")).unwrap();
         let block = pem::parse(&text).unwrap();
         assert_eq!(block.tag(), "CERTIFICATE REQUEST");
         let (_, csr) = X509CertificationRequest::from_der(block.contents()).unwrap();
         csr.verify_signature().unwrap();
-        assert_eq!(csr.certification_request_info.subject.to_string(), "CN=kube-apiserver");
+        assert_eq!(
+            csr.certification_request_info.subject.to_string(),
+            "CN=kube-apiserver"
+        );
         let sans = csr_sans(&csr);
-        assert!(sans.contains(&San::parse("10.43.0.1")) && sans.contains(&San::parse("api.example.com")));
+        assert!(
+            sans.contains(&San::parse("10.43.0.1"))
+                && sans.contains(&San::parse("api.example.com"))
+        );
         let eku = csr
             .requested_extensions()
             .unwrap()
@@ -191,7 +212,11 @@ mod tests {
         let block = pem::parse(&text).unwrap();
         let (_, csr) = X509CertificationRequest::from_der(block.contents()).unwrap();
         assert_eq!(
-            csr.certification_request_info.subject_pki.subject_public_key.data.as_ref(),
+            csr.certification_request_info
+                .subject_pki
+                .subject_public_key
+                .data
+                .as_ref(),
             own.pair.public_key_raw()
         );
 
@@ -206,7 +231,10 @@ mod tests {
                 "kube-etcd-10-0-0-2-csr.pem"
             ]
         );
-        assert_eq!(std::fs::read(dir.path().join("kube-etcd-10-0-0-1-key.pem")).unwrap(), etcd_key);
+        assert_eq!(
+            std::fs::read(dir.path().join("kube-etcd-10-0-0-1-key.pem")).unwrap(),
+            etcd_key
+        );
 
         std::fs::write(dir.path().join("kube-proxy-key.pem"), "junk").unwrap();
         let err = generate_csrs(&grown, dir.path()).unwrap_err();

@@ -106,7 +106,10 @@ fn verify_chain(loaded: &Loaded, ca: &Loaded, ca_name: &str) -> anyhow::Result<(
                     .err()
                     .map(|e| format!("{e:#}"))
                     .unwrap_or_default();
-                return Err(custom_error(path, format!("not signed by {ca_name}: {why}")));
+                return Err(custom_error(
+                    path,
+                    format!("not signed by {ca_name}: {why}"),
+                ));
             }
         }
     }
@@ -140,7 +143,10 @@ pub fn load_custom_certs(dir: &Path, input: &PkiInput) -> anyhow::Result<CertBun
 
     let request_header_ca = match load(dir, REQUEST_HEADER_CA, false, false)? {
         Some(ca) => {
-            bundle.insert(REQUEST_HEADER_CA.into(), custom_entry(REQUEST_HEADER_CA, &ca));
+            bundle.insert(
+                REQUEST_HEADER_CA.into(),
+                custom_entry(REQUEST_HEADER_CA, &ca),
+            );
             ca
         }
         None => {
@@ -302,9 +308,16 @@ mod tests {
     #[test]
     fn a_key_that_does_not_match_is_named() {
         let (input, bundle, dir) = setup();
-        std::fs::write(dir.path().join("kube-proxy-key.pem"), &bundle[KUBE_NODE].key_pem).unwrap();
+        std::fs::write(
+            dir.path().join("kube-proxy-key.pem"),
+            &bundle[KUBE_NODE].key_pem,
+        )
+        .unwrap();
         let text = err_text(dir.path(), &input);
-        assert!(text.contains("kube-proxy-key.pem]: does not match certificate"), "{text}");
+        assert!(
+            text.contains("kube-proxy-key.pem]: does not match certificate"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -312,8 +325,16 @@ mod tests {
         let (input, _, dir) = setup();
         let (foreign, _) = ensure(&input, &CertBundle::new(), now()).unwrap();
         let name = KUBE_CONTROLLER_MANAGER;
-        std::fs::write(dir.path().join(format!("{name}.pem")), &foreign[name].certificate_pem).unwrap();
-        std::fs::write(dir.path().join(format!("{name}-key.pem")), &foreign[name].key_pem).unwrap();
+        std::fs::write(
+            dir.path().join(format!("{name}.pem")),
+            &foreign[name].certificate_pem,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(format!("{name}-key.pem")),
+            &foreign[name].key_pem,
+        )
+        .unwrap();
         let text = err_text(dir.path(), &input);
         assert!(
             text.contains("kube-controller-manager.pem]: not signed by kube-ca: signature"),
@@ -348,7 +369,11 @@ mod tests {
             .unwrap();
         let pem = issue::signed_leaf(&spec.subject, &key, &signer, now(), 365).unwrap();
         std::fs::write(dir.path().join(format!("{API_PROXY_CLIENT}.pem")), pem).unwrap();
-        std::fs::write(dir.path().join(format!("{API_PROXY_CLIENT}-key.pem")), &key.pem).unwrap();
+        std::fs::write(
+            dir.path().join(format!("{API_PROXY_CLIENT}-key.pem")),
+            &key.pem,
+        )
+        .unwrap();
 
         let loaded = load_custom_certs(dir.path(), &input).unwrap();
         let rh = &loaded[REQUEST_HEADER_CA];
@@ -373,7 +398,8 @@ mod tests {
         let int_key = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let mut p = rcgen::CertificateParams::default();
         p.distinguished_name = rcgen::DistinguishedName::new();
-        p.distinguished_name.push(rcgen::DnType::CommonName, "intermediate");
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "intermediate");
         p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         p.not_before = now();
         p.not_after = now() + time::Duration::days(100);
@@ -392,12 +418,20 @@ mod tests {
         std::fs::write(dir.path().join("kube-scheduler.pem"), &pem).unwrap();
         std::fs::write(dir.path().join("kube-scheduler-key.pem"), &key.pem).unwrap();
         let loaded = load_custom_certs(dir.path(), &input).unwrap();
-        assert_eq!(x509::pem_chain(&loaded[KUBE_SCHEDULER].certificate_pem).unwrap().len(), 2);
+        assert_eq!(
+            x509::pem_chain(&loaded[KUBE_SCHEDULER].certificate_pem)
+                .unwrap()
+                .len(),
+            2
+        );
 
         // Without the intermediate in the file, the chain is broken.
         let leaf_only = encode_pem("CERTIFICATE", x509::first_cert(&pem).unwrap());
         std::fs::write(dir.path().join("kube-scheduler.pem"), leaf_only).unwrap();
         let text = err_text(dir.path(), &input);
-        assert!(text.contains("kube-scheduler.pem]: not signed by kube-ca"), "{text}");
+        assert!(
+            text.contains("kube-scheduler.pem]: not signed by kube-ca"),
+            "{text}"
+        );
     }
 }

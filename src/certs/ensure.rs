@@ -46,8 +46,14 @@ pub fn ensure(
     let mut changes = CertChanges::default();
 
     let kube_ca = ensure_ca(KUBE_CA, existing, input, now, &mut out, &mut changes)?;
-    let request_header_ca =
-        ensure_ca(REQUEST_HEADER_CA, existing, input, now, &mut out, &mut changes)?;
+    let request_header_ca = ensure_ca(
+        REQUEST_HEADER_CA,
+        existing,
+        input,
+        now,
+        &mut out,
+        &mut changes,
+    )?;
 
     for spec in &specs {
         let ca = match spec.signer {
@@ -230,8 +236,15 @@ fn cert_problem(
     }
     let want_sans: BTreeSet<San> = want.sans.iter().cloned().collect();
     if facts.sans != want_sans {
-        let added: Vec<String> = want_sans.difference(&facts.sans).map(San::to_string).collect();
-        let gone: Vec<String> = facts.sans.difference(&want_sans).map(San::to_string).collect();
+        let added: Vec<String> = want_sans
+            .difference(&facts.sans)
+            .map(San::to_string)
+            .collect();
+        let gone: Vec<String> = facts
+            .sans
+            .difference(&want_sans)
+            .map(San::to_string)
+            .collect();
         return Some(format!(
             "SANs changed: adding [{}], removing [{}]",
             added.join(", "),
@@ -329,11 +342,8 @@ fn set_admin_config(out: &mut CertBundle, input: &PkiInput) -> anyhow::Result<()
         }
         return Ok(());
     };
-    let config = kubeconfig::admin_kubeconfig(
-        out,
-        &api_server_url(&first_cp.address),
-        &input.cluster_name,
-    )?;
+    let config =
+        kubeconfig::admin_kubeconfig(out, &api_server_url(&first_cp.address), &input.cluster_name)?;
     if let Some(admin) = out.get_mut(KUBE_ADMIN) {
         admin.config = config;
         admin.config_path = input.local_kubeconfig_path.clone();

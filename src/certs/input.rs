@@ -187,9 +187,7 @@ pub fn kubernetes_service_ips(ranges: &[String]) -> anyhow::Result<Vec<IpAddr>> 
         let net: ipnet::IpNet = cidr.parse().map_err(|e| {
             classified(
                 ErrorKind::Config,
-                format!(
-                    "services.kube-api.service_cluster_ip_range: [{cidr}] is not a CIDR: {e}"
-                ),
+                format!("services.kube-api.service_cluster_ip_range: [{cidr}] is not a CIDR: {e}"),
             )
         })?;
         let ip = match net.network() {
@@ -239,7 +237,10 @@ mod tests {
     fn bad_service_cidr_is_a_config_error() {
         let err = kubernetes_service_ips(&["10.43.0.0".into()]).unwrap_err();
         assert_eq!(crate::error::kind_of(&err), ErrorKind::Config);
-        assert!(err.to_string().contains("service_cluster_ip_range"), "{err}");
+        assert!(
+            err.to_string().contains("service_cluster_ip_range"),
+            "{err}"
+        );
         assert!(kubernetes_service_ips(&[]).is_err());
     }
 

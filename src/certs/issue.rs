@@ -259,6 +259,9 @@ mod tests {
             sans: vec![],
         };
         let err = signed_leaf(&subject, &key, &signer, now(), 1).unwrap_err();
-        assert!(err.to_string().contains("kube-ca has no private key"), "{err}");
+        assert!(
+            err.to_string().contains("kube-ca has no private key"),
+            "{err}"
+        );
     }
 }

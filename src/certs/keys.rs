@@ -67,7 +67,10 @@ pub fn canonical_key_pem(text: &str) -> anyhow::Result<String> {
         .find(|b| b.tag().ends_with("PRIVATE KEY"))
         .context("no PRIVATE KEY block found")?;
     if block.tag() == "PRIVATE KEY" && key.pair.algorithm() == &PKCS_RSA_SHA256 {
-        return Ok(encode_pem("RSA PRIVATE KEY", pkcs8_rsa_to_pkcs1(block.contents())?));
+        return Ok(encode_pem(
+            "RSA PRIVATE KEY",
+            pkcs8_rsa_to_pkcs1(block.contents())?,
+        ));
     }
     let tag = block.tag().to_string();
     Ok(encode_pem(&tag, block.into_contents()))
@@ -187,7 +190,9 @@ mod tests {
         let a = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let b = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let pem_a = cert_for(&a);
-        let parsed = x509_parser::pem::parse_x509_pem(pem_a.as_bytes()).unwrap().1;
+        let parsed = x509_parser::pem::parse_x509_pem(pem_a.as_bytes())
+            .unwrap()
+            .1;
         let cert = parsed.parse_x509().unwrap();
         assert!(a.matches(&cert));
         assert!(!b.matches(&cert));

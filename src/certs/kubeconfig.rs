@@ -135,12 +135,25 @@ client-certificate: /etc/kubernetes/ssl/kube-node.pem\n    client-key: /etc/kube
 
     #[test]
     fn embedded_config_is_valid_yaml_with_base64_data() {
-        let got = embedded_kubeconfig("https://1.2.3.4:6443", "prod", "kube-admin", "CA", "CRT", "KEY");
+        let got = embedded_kubeconfig(
+            "https://1.2.3.4:6443",
+            "prod",
+            "kube-admin",
+            "CA",
+            "CRT",
+            "KEY",
+        );
         let v: serde_json::Value = serde_saphyr::from_str(&got).unwrap();
         assert_eq!(v["current-context"], "prod");
         assert_eq!(v["users"][0]["name"], "kube-admin-prod");
-        assert_eq!(v["clusters"][0]["cluster"]["server"], "https://1.2.3.4:6443");
-        assert_eq!(v["clusters"][0]["cluster"]["certificate-authority-data"], "Q0E=");
+        assert_eq!(
+            v["clusters"][0]["cluster"]["server"],
+            "https://1.2.3.4:6443"
+        );
+        assert_eq!(
+            v["clusters"][0]["cluster"]["certificate-authority-data"],
+            "Q0E="
+        );
         assert_eq!(v["users"][0]["user"]["client-key-data"], "S0VZ");
     }
 

@@ -125,7 +125,10 @@ mod tests {
             "kube-etcd-1-2-3-4"
         );
         assert_eq!(
-            crt_name_for_host(&node("Node.Example.com", "Node.Example.com"), KUBELET_PREFIX),
+            crt_name_for_host(
+                &node("Node.Example.com", "Node.Example.com"),
+                KUBELET_PREFIX
+            ),
             "kube-kubelet-node-example-com"
         );
     }

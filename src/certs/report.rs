@@ -84,10 +84,22 @@ mod tests {
         let long = issue::self_signed_ca("long-ca", &key, now(), 3650).unwrap();
         let short = issue::self_signed_ca("short-ca", &key, now(), 30).unwrap();
         let mut bundle = CertBundle::new();
-        bundle.insert("a".into(), CertificatePki::rke1_entry("a", "", "", long, String::new()));
-        bundle.insert("b".into(), CertificatePki::rke1_entry("b", "", "", short, String::new()));
-        bundle.insert("c".into(), CertificatePki::rke1_entry("c", "", "", "junk".into(), String::new()));
-        bundle.insert("d".into(), CertificatePki::rke1_entry("d", "", "", String::new(), "k".into()));
+        bundle.insert(
+            "a".into(),
+            CertificatePki::rke1_entry("a", "", "", long, String::new()),
+        );
+        bundle.insert(
+            "b".into(),
+            CertificatePki::rke1_entry("b", "", "", short, String::new()),
+        );
+        bundle.insert(
+            "c".into(),
+            CertificatePki::rke1_entry("c", "", "", "junk".into(), String::new()),
+        );
+        bundle.insert(
+            "d".into(),
+            CertificatePki::rke1_entry("d", "", "", String::new(), "k".into()),
+        );
         let report = check(&bundle, now() + Duration::days(1));
         assert_eq!(report.len(), 3);
         assert_eq!(report[0].subject, "CN=long-ca");

@@ -82,10 +82,14 @@ pub fn leaf_specs(input: &PkiInput) -> anyhow::Result<Vec<LeafSpec>> {
     specs.push(proxy_client);
 
     // Every etcd certificate carries every etcd node's names: peers and clients reach any member.
-    let etcd_sans =
-        input::cluster_sans(&input.etcd, &[], &service_ips, &input.cluster_domain);
+    let etcd_sans = input::cluster_sans(&input.etcd, &[], &service_ips, &input.cluster_domain);
     for node in &input.etcd {
-        let mut etcd = leaf(&crt_name_for_host(node, ETCD_PREFIX), ETCD_PREFIX, None, true);
+        let mut etcd = leaf(
+            &crt_name_for_host(node, ETCD_PREFIX),
+            ETCD_PREFIX,
+            None,
+            true,
+        );
         etcd.subject.sans = etcd_sans.as_slice().to_vec();
         specs.push(etcd);
     }
@@ -159,19 +163,41 @@ mod tests {
             ]
         );
         let by = |n: &str| specs.iter().find(|s| s.name == n).unwrap();
-        assert_eq!(by("kube-controller-manager").subject.common_name, "system:kube-controller-manager");
+        assert_eq!(
+            by("kube-controller-manager").subject.common_name,
+            "system:kube-controller-manager"
+        );
         assert_eq!(by("kube-etcd-2-2-2-2").subject.common_name, "kube-etcd");
-        assert!(by("kube-etcd-2-2-2-2").subject.sans.contains(&San::parse("10.0.0.1")));
-        assert!(by("kube-etcd-2-2-2-2").subject.sans.contains(&San::Dns("h-1.1.1.1".into())));
-        assert_eq!(by("kube-kubelet-2-2-2-2").subject.common_name, "kube-kubelet-2-2-2-2");
+        assert!(
+            by("kube-etcd-2-2-2-2")
+                .subject
+                .sans
+                .contains(&San::parse("10.0.0.1"))
+        );
+        assert!(
+            by("kube-etcd-2-2-2-2")
+                .subject
+                .sans
+                .contains(&San::Dns("h-1.1.1.1".into()))
+        );
+        assert_eq!(
+            by("kube-kubelet-2-2-2-2").subject.common_name,
+            "kube-kubelet-2-2-2-2"
+        );
         assert_eq!(
             by("kube-kubelet-2-2-2-2").subject.sans,
             [San::Dns("h-2.2.2.2".into()), San::parse("2.2.2.2")]
         );
-        assert_eq!(by("kube-apiserver-proxy-client").signer, SignerRef::RequestHeaderCa);
+        assert_eq!(
+            by("kube-apiserver-proxy-client").signer,
+            SignerRef::RequestHeaderCa
+        );
         assert!(by("kube-apiserver-proxy-client").subject.server);
         assert!(!by("kube-admin").subject.server);
-        assert_eq!(by("kube-admin").subject.organization.as_deref(), Some("system:masters"));
+        assert_eq!(
+            by("kube-admin").subject.organization.as_deref(),
+            Some("system:masters")
+        );
     }
 
     #[test]

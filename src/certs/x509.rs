@@ -120,7 +120,10 @@ fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
 }
 
 /// Check that `child` names `issuer` as its issuer and carries a valid signature by its key.
-pub fn verify_signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> anyhow::Result<()> {
+pub fn verify_signed_by(
+    child: &X509Certificate<'_>,
+    issuer: &X509Certificate<'_>,
+) -> anyhow::Result<()> {
     if child.issuer().as_raw() != issuer.subject().as_raw() {
         bail!(
             "issued by [{}], not by [{}]",
