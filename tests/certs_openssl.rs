@@ -249,11 +249,44 @@ fn rke1_style_pkcs1_keys_from_openssl_are_used() {
         "-addext",
         "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
     ]);
+    let ca_key_pem = std::fs::read_to_string(&ca_key).unwrap();
+    assert!(ca_key_pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+
+    // Leaf keys in the three forms found in the wild: PKCS#1 (`genrsa -traditional`), PKCS#8
+    // (`genpkey`) and SEC1 EC preceded by an `EC PARAMETERS` block (`ecparam -genkey`).
     let admin_key = path(dir, "admin-key.pem");
     openssl_ok(&["genrsa", "-traditional", "-out", &admin_key, "2048"]);
-    let ca_key_pem = std::fs::read_to_string(&ca_key).unwrap();
-    let admin_key_pem = std::fs::read_to_string(&admin_key).unwrap();
-    assert!(ca_key_pem.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    let node_key = path(dir, "node-key.pem");
+    openssl_ok(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        &node_key,
+    ]);
+    let proxy_key = path(dir, "proxy-key.pem");
+    openssl_ok(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-out",
+        &proxy_key,
+    ]);
+    let leaf_keys = [
+        ("kube-proxy", std::fs::read_to_string(&proxy_key).unwrap()),
+        ("kube-node", std::fs::read_to_string(&node_key).unwrap()),
+        ("kube-admin", std::fs::read_to_string(&admin_key).unwrap()),
+    ];
+    assert!(leaf_keys[0].1.contains("-----BEGIN EC PRIVATE KEY-----"));
+    assert!(leaf_keys[1].1.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(
+        leaf_keys[2]
+            .1
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----")
+    );
 
     let mut existing = CertBundle::new();
     existing.insert(
@@ -264,13 +297,15 @@ fn rke1_style_pkcs1_keys_from_openssl_are_used() {
             ..CertificatePki::default()
         },
     );
-    existing.insert(
-        "kube-admin".into(),
-        CertificatePki {
-            key_pem: admin_key_pem.clone(),
-            ..CertificatePki::default()
-        },
-    );
+    for (name, key) in &leaf_keys {
+        existing.insert(
+            name.to_string(),
+            CertificatePki {
+                key_pem: key.clone(),
+                ..CertificatePki::default()
+            },
+        );
+    }
     let (bundle, changes) = ensure(&input(), &existing, OffsetDateTime::now_utc()).unwrap();
     assert!(!changes.added.contains(&"kube-ca".to_string()));
     assert_eq!(
@@ -278,11 +313,25 @@ fn rke1_style_pkcs1_keys_from_openssl_are_used() {
         existing["kube-ca"].certificate_pem
     );
     assert_eq!(bundle["kube-ca"].key_pem, ca_key_pem);
-    assert_eq!(bundle["kube-admin"].key_pem, admin_key_pem);
+    let regenerated: Vec<(&str, &str)> = changes
+        .regenerated
+        .iter()
+        .map(|(n, r)| (n.as_str(), r.as_str()))
+        .collect();
     assert_eq!(
-        changes.regenerated,
-        [("kube-admin".to_string(), "certificate missing".to_string())]
+        regenerated,
+        [
+            ("kube-proxy", "certificate missing"),
+            ("kube-node", "certificate missing"),
+            ("kube-admin", "certificate missing"),
+        ]
     );
+    for (name, key) in &leaf_keys {
+        assert_eq!(
+            &bundle[*name].key_pem, key,
+            "{name} key must be reused as stored"
+        );
+    }
 
     let out_dir = dir.join("bundle");
     std::fs::create_dir(&out_dir).unwrap();
@@ -292,12 +341,23 @@ fn rke1_style_pkcs1_keys_from_openssl_are_used() {
         "kube-apiserver",
         "kube-etcd-10-1-0-2",
         "kube-node",
+        "kube-proxy",
     ] {
         let leaf = path(&out_dir, &format!("{name}.pem"));
         let out = openssl_ok(&["verify", "-CAfile", &ca_crt, &leaf]);
         assert!(out.contains(": OK"), "{name}: {out}");
     }
     assert_key_matches(&out_dir, "kube-admin");
+    assert_key_matches(&out_dir, "kube-node");
+    let cert_pub = openssl_ok(&[
+        "x509",
+        "-noout",
+        "-pubkey",
+        "-in",
+        &path(&out_dir, "kube-proxy.pem"),
+    ]);
+    let key_pub = openssl_ok(&["pkey", "-pubout", "-in", &proxy_key]);
+    assert_eq!(cert_pub.trim(), key_pub.trim());
 }
 
 #[test]

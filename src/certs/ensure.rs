@@ -41,6 +41,13 @@ pub fn ensure(
     existing: &CertBundle,
     now: OffsetDateTime,
 ) -> anyhow::Result<(CertBundle, CertChanges)> {
+    if input.validity_days == 0 {
+        // Certificates valid for no time would be re-issued on every run.
+        return Err(classified(
+            ErrorKind::Config,
+            "certificate validity must be at least one day",
+        ));
+    }
     let specs = spec::leaf_specs(input)?;
     let mut out = CertBundle::new();
     let mut changes = CertChanges::default();

@@ -384,6 +384,14 @@ fn wrong_leaves_are_reissued_with_a_reason() {
 }
 
 #[test]
+fn zero_validity_is_a_config_error() {
+    let mut input = cluster(&[1], &[1], &[], KeyAlgorithm::EcdsaP256);
+    input.validity_days = 0;
+    let err = ensure(&input, &CertBundle::new(), now()).unwrap_err();
+    assert_eq!(crate::error::kind_of(&err), ErrorKind::Config);
+}
+
+#[test]
 fn expired_leaves_are_reissued() {
     let mut input = cluster(&[1], &[1], &[], KeyAlgorithm::EcdsaP256);
     let (mut bundle, _) = ensure(&input, &CertBundle::new(), now()).unwrap();
