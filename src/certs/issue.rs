@@ -145,6 +145,13 @@ pub fn signed_leaf(
         .issuer
         .as_ref()
         .with_context(|| format!("{} has no private key in the bundle", signer.name))?;
+    if signer.not_after <= now {
+        anyhow::bail!(
+            "{} expired on {}; rotate it (rke cert rotate --rotate-ca)",
+            signer.name,
+            signer.not_after.date()
+        );
+    }
     let not_after = (now + Duration::days(i64::from(validity_days))).min(signer.not_after);
     let dn = distinguished_name(&subject.common_name, subject.organization.as_deref());
     let mut p = base_params(&dn, now, not_after);
@@ -263,5 +270,13 @@ mod tests {
             err.to_string().contains("kube-ca has no private key"),
             "{err}"
         );
+
+        // An expired CA must not hand out certificates that are born expired.
+        let ca_key = Key::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let ca_pem = self_signed_ca("kube-ca", &ca_key, now(), 10).unwrap();
+        let signer = Signer::from_entry("kube-ca", &ca_pem, Some(ca_key)).unwrap();
+        let later = now() + Duration::days(11);
+        let err = signed_leaf(&subject, &key, &signer, later, 1).unwrap_err();
+        assert!(err.to_string().contains("kube-ca expired on"), "{err}");
     }
 }

@@ -124,7 +124,11 @@ pub fn verify_signed_by(
     child: &X509Certificate<'_>,
     issuer: &X509Certificate<'_>,
 ) -> anyhow::Result<()> {
-    if child.issuer().as_raw() != issuer.subject().as_raw() {
+    // Byte equality is the norm (issuers copy the CA's subject); the text form tolerates
+    // re-encoded string types, as OpenSSL's canonical comparison does.
+    if child.issuer().as_raw() != issuer.subject().as_raw()
+        && child.issuer().to_string() != issuer.subject().to_string()
+    {
         bail!(
             "issued by [{}], not by [{}]",
             child.issuer(),
