@@ -49,7 +49,7 @@ fn generate_csr(args: &GenerateCsrArgs) -> anyhow::Result<i32> {
     let path = &args.config.config;
     let loaded = load::load_valid(path)?;
     let dir = args.cert_dir.clone().unwrap_or_else(|| paths::cert_dir(path));
-    let input = cluster::pki_input(&loaded.config);
+    let input = cluster::pki_input(&loaded.config, path);
     let written = certs::generate_csrs(&input, &dir).kind(ErrorKind::State)?;
     for f in &written {
         println!("{}", f.display());

@@ -45,7 +45,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         None => (ClusterState::default(), ClusterState::default()),
     };
 
-    let input = cluster::pki_input(&cfg);
+    let input = cluster::pki_input(&cfg, config_path);
     let bundle: CertBundle = if args.custom_certs {
         let dir = args
             .cert_dir

@@ -4,6 +4,7 @@ pub mod encryption;
 
 use crate::certs::{KeyAlgorithm, NodeIdentity, PkiInput};
 use crate::config::{RkeConfig, RkeConfigNode};
+use std::path::Path;
 
 /// RKE1 signs every certificate for ten years.
 pub const DEFAULT_VALIDITY_DAYS: u32 = 3650;
@@ -29,7 +30,7 @@ fn with_role(cfg: &RkeConfig, role: &str) -> Vec<NodeIdentity> {
 }
 
 /// What the PKI needs to know about the cluster.
-pub fn pki_input(cfg: &RkeConfig) -> PkiInput {
+pub fn pki_input(cfg: &RkeConfig, config_path: &Path) -> PkiInput {
     PkiInput {
         cluster_name: cfg.cluster_name.clone(),
         cluster_domain: cfg.services.kubelet.cluster_domain.clone(),
@@ -48,6 +49,7 @@ pub fn pki_input(cfg: &RkeConfig) -> PkiInput {
         generate_serving_certificate: cfg.services.kubelet.generate_serving_certificate,
         validity_days: DEFAULT_VALIDITY_DAYS,
         key_algorithm: KeyAlgorithm::default(),
+        local_kubeconfig_path: crate::certs::rke1_local_kubeconfig_path(config_path),
     }
 }
 
@@ -56,5 +58,5 @@ pub fn admin_server_url(cfg: &RkeConfig) -> Option<String> {
     cfg.nodes
         .iter()
         .find(|n| n.has_role("controlplane"))
-        .map(|n| format!("https://{}:6443", n.address))
+        .map(|n| crate::certs::api_server_url(&n.address))
 }
