@@ -1,6 +1,10 @@
 //! `cluster.yml`: typed RKE1 schema, strict parsing, defaults, semantic validation and the
 //! Kubernetes version table.
 
+pub mod parse;
+pub mod suggest;
+mod tolerant;
 pub mod types;
 
+pub use parse::{ConfigError, parse_file, parse_str};
 pub use types::*;
