@@ -2,8 +2,12 @@
 //! Kubernetes version table.
 
 pub mod locate;
+pub mod parse;
+pub mod suggest;
+mod tolerant;
 pub mod types;
 pub mod validate;
 pub mod versions;
 
+pub use parse::{ConfigError, parse_file, parse_str};
 pub use types::*;
