@@ -1,7 +1,7 @@
 //! `rke cert`: certificate signing requests and the expiry report.
 
 use super::{ConfigArg, OutputFormat, output};
-use crate::certs;
+use crate::certs::{self, WARN_DAYS};
 use crate::cluster;
 use crate::config::load;
 use crate::error::{Classify, ErrorKind, classified};
@@ -34,9 +34,6 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
 }
-
-/// Certificates expiring within this many days are flagged.
-const WARN_DAYS: i64 = 90;
 
 pub fn run(cmd: &CertCommand) -> anyhow::Result<i32> {
     match cmd {
@@ -74,7 +71,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
         )
     })?;
     let bundle = &loaded.state.desired_state.certificates_bundle;
-    let report = certs::check(bundle, time::OffsetDateTime::now_utc()).kind(ErrorKind::State)?;
+    let report = certs::check(bundle, time::OffsetDateTime::now_utc());
     match args.output {
         OutputFormat::Json => output::print_json(&serde_json::json!({
             "state_file": state_path.display().to_string(),
