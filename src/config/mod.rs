@@ -1,10 +1,12 @@
 //! `cluster.yml`: typed RKE1 schema, strict parsing, defaults, semantic validation and the
 //! Kubernetes version table.
 
+pub mod defaults;
 pub mod parse;
 pub mod suggest;
 mod tolerant;
 pub mod types;
 
+pub use defaults::{apply_defaults, parse_k8s_version};
 pub use parse::{ConfigError, parse_file, parse_str};
 pub use types::*;
