@@ -2,6 +2,8 @@
 //! Kubernetes version table.
 
 pub mod defaults;
+#[cfg(test)]
+mod fixture_tests;
 pub mod parse;
 pub mod suggest;
 mod tolerant;
