@@ -99,21 +99,35 @@ pub struct NodeUpgradeStrategy {
 }
 
 /// Options for `kubectl drain`-like node draining.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Keys left out of the file take RKE1's values (its `parseNodeDrainInput` fills them at parse
+/// time): `ignore_daemonsets: true`, `grace_period: -1`, `timeout: 120`. Hence the hand-written
+/// [`Default`], and the always-serialized fields, so an explicit `0` survives a round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeDrainInput {
     #[serde(skip_serializing_if = "is_default")]
     pub force: bool,
-    #[serde(rename = "ignore_daemonsets", skip_serializing_if = "is_default")]
+    #[serde(rename = "ignore_daemonsets")]
     pub ignore_daemon_sets: Option<bool>,
     #[serde(skip_serializing_if = "is_default")]
     pub delete_local_data: bool,
     /// Seconds; negative means the pod's own grace period.
-    #[serde(skip_serializing_if = "is_default")]
     pub grace_period: i64,
     /// Seconds, 1-10800.
-    #[serde(skip_serializing_if = "is_default")]
     pub timeout: i64,
+}
+
+impl Default for NodeDrainInput {
+    fn default() -> Self {
+        NodeDrainInput {
+            force: false,
+            ignore_daemon_sets: Some(true),
+            delete_local_data: false,
+            grace_period: -1,
+            timeout: 120,
+        }
+    }
 }
 
 /// SSH jump host used to reach every node.

@@ -46,12 +46,15 @@ pub struct CalicoNetworkProvider {
     pub cloud_provider: String,
 }
 
-/// Flannel options (yaml.v2 key of the untagged Go field).
+/// Flannel options (yaml.v2 key of the untagged Go field). `blackhole_route` appears in the
+/// last RKE1 releases (a boolean there); it is kept as text so both spellings parse.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FlannelNetworkProvider {
     #[serde(skip_serializing_if = "is_default")]
     pub iface: String,
+    #[serde(skip_serializing_if = "is_default")]
+    pub blackhole_route: String,
 }
 
 /// Canal options: flannel's `iface` (inlined in Go) plus `blackhole_route`.

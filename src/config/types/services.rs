@@ -195,6 +195,14 @@ pub struct KubeletService {
     pub fail_swap_on: bool,
     #[serde(skip_serializing_if = "is_default")]
     pub generate_serving_certificate: bool,
+    /// Not an RKE1 setting, though RKE1's documented full example puts it here: yaml.v2 dropped
+    /// it silently. Accepted so such files still parse, and ignored like RKE1 did (use
+    /// `infra_container_image` or `extra_args` instead).
+    #[serde(
+        rename = "pod-infra-container-image",
+        skip_serializing_if = "is_default"
+    )]
+    pub ignored_pod_infra_container_image: String,
 }
 }
 
