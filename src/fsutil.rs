@@ -186,13 +186,26 @@ mod tests {
         let p = dir.path().join("kube_config_cluster.yml");
         write_private_atomic(&p, b"one", Backup::None).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"one");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let inode = std::os::unix::fs::MetadataExt::ino(&fs::metadata(&p).unwrap());
         write_private_atomic(&p, b"one", Backup::None).unwrap();
-        assert_eq!(std::os::unix::fs::MetadataExt::ino(&fs::metadata(&p).unwrap()), inode);
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::ino(&fs::metadata(&p).unwrap()),
+            inode
+        );
         write_private_atomic(&p, b"two", Backup::None).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let entries: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(entries.len(), 1, "no backup and no temp files expected: {entries:?}");
+        let entries: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            entries.len(),
+            1,
+            "no backup and no temp files expected: {entries:?}"
+        );
     }
 }

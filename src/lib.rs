@@ -4,8 +4,8 @@
 //! `cluster.yml` → [`config`] → [`certs`] → [`state`], with [`cli`] wiring commands together.
 
 pub mod certs;
-pub mod cluster;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod fsutil;

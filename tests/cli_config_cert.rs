@@ -14,20 +14,33 @@ fn list_version_prints_the_default_and_all() {
     let all = stdout_of(&out);
     let versions: Vec<&str> = all.lines().collect();
     assert!(versions.contains(&default.as_str()), "{all}");
-    for minor in ["v1.20.", "v1.27.", "v1.28.", "v1.29.", "v1.30.", "v1.31.", "v1.32."] {
-        assert!(versions.iter().any(|v| v.starts_with(minor)), "{minor} missing in {all}");
+    for minor in [
+        "v1.20.", "v1.27.", "v1.28.", "v1.29.", "v1.30.", "v1.31.", "v1.32.",
+    ] {
+        assert!(
+            versions.iter().any(|v| v.starts_with(minor)),
+            "{minor} missing in {all}"
+        );
     }
 }
 
 #[test]
 fn system_images_for_a_version_and_an_unknown_one() {
     let out = rke()
-        .args(["config", "--system-images", "--version", "v1.20.15-rancher2-2"])
+        .args([
+            "config",
+            "--system-images",
+            "--version",
+            "v1.20.15-rancher2-2",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let images = stdout_of(&out);
-    assert!(images.lines().any(|l| l.contains("hyperkube:v1.20.15")), "{images}");
+    assert!(
+        images.lines().any(|l| l.contains("hyperkube:v1.20.15")),
+        "{images}"
+    );
     assert!(images.lines().any(|l| l.contains("etcd")), "{images}");
 
     let out = rke()
@@ -40,13 +53,20 @@ fn system_images_for_a_version_and_an_unknown_one() {
 
 #[test]
 fn empty_config_round_trips_through_the_parser() {
-    let out = rke().args(["config", "--empty", "--print"]).output().unwrap();
+    let out = rke()
+        .args(["config", "--empty", "--print"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = stdout_of(&out);
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "cluster.yml", &text);
     // It parses (no unknown keys), and validation points at the blanks to fill in.
-    let out = rke().args(["validate", "--config"]).arg(&cfg).output().unwrap();
+    let out = rke()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr_of(&out).contains("address"), "{}", stderr_of(&out));
 }
@@ -77,10 +97,23 @@ fn non_interactive_config_writes_a_valid_file_and_refuses_to_overwrite() {
 fn cert_check_reports_every_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke().args(["cert", "check", "--config"]).arg(&cfg).output().unwrap();
-    assert_eq!(out.status.code(), Some(11), "no state yet: {}", stderr_of(&out));
+    let out = rke()
+        .args(["cert", "check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "no state yet: {}",
+        stderr_of(&out)
+    );
 
-    let out = rke().args(["up", "--init", "--config"]).arg(&cfg).output().unwrap();
+    let out = rke()
+        .args(["up", "--init", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let out = rke()
         .args(["cert", "check", "--output", "json", "--config"])
@@ -91,15 +124,29 @@ fn cert_check_reports_every_certificate() {
     let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
     let certs = v["certificates"].as_array().unwrap();
     assert!(certs.len() >= 13, "{v}");
-    let apiserver = certs.iter().find(|c| c["name"] == "kube-apiserver").unwrap();
+    let apiserver = certs
+        .iter()
+        .find(|c| c["name"] == "kube-apiserver")
+        .unwrap();
     let days = apiserver["days_left"].as_i64().unwrap();
     assert!((3640..=3650).contains(&days), "{apiserver}");
     let sans = apiserver["sans"].to_string();
-    for san in ["10.0.0.1", "10.0.0.2", "10.43.0.1", "127.0.0.1", "api.test.internal", "kubernetes.default.svc.cluster.local"] {
+    for san in [
+        "10.0.0.1",
+        "10.0.0.2",
+        "10.43.0.1",
+        "127.0.0.1",
+        "api.test.internal",
+        "kubernetes.default.svc.cluster.local",
+    ] {
         assert!(sans.contains(san), "{san} missing in {sans}");
     }
 
-    let out = rke().args(["cert", "check", "--config"]).arg(&cfg).output().unwrap();
+    let out = rke()
+        .args(["cert", "check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout_of(&out).contains("kube-etcd-10-0-0-3"));
 }
@@ -108,7 +155,11 @@ fn cert_check_reports_every_certificate() {
 fn generate_csr_writes_requests_openssl_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke().args(["cert", "generate-csr", "--config"]).arg(&cfg).output().unwrap();
+    let out = rke()
+        .args(["cert", "generate-csr", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let certs_dir = dir.path().join("cluster_certs");
     let csr = certs_dir.join("kube-apiserver-csr.pem");

@@ -7,7 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 fn init(cfg: &Path) {
-    let out = rke().args(["up", "--init", "--config"]).arg(cfg).output().unwrap();
+    let out = rke()
+        .args(["up", "--init", "--config"])
+        .arg(cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
 }
 
@@ -16,7 +20,9 @@ fn read_state(dir: &Path) -> Value {
 }
 
 fn bundle(state: &Value) -> &serde_json::Map<String, Value> {
-    state["desiredState"]["certificatesBundle"].as_object().unwrap()
+    state["desiredState"]["certificatesBundle"]
+        .as_object()
+        .unwrap()
 }
 
 /// Names of the certificates whose PEM differs between two states.
@@ -27,7 +33,9 @@ fn changed_certs(a: &Value, b: &Value) -> Vec<String> {
     names.dedup();
     names
         .into_iter()
-        .filter(|n| a.get(n).map(|c| &c["certificatePEM"]) != b.get(n).map(|c| &c["certificatePEM"]))
+        .filter(|n| {
+            a.get(n).map(|c| &c["certificatePEM"]) != b.get(n).map(|c| &c["certificatePEM"])
+        })
         .collect()
 }
 
@@ -44,7 +52,10 @@ fn init_writes_rke1_shaped_state_and_kubeconfig() {
     let rke_config = &state["desiredState"]["rkeConfig"];
     assert_eq!(rke_config["kubernetesVersion"], "v1.20.15-rancher2-2");
     assert_eq!(rke_config["nodes"][0]["hostnameOverride"], "node1");
-    assert_eq!(rke_config["services"]["kubeApi"]["serviceClusterIpRange"], "10.43.0.0/16");
+    assert_eq!(
+        rke_config["services"]["kubeApi"]["serviceClusterIpRange"],
+        "10.43.0.0/16"
+    );
     assert!(rke_config.get("kubernetes_version").is_none());
 
     let names: Vec<&String> = bundle(&state).keys().collect();
@@ -63,14 +74,25 @@ fn init_writes_rke1_shaped_state_and_kubeconfig() {
         "kube-etcd-10-0-0-2",
         "kube-etcd-10-0-0-3",
     ] {
-        assert!(names.iter().any(|n| *n == expected), "{expected} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| *n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
     let ca = &bundle(&state)["kube-ca"];
     assert_eq!(ca["path"], "/etc/kubernetes/ssl/kube-ca.pem");
-    assert!(ca["certificatePEM"].as_str().unwrap().contains("BEGIN CERTIFICATE"));
+    assert!(
+        ca["certificatePEM"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
 
     let kubeconfig_path = dir.path().join("kube_config_cluster.yml");
-    let mode = std::fs::metadata(&kubeconfig_path).unwrap().permissions().mode();
+    let mode = std::fs::metadata(&kubeconfig_path)
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let kubeconfig = std::fs::read_to_string(&kubeconfig_path).unwrap();
     assert!(kubeconfig.contains("https://10.0.0.1:6443"), "{kubeconfig}");
@@ -143,7 +165,12 @@ fn certificates_from_the_state_file_verify_with_openssl() {
     let certs = bundle(&state);
     let pem = |name: &str| certs[name]["certificatePEM"].as_str().unwrap().to_string();
     let ca = write(dir.path(), "ca.pem", &pem("kube-ca"));
-    for name in ["kube-apiserver", "kube-node", "kube-admin", "kube-etcd-10-0-0-1"] {
+    for name in [
+        "kube-apiserver",
+        "kube-node",
+        "kube-admin",
+        "kube-etcd-10-0-0-1",
+    ] {
         let leaf = write(dir.path(), &format!("{name}.pem"), &pem(name));
         let out = std::process::Command::new("openssl")
             .arg("verify")
@@ -159,8 +186,16 @@ fn certificates_from_the_state_file_verify_with_openssl() {
 #[test]
 fn init_refuses_an_invalid_config_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "cluster.yml", &THREE_NODES.replace("role: [etcd, worker]", "role: [etcd, wroker]"));
-    let out = rke().args(["up", "--init", "--config"]).arg(&cfg).output().unwrap();
+    let cfg = write(
+        dir.path(),
+        "cluster.yml",
+        &THREE_NODES.replace("role: [etcd, worker]", "role: [etcd, wroker]"),
+    );
+    let out = rke()
+        .args(["up", "--init", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(!dir.path().join("cluster.rkestate").exists());
 }
@@ -170,10 +205,17 @@ fn a_corrupt_state_file_is_an_error_and_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
     let state = write(dir.path(), "cluster.rkestate", "{\"desiredState\": {");
-    let out = rke().args(["up", "--init", "--config"]).arg(&cfg).output().unwrap();
+    let out = rke()
+        .args(["up", "--init", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(11), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("cluster.rkestate"));
-    assert_eq!(std::fs::read_to_string(state).unwrap(), "{\"desiredState\": {");
+    assert_eq!(
+        std::fs::read_to_string(state).unwrap(),
+        "{\"desiredState\": {"
+    );
 }
 
 #[test]

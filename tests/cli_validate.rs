@@ -14,7 +14,10 @@ fn valid_config_exits_zero_with_a_summary() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let s = stdout_of(&out);
-    assert!(s.contains("is valid: 3 nodes (etcd: 3, controlplane: 2, worker: 3)"), "{s}");
+    assert!(
+        s.contains("is valid: 3 nodes (etcd: 3, controlplane: 2, worker: 3)"),
+        "{s}"
+    );
     assert!(s.contains("v1.20.15-rancher2-2"), "{s}");
 }
 
@@ -42,11 +45,7 @@ fn misspelled_key_gives_location_and_suggestion() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr_of(&out);
-    let line = text
-        .lines()
-        .position(|l| l.contains("extra-args"))
-        .unwrap()
-        + 1;
+    let line = text.lines().position(|l| l.contains("extra-args")).unwrap() + 1;
     assert!(
         err.contains(&format!("cluster.yml:{line}:5")),
         "no file:line:col in {err}"
@@ -99,20 +98,23 @@ network:
     assert_eq!(out.status.code(), Some(3));
     let err = stderr_of(&out);
     for needle in [
-        "etcd",          // no etcd node
-        "controlplane",  // no control-plane node
-        "master",        // unknown role
-        "Bad_Name",      // invalid hostname_override
-        "10.0.0.1",      // duplicate address
-        "overlap",       // service and cluster CIDR overlap
-        "flanel",        // unknown network plugin
+        "etcd",              // no etcd node
+        "controlplane",      // no control-plane node
+        "master",            // unknown role
+        "hostname_override", // invalid (after RKE1 lower-cases it)
+        "10.0.0.1",          // duplicate address
+        "overlap",           // service and cluster CIDR overlap
+        "flanel",            // unknown network plugin
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
     // Every problem line carries the file name and a line number.
     let problem_lines: Vec<&str> = err.lines().filter(|l| l.contains(": error: ")).collect();
     assert!(problem_lines.len() >= 7, "{err}");
-    assert!(problem_lines.iter().all(|l| l.contains("cluster.yml:")), "{err}");
+    assert!(
+        problem_lines.iter().all(|l| l.contains("cluster.yml:")),
+        "{err}"
+    );
 }
 
 #[test]

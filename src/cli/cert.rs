@@ -3,6 +3,7 @@
 use super::{ConfigArg, OutputFormat, output};
 use crate::certs::{self, WARN_DAYS};
 use crate::cluster;
+use crate::config::RkeConfig;
 use crate::config::load;
 use crate::error::{Classify, ErrorKind, classified};
 use crate::{paths, state};
@@ -45,7 +46,10 @@ pub fn run(cmd: &CertCommand) -> anyhow::Result<i32> {
 fn generate_csr(args: &GenerateCsrArgs) -> anyhow::Result<i32> {
     let path = &args.config.config;
     let loaded = load::load_valid(path)?;
-    let dir = args.cert_dir.clone().unwrap_or_else(|| paths::cert_dir(path));
+    let dir = args
+        .cert_dir
+        .clone()
+        .unwrap_or_else(|| paths::cert_dir(path));
     let input = cluster::pki_input(&loaded.config, path);
     let written = certs::generate_csrs(&input, &dir).kind(ErrorKind::State)?;
     for f in &written {
@@ -61,7 +65,7 @@ fn generate_csr(args: &GenerateCsrArgs) -> anyhow::Result<i32> {
 
 fn check(args: &CheckArgs) -> anyhow::Result<i32> {
     let state_path = paths::state_file(&args.config.config);
-    let loaded = state::load(&state_path)?.ok_or_else(|| {
+    let loaded = state::load::<RkeConfig>(&state_path)?.ok_or_else(|| {
         classified(
             ErrorKind::State,
             format!(

@@ -115,7 +115,10 @@ fn confirm_overwrite(args: &ConfigArgs, interactive: bool) -> anyhow::Result<boo
         return Ok(false);
     }
     let mut p = Prompter::new(std::io::stdin().lock(), std::io::stderr());
-    let answer = p.ask(&format!("{} exists. Overwrite it", args.name.display()), "n")?;
+    let answer = p.ask(
+        &format!("{} exists. Overwrite it", args.name.display()),
+        "n",
+    )?;
     Ok(is_yes(&answer))
 }
 
@@ -189,7 +192,10 @@ impl<'a> Prompter<'a> {
     }
 
     fn ask_bool(&mut self, question: &str, default: bool) -> anyhow::Result<bool> {
-        let a = self.ask(&format!("{question} (y/n)?"), if default { "y" } else { "n" })?;
+        let a = self.ask(
+            &format!("{question} (y/n)?"),
+            if default { "y" } else { "n" },
+        )?;
         Ok(is_yes(&a))
     }
 }
@@ -279,8 +285,15 @@ mod tests {
         assert_eq!(b.role, ["worker"]);
         assert_eq!(b.internal_address, "192.168.0.2");
         assert_eq!(cfg.network.plugin, "flannel");
-        assert_eq!(cfg.services.kube_api.service_cluster_ip_range, "10.43.0.0/16");
-        assert!(String::from_utf8(out).unwrap().contains("[+] Number of Hosts [1]: "));
+        assert_eq!(
+            cfg.services.kube_api.service_cluster_ip_range,
+            "10.43.0.0/16"
+        );
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("[+] Number of Hosts [1]: ")
+        );
     }
 
     #[test]

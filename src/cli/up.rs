@@ -4,7 +4,7 @@
 use super::ConfigArg;
 use crate::certs::{self, CertBundle};
 use crate::cluster::{self, encryption};
-use crate::config::load;
+use crate::config::{RkeConfig, load};
 use crate::error::{Classify, ErrorKind, classified};
 use crate::state::{self, ClusterState, FullState};
 use crate::{fsutil, paths};
@@ -34,7 +34,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let cfg = loaded.config;
 
     let state_path = paths::state_file(config_path);
-    let previous = state::load(&state_path)?;
+    let previous = state::load::<RkeConfig>(&state_path)?;
     let (previous_desired, current) = match previous {
         Some(l) => {
             for w in &l.warnings {
@@ -68,8 +68,8 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         encryption::provider_file(&cfg, &previous_desired.encryption_config)?.unwrap_or_default();
     let server = cluster::admin_server_url(&cfg)
         .ok_or_else(|| classified(ErrorKind::Config, "no controlplane node"))?;
-    let kubeconfig = certs::admin_kubeconfig(&bundle, &server, &cfg.cluster_name)
-        .kind(ErrorKind::State)?;
+    let kubeconfig =
+        certs::admin_kubeconfig(&bundle, &server, &cfg.cluster_name).kind(ErrorKind::State)?;
 
     let full = FullState {
         desired_state: ClusterState {
@@ -82,9 +82,13 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     state::save(&state_path, &full)?;
 
     let kubeconfig_path = paths::admin_kubeconfig(config_path);
-    fsutil::write_private_atomic(&kubeconfig_path, kubeconfig.as_bytes(), fsutil::Backup::None)
-        .with_context(|| format!("writing {}", kubeconfig_path.display()))
-        .kind(ErrorKind::State)?;
+    fsutil::write_private_atomic(
+        &kubeconfig_path,
+        kubeconfig.as_bytes(),
+        fsutil::Backup::None,
+    )
+    .with_context(|| format!("writing {}", kubeconfig_path.display()))
+    .kind(ErrorKind::State)?;
     println!(
         "Initialized {}: state {}, admin kubeconfig {}",
         config_path.display(),

@@ -19,7 +19,10 @@ pub fn provider_file(cfg: &RkeConfig, existing: &str) -> anyhow::Result<Option<S
     if !existing.is_empty() {
         return Ok(Some(existing.to_string()));
     }
-    Ok(Some(aescbc_provider_file(&generate_key_name(), &generate_secret())))
+    Ok(Some(aescbc_provider_file(
+        &generate_key_name(),
+        &generate_secret(),
+    )))
 }
 
 /// RKE1's single-key template: aescbc first (encrypts new writes), identity to read old data.

@@ -77,7 +77,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
         required_images: &required,
     };
     let mut problems = validate::validate(&config, &ctx);
-    validate::locate(&mut problems, text);
+    super::locate::locate(&mut problems, text);
     Ok(Loaded {
         path: path.to_path_buf(),
         config,
@@ -149,7 +149,12 @@ pub fn required_images(cfg: &RkeConfig) -> Vec<&'static str> {
     let dns_provider = cfg.dns.as_ref().map(|d| d.provider.as_str()).unwrap_or("");
     match dns_provider {
         "coredns" => keys.extend(["coredns", "coredns_autoscaler"]),
-        "kube-dns" => keys.extend(["kubedns", "dnsmasq", "kubedns_sidecar", "kubedns_autoscaler"]),
+        "kube-dns" => keys.extend([
+            "kubedns",
+            "dnsmasq",
+            "kubedns_sidecar",
+            "kubedns_autoscaler",
+        ]),
         _ => {}
     }
     if cfg.monitoring.provider == "metrics-server" {

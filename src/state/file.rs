@@ -7,8 +7,8 @@
 
 use super::model::{FullState, Loaded};
 use crate::error::{ErrorKind, classified};
-use crate::fsutil::{self, Backup};
 pub use crate::fsutil::backup_path;
+use crate::fsutil::{self, Backup};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fs;
@@ -71,7 +71,8 @@ mod tests {
     use crate::error::kind_of;
     use crate::state::ClusterState;
     use serde::Deserialize;
-    use std::os::unix::fs::MetadataExt;
+    use std::fs::Permissions;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
