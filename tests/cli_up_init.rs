@@ -226,3 +226,57 @@ fn up_without_init_is_refused_as_a_usage_error() {
     assert_eq!(out.status.code(), Some(3));
     assert!(!dir.path().join("cluster.rkestate").exists());
 }
+
+#[test]
+fn custom_certs_from_a_directory_are_used_as_given() {
+    // Make a complete set of certificates, then lay them out as a user would for --custom-certs.
+    let source = tempfile::tempdir().unwrap();
+    let cfg = write(source.path(), "cluster.yml", THREE_NODES);
+    init(&cfg);
+    let state = read_state(source.path());
+    let user = tempfile::tempdir().unwrap();
+    let certs_dir = user.path().join("cluster_certs");
+    std::fs::create_dir(&certs_dir).unwrap();
+    for (name, entry) in bundle(&state) {
+        write(
+            &certs_dir,
+            &format!("{name}.pem"),
+            entry["certificatePEM"].as_str().unwrap(),
+        );
+        write(
+            &certs_dir,
+            &format!("{name}-key.pem"),
+            entry["keyPEM"].as_str().unwrap(),
+        );
+    }
+    let cfg = write(user.path(), "cluster.yml", THREE_NODES);
+    let out = rke()
+        .args(["up", "--init", "--custom-certs", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let got = read_state(user.path());
+    for name in ["kube-ca", "kube-apiserver", "kube-etcd-10-0-0-2"] {
+        assert_eq!(
+            bundle(&got)[name]["certificatePEM"],
+            bundle(&state)[name]["certificatePEM"],
+            "{name} was not taken from the directory"
+        );
+    }
+
+    // A key that does not belong to its certificate is refused, naming the file.
+    let wrong_key = bundle(&state)["kube-scheduler"]["keyPEM"].as_str().unwrap();
+    write(&certs_dir, "kube-apiserver-key.pem", wrong_key);
+    let out = rke()
+        .args(["up", "--init", "--custom-certs", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("kube-apiserver"),
+        "{}",
+        stderr_of(&out)
+    );
+}

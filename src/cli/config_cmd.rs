@@ -60,7 +60,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<i32> {
         let mut p = Prompter::new(stdin.lock(), std::io::stderr());
         questionnaire(&mut p)?
     } else {
-        eprintln!("stdin is not a terminal: writing the default answers without asking");
+        eprintln!("stdin is not a terminal: using the default answers without asking");
         let mut p = Prompter::defaults_only();
         questionnaire(&mut p)?
     };

@@ -100,7 +100,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
 
 fn report_changes(changes: &certs::CertChanges, total: usize) {
     for name in &changes.added {
-        tracing::info!("certificate {name}: generated");
+        tracing::debug!("certificate {name}: generated");
     }
     for (name, why) in &changes.regenerated {
         tracing::info!("certificate {name}: regenerated ({why})");

@@ -42,7 +42,7 @@ fn check_node(p: &str, node: &RkeConfigNode, r: &mut Report) {
         r.error(
             child(p, "hostname_override"),
             format!(
-                "{:?} is not a valid Kubernetes node name: it {why} (when hostname_override is \
+                "{:?} is not a valid Kubernetes node name: {why} (when hostname_override is \
                  not set it defaults to the address, lower-cased)",
                 node.hostname_override
             ),
