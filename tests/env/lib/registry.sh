@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# The local image registry: Debian's docker-registry (distribution 2.8) running on the
+# host, listening on the test network's gateway address only, with TLS from a test CA
+# and htpasswd auth. Node engines pull from it as they would from a private registry.
+
+registry_dir() { echo "$E2E_STATE/registry"; }
+# Host engine trusts the test CA for this address (read per pull/push, no restart).
+registry_host_ca() { echo "/etc/docker/certs.d/$E2E_REGISTRY/ca.crt"; }
+# The host engine's credentials for pushing, kept out of root's own ~/.docker.
+host_docker_config() { echo "$E2E_STATE/docker-config"; }
+
+# PID of a docker-registry serving our config file, from any run: a stopped session may
+# have lost the pid file, so match on the exact config path.
+registry_pids() {
+	local config cmdline pid
+	config=$(registry_dir)/config.yml
+	for pid in $(pgrep -x docker-registry || true); do
+		cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+		[[ $cmdline == *"$config"* ]] && echo "$pid"
+	done
+	return 0
+}
+
+registry_stop() {
+	local pid
+	for pid in $(registry_pids); do
+		log "stopping registry (pid $pid)"
+		kill "$pid" 2>/dev/null || true
+		wait_for 10 "registry pid $pid to exit" test ! -e "/proc/$pid"
+	done
+	rm -f "$(registry_host_ca)"
+	rmdir "$(dirname "$(registry_host_ca)")" 2>/dev/null || true
+}
+
+# Test CA and a server certificate for the gateway IP.
+registry_certs() {
+	local dir
+	dir=$(registry_dir)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=rke-e2e test CA" \
+		-keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$E2E_GATEWAY" \
+		-keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$E2E_GATEWAY" >"$dir/server.ext"
+	openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+		-days 30 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+	chmod 600 "$dir"/*.key
+}
+
+registry_start() {
+	local dir
+	dir=$(registry_dir)
+	mkdir -p "$dir" "$E2E_CACHE/registry"
+	registry_certs
+	# A fresh password each run; tests read it from env.json.
+	openssl rand -hex 16 >"$dir/password"
+	htpasswd -Bbn "$E2E_REGISTRY_USER" "$(cat "$dir/password")" >"$dir/htpasswd" 2>/dev/null
+	cat >"$dir/config.yml" <<-EOF
+		version: 0.1
+		log:
+		  level: warn
+		storage:
+		  # Blobs stay in the cache, so a warm run's pushes find every layer already there.
+		  filesystem:
+		    rootdirectory: $E2E_CACHE/registry
+		  delete:
+		    enabled: true
+		http:
+		  addr: $E2E_REGISTRY
+		  tls:
+		    certificate: $dir/server.crt
+		    key: $dir/server.key
+		auth:
+		  htpasswd:
+		    realm: rke-e2e
+		    path: $dir/htpasswd
+	EOF
+	log "starting registry on $E2E_REGISTRY (log: $dir/registry.log)"
+	setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null 9>&- &
+	echo $! >"$dir/registry.pid"
+	wait_for 30 "registry on $E2E_REGISTRY (see $dir/registry.log)" registry_answers
+	mkdir -p "$(dirname "$(registry_host_ca)")"
+	cp "$dir/ca.crt" "$(registry_host_ca)"
+	DOCKER_CONFIG=$(host_docker_config) docker login -u "$E2E_REGISTRY_USER" --password-stdin \
+		"$E2E_REGISTRY" <"$dir/password" >/dev/null || die "docker login to $E2E_REGISTRY failed"
+}
+
+# The registry is up when /v2/ asks for credentials.
+registry_answers() {
+	[[ $(curl -s -o /dev/null -w '%{http_code}' --cacert "$(registry_dir)/ca.crt" \
+		--noproxy '*' "https://$E2E_REGISTRY/v2/") == 401 ]]
+}
+
+# push_image LOCAL NAME:TAG: push the local image as $E2E_REGISTRY/rke-e2e/NAME:TAG.
+push_image() {
+	local target
+	target=$(registry_image "$2")
+	docker tag "$1" "$target"
+	DOCKER_CONFIG=$(host_docker_config) docker push "$target" >>"$E2E_LOGS/push.log" 2>&1 ||
+		die "docker push $target failed, see $E2E_LOGS/push.log"
+	log "pushed $target"
+}
