@@ -114,7 +114,7 @@ main() {
 	exec 9>"$E2E_CACHE/lock"
 	flock -n 9 || die "another up.sh/down.sh holds $E2E_CACHE/lock"
 	trap stop_kubernetes_build EXIT
-	log "rke-e2e: $E2E_NODES $( ((E2E_LIGHT)) && echo light) node(s), cache $E2E_CACHE"
+	log "rke-e2e: $E2E_NODES $( ((E2E_LIGHT)) && echo "light ")node(s), cache $E2E_CACHE"
 	phase_cleanup
 	phase_install
 	phase_images

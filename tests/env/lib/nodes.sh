@@ -30,7 +30,7 @@ node_start() {
 		--network "$E2E_NETWORK" --ip "$(node_ip "$i")" \
 		-v "$(node_volume "$i"):/var/lib/docker" \
 		-v /lib/modules:/lib/modules:ro \
-		-v "$(registry_dir)/ca.crt:/etc/docker/certs.d/$E2E_REGISTRY/ca.crt:ro" \
+		--mount "type=bind,source=$(registry_dir)/ca.crt,target=/etc/docker/certs.d/$E2E_REGISTRY/ca.crt,readonly" \
 		-e AUTHORIZED_KEYS="$(cat "$(ssh_key).pub")" \
 		"$image" >/dev/null || die "docker run $name failed"
 }

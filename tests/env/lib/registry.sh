@@ -81,7 +81,8 @@ registry_start() {
 	mkdir -p "$(dirname "$(registry_host_ca)")"
 	cp "$dir/ca.crt" "$(registry_host_ca)"
 	DOCKER_CONFIG=$(host_docker_config) docker login -u "$E2E_REGISTRY_USER" --password-stdin \
-		"$E2E_REGISTRY" <"$dir/password" >/dev/null || die "docker login to $E2E_REGISTRY failed"
+		"$E2E_REGISTRY" <"$dir/password" >"$E2E_LOGS/login.log" 2>&1 ||
+		die "docker login to $E2E_REGISTRY failed, see $E2E_LOGS/login.log"
 }
 
 # The registry is up when /v2/ asks for credentials.
