@@ -28,6 +28,9 @@ E2E_K8S_VERSION=v1.20.2
 E2E_K8S_SRC_PKG=kubernetes
 E2E_PAUSE_TAG=3.2
 
+# Niceness of the heavy builds (Kubernetes, debootstrap): the 2 cores are shared.
+E2E_NICE=${RKE_E2E_NICE:-10}
+
 # The OCI runtime wrapper is registered under this name in every daemon.json that needs it.
 E2E_RUNTIME_NAME=rke-e2e-runc
 E2E_HOST_WRAPPER=/usr/local/lib/rke-e2e/runc-capfix

@@ -52,7 +52,7 @@ k8s_build() {
 	(
 		cd "$tree"
 		export GOPATH=$tree/.go CGO_ENABLED=0 HOME=$build/home GOCACHE=$build/gocache
-		nice -n 15 make WHAT="${whats[*]}"
+		nice -n "$E2E_NICE" make WHAT="${whats[*]}"
 	) >"$E2E_LOGS/k8s-build.log" 2>&1 || die "Kubernetes build failed, see $E2E_LOGS/k8s-build.log"
 	local out
 	out=$(k8s_bin_dir)

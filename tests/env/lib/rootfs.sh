@@ -27,7 +27,7 @@ debootstrap_tree() {
 	mkdir -p "$E2E_CACHE/debs"
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	nice -n 5 debootstrap --variant=minbase --include="$include" --keyring="$E2E_KEYRING" \
+	nice -n "$E2E_NICE" debootstrap --variant=minbase --include="$include" --keyring="$E2E_KEYRING" \
 		--cache-dir="$E2E_CACHE/debs" "$E2E_SUITE" "$dir" "$E2E_MIRROR" \
 		>"$E2E_LOGS/debootstrap-$(basename "$dir").log" 2>&1 ||
 		die "debootstrap of $dir failed, see $E2E_LOGS/debootstrap-$(basename "$dir").log"
