@@ -5,6 +5,8 @@
 # volumes, images), so cleanup can find leftovers of a stopped run by name alone.
 
 E2E_PREFIX=rke-e2e
+# Identifies one up.sh run, also in the processes it starts (the Kubernetes build).
+export E2E_RUN_ID=${E2E_RUN_ID:-$$-$(date +%s)}
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Caches survive down.sh; a cold run is `rm -rf "$E2E_CACHE"`.

@@ -45,7 +45,6 @@ debian_mirror_init() {
 	E2E_MIRROR=${line%% *}
 	E2E_KEYRING=${line#* }
 	[[ $E2E_KEYRING == /* && $E2E_KEYRING != "$line" ]] || E2E_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-	log "Debian mirror: $E2E_MIRROR ($E2E_SUITE)"
 }
 
 # apt-get with a private source list, index and cache under $E2E_CACHE/apt: it reads the
@@ -53,7 +52,8 @@ debian_mirror_init() {
 private_apt() {
 	local root=$E2E_CACHE/apt
 	mkdir -p "$root/lists/partial" "$root/cache/archives/partial"
-	apt-get -q \
+	# The background Kubernetes build uses the same index: one apt-get at a time.
+	flock "$root/.lock" apt-get -q \
 		-o Dir::Etc::SourceList="$root/sources.list" -o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State::Lists="$root/lists" -o Dir::Cache="$root/cache" \
 		-o APT::Sandbox::User=root "$@"
@@ -67,17 +67,19 @@ private_apt_init() {
 		deb [signed-by=$E2E_KEYRING] $E2E_MIRROR $E2E_SUITE main
 		deb-src [signed-by=$E2E_KEYRING] $E2E_MIRROR $E2E_SUITE main
 	EOF
-	log "apt-get update (private index for $E2E_SUITE sources)"
+	log "apt-get update (private index: $E2E_MIRROR $E2E_SUITE, binaries and sources)"
 	private_apt update >"$E2E_LOGS/apt-private-update.log" 2>&1 ||
 		die "private apt-get update failed, see $E2E_LOGS/apt-private-update.log"
 }
 
-# Set up the private index once per run, on first use.
-E2E_PRIVATE_APT_READY=0
+# Set up the private index once per run, on first use. Image recipes run in command
+# substitutions and the Kubernetes build in its own process, so "done" is a stamp file
+# carrying the run id, not a variable.
 private_apt_ready() {
-	((E2E_PRIVATE_APT_READY)) && return 0
+	local stamp=$E2E_CACHE/apt/.updated
+	[[ -f $stamp && $(cat "$stamp") == "$E2E_RUN_ID" ]] && return 0
 	private_apt_init
-	E2E_PRIVATE_APT_READY=1
+	echo "$E2E_RUN_ID" >"$stamp"
 }
 
 # Download .deb files of PACKAGES (for the suite we build images from) into DIR.

@@ -9,16 +9,23 @@ registry_host_ca() { echo "/etc/docker/certs.d/$E2E_REGISTRY/ca.crt"; }
 # The host engine's credentials for pushing, kept out of root's own ~/.docker.
 host_docker_config() { echo "$E2E_STATE/docker-config"; }
 
-# PID of a docker-registry serving our config file, from any run: a stopped session may
-# have lost the pid file, so match on the exact config path.
+# Every registry this environment starts serves a config file with this name, whatever
+# the state dir: that is how leftovers of any earlier run are found (a stopped session may
+# have lost its pid file, and all runs share the network address).
+E2E_REGISTRY_CONFIG_NAME=$E2E_PREFIX-registry.yml
+
 registry_pids() {
-	local config cmdline pid
-	config=$(registry_dir)/config.yml
+	local cmdline pid
 	for pid in $(pgrep -x docker-registry || true); do
 		cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
-		[[ $cmdline == *"$config"* ]] && echo "$pid"
+		[[ $cmdline == *"/$E2E_REGISTRY_CONFIG_NAME"* ]] && echo "$pid"
 	done
 	return 0
+}
+
+# Gone, or a zombie waiting for whoever inherited it to reap it.
+process_gone() {
+	[[ ! -e /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]
 }
 
 registry_stop() {
@@ -26,7 +33,7 @@ registry_stop() {
 	for pid in $(registry_pids); do
 		log "stopping registry (pid $pid)"
 		kill "$pid" 2>/dev/null || true
-		wait_for 10 "registry pid $pid to exit" test ! -e "/proc/$pid"
+		wait_for 10 "registry pid $pid to exit" process_gone "$pid"
 	done
 	rm -f "$(registry_host_ca)"
 	rmdir "$(dirname "$(registry_host_ca)")" 2>/dev/null || true
@@ -54,7 +61,7 @@ registry_start() {
 	# A fresh password each run; tests read it from env.json.
 	openssl rand -hex 16 >"$dir/password"
 	htpasswd -Bbn "$E2E_REGISTRY_USER" "$(cat "$dir/password")" >"$dir/htpasswd" 2>/dev/null
-	cat >"$dir/config.yml" <<-EOF
+	cat >"$dir/$E2E_REGISTRY_CONFIG_NAME" <<-EOF
 		version: 0.1
 		log:
 		  level: warn
@@ -75,9 +82,15 @@ registry_start() {
 		    path: $dir/htpasswd
 	EOF
 	log "starting registry on $E2E_REGISTRY (log: $dir/registry.log)"
-	setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null 9>&- &
-	echo $! >"$dir/registry.pid"
-	wait_for 30 "registry on $E2E_REGISTRY (see $dir/registry.log)" registry_answers
+	setsid docker-registry serve "$dir/$E2E_REGISTRY_CONFIG_NAME" >"$dir/registry.log" 2>&1 </dev/null 9>&- &
+	local pid=$!
+	echo "$pid" >"$dir/registry.pid"
+	local deadline=$(($(date +%s) + 30))
+	until registry_answers; do
+		[[ -e /proc/$pid ]] || die "registry exited: $(tail -n 1 "$dir/registry.log")"
+		(($(date +%s) < deadline)) || die "registry on $E2E_REGISTRY did not answer within 30s, see $dir/registry.log"
+		sleep 0.2
+	done
 	mkdir -p "$(dirname "$(registry_host_ca)")"
 	cp "$dir/ca.crt" "$(registry_host_ca)"
 	DOCKER_CONFIG=$(host_docker_config) docker login -u "$E2E_REGISTRY_USER" --password-stdin \
