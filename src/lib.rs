@@ -9,3 +9,4 @@ pub mod config;
 pub mod error;
 pub mod paths;
 pub mod state;
+pub mod transport;
