@@ -8,13 +8,13 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use russh::MethodKind;
 use russh::client;
+use russh::client::AuthResult;
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
 use russh::keys::ssh_key::certificate::CertType;
 use russh::keys::{Certificate, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
-use russh::MethodKind;
-use russh::client::AuthResult;
 
 use super::error::TransportError;
 use super::host_key::ClientHandler;
@@ -88,12 +88,21 @@ impl KeyLoader {
     }
 
     /// Resolve `auth` into usable credentials for `node`.
-    pub fn credentials(&mut self, node: &str, auth: &SshAuth) -> Result<Credentials, TransportError> {
+    pub fn credentials(
+        &mut self,
+        node: &str,
+        auth: &SshAuth,
+    ) -> Result<Credentials, TransportError> {
         let key = match self.key(auth) {
             None => None,
             Some(Ok(k)) => Some(k),
             Some(Err(p)) if auth.agent => {
-                tracing::debug!(node, "not using SSH key {}: {} (ssh-agent is enabled)", p.source, p.reason);
+                tracing::debug!(
+                    node,
+                    "not using SSH key {}: {} (ssh-agent is enabled)",
+                    p.source,
+                    p.reason
+                );
                 None
             }
             Some(Err(p)) => {
@@ -124,7 +133,9 @@ impl KeyLoader {
             return Err(TransportError::Key {
                 node: node.to_string(),
                 source_name: cert.as_ref().map(|c| c.desc.clone()).unwrap_or_default(),
-                reason: "a certificate needs its private key (ssh_key / ssh_key_path) or ssh_agent_auth".into(),
+                reason:
+                    "a certificate needs its private key (ssh_key / ssh_key_path) or ssh_agent_auth"
+                        .into(),
             });
         }
         if key.is_none() && cert.is_none() && !auth.agent {
@@ -144,7 +155,10 @@ impl KeyLoader {
                     });
                 }
                 None => {
-                    tracing::warn!(node, "ssh_agent_auth is set but SSH_AUTH_SOCK is not; using the key only");
+                    tracing::warn!(
+                        node,
+                        "ssh_agent_auth is set but SSH_AUTH_SOCK is not; using the key only"
+                    );
                     None
                 }
             }
@@ -155,21 +169,31 @@ impl KeyLoader {
     }
 
     fn key(&mut self, auth: &SshAuth) -> Option<Result<LoadedKey, KeyProblem>> {
-        let (cache_id, source, text) = if let Some(inline) = auth.key.as_deref().filter(|k| !k.trim().is_empty()) {
-            (format!("inline:{inline}"), "ssh_key (inline)".to_string(), Ok(inline.to_string()))
-        } else {
-            let path = expand_tilde(auth.key_path.as_deref()?);
-            let source = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read the key file: {e}"));
-            (format!("file:{source}"), source, text)
-        };
+        let (cache_id, source, text) =
+            if let Some(inline) = auth.key.as_deref().filter(|k| !k.trim().is_empty()) {
+                (
+                    format!("inline:{inline}"),
+                    "ssh_key (inline)".to_string(),
+                    Ok(inline.to_string()),
+                )
+            } else {
+                let path = expand_tilde(auth.key_path.as_deref()?);
+                let source = path.display().to_string();
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read the key file: {e}"));
+                (format!("file:{source}"), source, text)
+            };
         if let Some(hit) = self.cache.get(&cache_id) {
             return Some(hit.clone());
         }
         let loaded = text
             .and_then(|text| self.decode(&text, &source, auth))
             .map(|key| LoadedKey {
-                desc: format!("{source} ({} {})", key.algorithm().as_str(), fingerprint(key.public_key())),
+                desc: format!(
+                    "{source} ({} {})",
+                    key.algorithm().as_str(),
+                    fingerprint(key.public_key())
+                ),
                 key: Arc::new(key),
             })
             .map_err(|reason| KeyProblem { source, reason });
@@ -180,13 +204,16 @@ impl KeyLoader {
     fn decode(&self, text: &str, source: &str, auth: &SshAuth) -> Result<PrivateKey, String> {
         match russh::keys::decode_secret_key(text, None) {
             Ok(k) => return Ok(k),
-            Err(e) if !is_encrypted_error(&e) => return Err(format!("cannot parse the private key: {e}")),
+            Err(e) if !is_encrypted_error(&e) => {
+                return Err(format!("cannot parse the private key: {e}"));
+            }
             Err(_) => {}
         }
         let var = auth.passphrase_var();
         if let Some(pass) = (self.env)(var) {
-            return russh::keys::decode_secret_key(text, Some(&pass))
-                .map_err(|_| format!("the key is encrypted and the passphrase in ${var} does not open it"));
+            return russh::keys::decode_secret_key(text, Some(&pass)).map_err(|_| {
+                format!("the key is encrypted and the passphrase in ${var} does not open it")
+            });
         }
         if auth.agent {
             // Never prompt for a key the agent may make unnecessary.
@@ -219,12 +246,14 @@ fn is_encrypted_error(e: &russh::keys::Error) -> bool {
 }
 
 fn load_cert(auth: &SshAuth) -> Option<Result<LoadedCert, KeyProblem>> {
-    let (source, text) = if let Some(inline) = auth.cert.as_deref().filter(|c| !c.trim().is_empty()) {
+    let (source, text) = if let Some(inline) = auth.cert.as_deref().filter(|c| !c.trim().is_empty())
+    {
         ("ssh_cert (inline)".to_string(), Ok(inline.to_string()))
     } else {
         let path = expand_tilde(auth.cert_path.as_deref()?);
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read the certificate file: {e}"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the certificate file: {e}"));
         (source, text)
     };
     let parsed = text.and_then(|t| {
@@ -257,15 +286,27 @@ pub(crate) async fn authenticate(
         tried,
     };
     let closed = |mut tried: Vec<String>, e: russh::Error| {
-        tried.push(format!("then the server closed the connection ({e}; too many attempts for MaxAuthTries?)"));
+        tried.push(format!(
+            "then the server closed the connection ({e}; too many attempts for MaxAuthTries?)"
+        ));
         rejected(tried)
     };
-    let rsa_hash = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
-    let mut agent: Option<AgentClient<Box<dyn russh::keys::agent::client::AgentStream + Send + Unpin>>> = None;
+    let rsa_hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten();
+    let mut agent: Option<
+        AgentClient<Box<dyn russh::keys::agent::client::AgentStream + Send + Unpin>>,
+    > = None;
     if let Some(sock) = &creds.agent {
         match AgentClient::connect_uds(sock).await {
             Ok(a) => agent = Some(a.dynamic()),
-            Err(e) => tried.push(format!("ssh-agent at {} (unavailable: {e})", sock.display())),
+            Err(e) => tried.push(format!(
+                "ssh-agent at {} (unavailable: {e})",
+                sock.display()
+            )),
         }
     }
 
@@ -322,13 +363,23 @@ pub(crate) async fn authenticate(
             let result = match &identity {
                 AgentIdentity::PublicKey { key, comment } => {
                     tried.push(format!("agent key {}", describe_agent_key(key, comment)));
-                    let hash = if key.algorithm().is_rsa() { rsa_hash } else { None };
+                    let hash = if key.algorithm().is_rsa() {
+                        rsa_hash
+                    } else {
+                        None
+                    };
                     handle
                         .authenticate_publickey_with(user, key.clone(), hash, agent)
                         .await
                 }
-                AgentIdentity::Certificate { certificate, comment } => {
-                    tried.push(format!("agent certificate '{}' ({comment})", certificate.key_id()));
+                AgentIdentity::Certificate {
+                    certificate,
+                    comment,
+                } => {
+                    tried.push(format!(
+                        "agent certificate '{}' ({comment})",
+                        certificate.key_id()
+                    ));
                     handle
                         .authenticate_certificate_with(user, certificate.clone(), rsa_hash, agent)
                         .await
@@ -368,12 +419,19 @@ fn done(result: &AuthResult, tried: &mut Vec<String>) -> Result<bool, ()> {
             partial_success,
         } => {
             if *partial_success {
-                tried.push("(accepted, but the server requires a second factor, which rke cannot provide)".into());
+                tried.push(
+                    "(accepted, but the server requires a second factor, which rke cannot provide)"
+                        .into(),
+                );
                 return Err(());
             }
-            if !remaining_methods.is_empty() && !remaining_methods.contains(&MethodKind::PublicKey) {
+            if !remaining_methods.is_empty() && !remaining_methods.contains(&MethodKind::PublicKey)
+            {
                 let offers: Vec<&str> = remaining_methods.iter().map(<&str>::from).collect();
-                tried.push(format!("(the server no longer accepts public keys; it offers: {})", offers.join(", ")));
+                tried.push(format!(
+                    "(the server no longer accepts public keys; it offers: {})",
+                    offers.join(", ")
+                ));
                 return Err(());
             }
             Ok(false)

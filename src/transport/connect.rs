@@ -28,12 +28,23 @@ pub async fn connect_all(
     docker_check: &DockerVersionCheck,
     ignore_docker_version: bool,
 ) -> (Vec<NodeConnection>, Vec<NodeError>) {
-    connect_all_with(targets, opts, docker_check, ignore_docker_version, KeyLoader::default()).await
+    connect_all_with(
+        targets,
+        opts,
+        docker_check,
+        ignore_docker_version,
+        KeyLoader::default(),
+    )
+    .await
 }
 
 /// Connect to one node, without a Docker version policy.
-pub async fn connect(target: &SshTarget, opts: &ConnectOptions) -> Result<NodeConnection, NodeError> {
-    let (mut ok, mut errors) = connect_all(std::slice::from_ref(target), opts, &|_| Ok(()), true).await;
+pub async fn connect(
+    target: &SshTarget,
+    opts: &ConnectOptions,
+) -> Result<NodeConnection, NodeError> {
+    let (mut ok, mut errors) =
+        connect_all(std::slice::from_ref(target), opts, &|_| Ok(()), true).await;
     match (ok.pop(), errors.pop()) {
         (Some(node), _) => Ok(node),
         (None, Some(e)) => Err(e),
@@ -52,14 +63,17 @@ pub(crate) async fn connect_all_with(
     let mut creds: Vec<Result<(Credentials, Option<Credentials>), TransportError>> = Vec::new();
     for t in targets {
         let node = keys.credentials(&t.name, &t.auth);
-        let bastion = match &t.bastion {
-            None => Ok(None),
-            Some(b) => keys.credentials(&b.name, &b.auth).map(Some).map_err(|e| TransportError::Bastion {
-                node: t.name.clone(),
-                bastion: b.name.clone(),
-                source: Box::new(e),
-            }),
-        };
+        let bastion =
+            match &t.bastion {
+                None => Ok(None),
+                Some(b) => keys.credentials(&b.name, &b.auth).map(Some).map_err(|e| {
+                    TransportError::Bastion {
+                        node: t.name.clone(),
+                        bastion: b.name.clone(),
+                        source: Box::new(e),
+                    }
+                }),
+            };
         creds.push(node.and_then(|n| bastion.map(|b| (n, b))));
     }
 
@@ -83,7 +97,16 @@ pub(crate) async fn connect_all_with(
                     let result = match creds {
                         Err(e) => Err(e),
                         Ok((node_creds, bastion_creds)) => {
-                            connect_node(target, &node_creds, bastion_creds.as_ref(), &bastions, opts, docker_check, ignore_docker_version).await
+                            connect_node(
+                                target,
+                                &node_creds,
+                                bastion_creds.as_ref(),
+                                &bastions,
+                                opts,
+                                docker_check,
+                                ignore_docker_version,
+                            )
+                            .await
                         }
                     };
                     (index, result)
@@ -93,7 +116,8 @@ pub(crate) async fn connect_all_with(
             .collect()
             .await;
 
-    let mut ordered: Vec<Option<Result<NodeConnection, NodeError>>> = (0..targets.len()).map(|_| None).collect();
+    let mut ordered: Vec<Option<Result<NodeConnection, NodeError>>> =
+        (0..targets.len()).map(|_| None).collect();
     for (index, result) in results {
         ordered[index] = Some(result);
     }

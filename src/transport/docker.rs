@@ -37,7 +37,11 @@ impl hyper::rt::Read for SshIo {
 }
 
 impl hyper::rt::Write for SshIo {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
@@ -79,7 +83,10 @@ impl tower_service::Service<hyper::Uri> for StreamlocalConnector {
                 Ok(ch) => Ok(SshIo(TokioIo::new(ch.into_stream()))),
                 Err(StreamlocalError::Refused(reason)) => Err(std::io::Error::new(
                     std::io::ErrorKind::PermissionDenied,
-                    format!("sshd on {} refused a channel to {socket}: {reason:?}", session.name),
+                    format!(
+                        "sshd on {} refused a channel to {socket}: {reason:?}",
+                        session.name
+                    ),
                 )),
                 Err(StreamlocalError::Transport(e)) => Err(std::io::Error::other(e.to_string())),
             }
@@ -96,7 +103,10 @@ pub(crate) struct DockerLink {
 
 /// Open the node's Docker API. Failures to reach the socket are diagnosed into precise errors
 /// (forwarding disabled, user not in the docker group, socket missing, engine down).
-pub(crate) async fn connect(session: Arc<SshSession>, socket: &str) -> Result<DockerLink, TransportError> {
+pub(crate) async fn connect(
+    session: Arc<SshSession>,
+    socket: &str,
+) -> Result<DockerLink, TransportError> {
     let version = match probe_version(&session, socket).await {
         Ok(v) => v,
         Err(Probe::Refused(reason)) => return Err(diagnose(&session, socket, Some(reason)).await),
@@ -118,11 +128,20 @@ pub(crate) async fn connect(session: Arc<SshSession>, socket: &str) -> Result<Do
         session: session.clone(),
         socket: socket.into(),
     };
-    let client = Arc::new(Client::builder(TokioExecutor::new()).pool_max_idle_per_host(8).build(connector));
+    let client = Arc::new(
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(8)
+            .build(connector),
+    );
     let docker = Docker::connect_with_custom_transport(
         move |req: bollard::BollardRequest| {
             let client = client.clone();
-            async move { client.request(req).await.map_err(bollard::errors::Error::from) }
+            async move {
+                client
+                    .request(req)
+                    .await
+                    .map_err(bollard::errors::Error::from)
+            }
         },
         Some("http://docker"),
         DOCKER_HEADER_TIMEOUT_SECS,
@@ -151,7 +170,12 @@ pub(crate) fn negotiate(server_api: Option<&str>) -> ClientVersion {
         })
     });
     match parsed {
-        Some(theirs) if (theirs.major_version, theirs.minor_version) < (ours.major_version, ours.minor_version) => theirs,
+        Some(theirs)
+            if (theirs.major_version, theirs.minor_version)
+                < (ours.major_version, ours.minor_version) =>
+        {
+            theirs
+        }
         _ => ClientVersion {
             major_version: ours.major_version,
             minor_version: ours.minor_version,
@@ -168,9 +192,12 @@ enum Probe {
     Failed(TransportError),
 }
 
-/// `GET /version` without a version prefix. bollard's own `negotiate_version` asks
-/// `/v1.53/version`, which Docker 20.10 rejects ("client version 1.53 is too new").
-async fn probe_version(session: &SshSession, socket: &str) -> Result<bollard::models::SystemVersion, Probe> {
+/// `GET /version` without a version prefix (any engine answers it), on a channel of our own so
+/// that a refused or broken socket is seen directly rather than through hyper's pool errors.
+async fn probe_version(
+    session: &SshSession,
+    socket: &str,
+) -> Result<bollard::models::SystemVersion, Probe> {
     let channel = match session.streamlocal(socket).await {
         Ok(ch) => ch,
         Err(StreamlocalError::Refused(reason)) => return Err(Probe::Refused(reason)),
@@ -188,12 +215,14 @@ async fn probe_version(session: &SshSession, socket: &str) -> Result<bollard::mo
         .map_err(|e| broken("building GET /version", &e))?;
     let response = tokio::time::timeout(session.timeout, sender.send_request(request))
         .await
-        .map_err(|_| Probe::Failed(TransportError::Timeout {
-            node: session.name.clone(),
-            addr: session.addr.clone(),
-            secs: session.timeout.as_secs().max(1),
-            stage: super::error::TimeoutStage::Docker,
-        }))?
+        .map_err(|_| {
+            Probe::Failed(TransportError::Timeout {
+                node: session.name.clone(),
+                addr: session.addr.clone(),
+                secs: session.timeout.as_secs().max(1),
+                stage: super::error::TimeoutStage::Docker,
+            })
+        })?
         .map_err(|e| broken("GET /version", &e))?;
     let status = response.status();
     let body = response
@@ -216,7 +245,11 @@ async fn probe_version(session: &SshSession, socket: &str) -> Result<bollard::mo
 /// `refused` is sshd's reason when it refused the channel. OpenSSH answers
 /// "administratively prohibited" both when forwarding is disabled and when its own connect()
 /// to the socket fails (EACCES, ENOENT), so the reason alone cannot tell them apart.
-pub(crate) async fn diagnose(session: &SshSession, socket: &str, refused: Option<ChannelOpenFailure>) -> TransportError {
+pub(crate) async fn diagnose(
+    session: &SshSession,
+    socket: &str,
+    refused: Option<ChannelOpenFailure>,
+) -> TransportError {
     let script = r#"s="$1"
 if [ ! -e "$s" ]; then echo missing
 elif [ ! -S "$s" ]; then echo not-a-socket
@@ -228,7 +261,10 @@ fi
 id -Gn 2>/dev/null"#;
     let command = command_line(&["sh", "-c", script, "rke-diagnose", socket]);
     let node = session.name.clone();
-    let verdict = exec::run(session, &command).await.ok().filter(|o| o.success());
+    let verdict = exec::run(session, &command)
+        .await
+        .ok()
+        .filter(|o| o.success());
     let (what, groups) = match &verdict {
         Some(out) => {
             let text = out.stdout_text();
@@ -249,22 +285,30 @@ id -Gn 2>/dev/null"#;
             node,
             user: session.user.clone(),
             socket: socket.into(),
-            groups: if groups.is_empty() { "unknown".into() } else { groups },
+            groups: if groups.is_empty() {
+                "unknown".into()
+            } else {
+                groups
+            },
         },
         ("daemon-down", _) => TransportError::DockerNotRunning {
             node,
             socket: socket.into(),
         },
-        ("reachable", Some(ChannelOpenFailure::AdministrativelyProhibited)) => TransportError::StreamLocalForbidden {
-            node,
-            socket: socket.into(),
-            certain: true,
-        },
-        (_, Some(ChannelOpenFailure::AdministrativelyProhibited)) => TransportError::StreamLocalForbidden {
-            node,
-            socket: socket.into(),
-            certain: false,
-        },
+        ("reachable", Some(ChannelOpenFailure::AdministrativelyProhibited)) => {
+            TransportError::StreamLocalForbidden {
+                node,
+                socket: socket.into(),
+                certain: true,
+            }
+        }
+        (_, Some(ChannelOpenFailure::AdministrativelyProhibited)) => {
+            TransportError::StreamLocalForbidden {
+                node,
+                socket: socket.into(),
+                certain: false,
+            }
+        }
         (_, Some(other)) => TransportError::DockerApi {
             node,
             context: format!("opening {socket}"),
@@ -288,9 +332,15 @@ mod tests {
         assert_eq!((v.major_version, v.minor_version), (1, 41));
         let ours = bollard::API_DEFAULT_VERSION;
         let v = negotiate(Some("1.99"));
-        assert_eq!((v.major_version, v.minor_version), (ours.major_version, ours.minor_version));
+        assert_eq!(
+            (v.major_version, v.minor_version),
+            (ours.major_version, ours.minor_version)
+        );
         let v = negotiate(None);
-        assert_eq!((v.major_version, v.minor_version), (ours.major_version, ours.minor_version));
+        assert_eq!(
+            (v.major_version, v.minor_version),
+            (ours.major_version, ours.minor_version)
+        );
         let v = negotiate(Some("garbage"));
         assert_eq!(v.major_version, ours.major_version);
     }

@@ -42,11 +42,11 @@ pub enum TransportError {
     },
 
     #[error(
-        "host key changed for {node} ({host}): {known_hosts_lines} expects {}, but the server \
-         presented {algorithm} {presented}. Someone may be intercepting the connection, or the \
-         host was reinstalled. If the change is expected, remove the old key with \
+        "host key changed for {node} ({host}): {} expects {}, but the server presented \
+         {algorithm} {presented}. Someone may be intercepting the connection, or the host was \
+         reinstalled. If the change is expected, remove the old key with \
          `ssh-keygen -R '{host}' -f {}` and run again",
-        expected_list(.expected), known_hosts.display()
+        file_lines(known_hosts, .expected), expected_list(.expected), known_hosts.display()
     )]
     HostKeyChanged {
         node: String,
@@ -55,8 +55,6 @@ pub enum TransportError {
         presented: String,
         expected: Vec<KnownKey>,
         known_hosts: PathBuf,
-        /// `file:line[, file:line]` of the expected keys.
-        known_hosts_lines: String,
     },
 
     #[error(
@@ -139,7 +137,9 @@ pub enum TransportError {
     )]
     DockerSocketMissing { node: String, socket: String },
 
-    #[error("Docker is not running on {node} ({socket} refuses connections): start the Docker engine")]
+    #[error(
+        "Docker is not running on {node} ({socket} refuses connections): start the Docker engine"
+    )]
     DockerNotRunning { node: String, socket: String },
 
     #[error("Docker API on {node}: {context}: {reason}")]
@@ -196,6 +196,13 @@ impl TimeoutStage {
             TimeoutStage::Docker => " (waiting for the Docker engine to answer)",
         }
     }
+}
+
+fn file_lines(file: &std::path::Path, keys: &[KnownKey]) -> String {
+    keys.iter()
+        .map(|k| format!("{}:{}", file.display(), k.line))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn expected_list(keys: &[KnownKey]) -> String {
@@ -279,10 +286,9 @@ mod tests {
             socket: "/var/run/docker.sock".into(),
             groups: "rke".into(),
         };
-        assert!(
-            e.to_string()
-                .starts_with("user rke is not in the docker group on n1 (permission denied on /var/run/docker.sock")
-        );
+        assert!(e.to_string().starts_with(
+            "user rke is not in the docker group on n1 (permission denied on /var/run/docker.sock"
+        ));
         assert_eq!(e.kind(), ErrorKind::Docker);
         assert_eq!(kind_of(&e.into_anyhow()), ErrorKind::Docker);
     }
@@ -305,8 +311,9 @@ mod tests {
             supported: "19.03.x, 20.10.x".into(),
         };
         assert!(
-            e.to_string()
-                .starts_with("unsupported Docker version 17.03.2 on n2, supported: 19.03.x, 20.10.x")
+            e.to_string().starts_with(
+                "unsupported Docker version 17.03.2 on n2, supported: 19.03.x, 20.10.x"
+            )
         );
     }
 
@@ -323,7 +330,6 @@ mod tests {
                 fingerprint: "SHA256:old".into(),
             }],
             known_hosts: PathBuf::from("/root/.ssh/known_hosts"),
-            known_hosts_lines: "/root/.ssh/known_hosts:4".into(),
         };
         let m = e.to_string();
         assert!(m.contains("host key changed for n3"), "{m}");

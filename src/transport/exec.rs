@@ -60,11 +60,14 @@ pub fn command_line<S: AsRef<str>>(argv: &[S]) -> String {
 /// Run `command` (already a shell command line) and collect its output.
 pub(crate) async fn run(session: &SshSession, command: &str) -> Result<ExecOutput, TransportError> {
     let mut channel = session.session_channel().await?;
-    channel.exec(true, command).await.map_err(|e| TransportError::Ssh {
-        node: session.name.clone(),
-        context: "exec".into(),
-        reason: e.to_string(),
-    })?;
+    channel
+        .exec(true, command)
+        .await
+        .map_err(|e| TransportError::Ssh {
+            node: session.name.clone(),
+            context: "exec".into(),
+            reason: e.to_string(),
+        })?;
     let mut out = ExecOutput::default();
     while let Some(msg) = channel.wait().await {
         match msg {
@@ -72,7 +75,9 @@ pub(crate) async fn run(session: &SshSession, command: &str) -> Result<ExecOutpu
             ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
             // Output may still follow the exit status; keep reading until the channel closes.
             ChannelMsg::ExitStatus { exit_status } => out.status = Some(exit_status),
-            ChannelMsg::ExitSignal { signal_name, .. } => out.signal = Some(format!("{signal_name:?}")),
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                out.signal = Some(format!("{signal_name:?}"))
+            }
             ChannelMsg::Failure => {
                 return Err(TransportError::Ssh {
                     node: session.name.clone(),
@@ -103,7 +108,18 @@ mod tests {
 
     #[test]
     fn quoted_arguments_survive_a_real_shell() {
-        let nasty = ["plain", "two words", "it's", "$HOME", "`id`", "a\nb", "*", "\\", "\"q\"", ""];
+        let nasty = [
+            "plain",
+            "two words",
+            "it's",
+            "$HOME",
+            "`id`",
+            "a\nb",
+            "*",
+            "\\",
+            "\"q\"",
+            "",
+        ];
         let mut argv = vec!["printf", "%s\\0"];
         argv.extend(nasty);
         let out = std::process::Command::new("sh")
@@ -112,7 +128,11 @@ mod tests {
             .output()
             .unwrap();
         let got: Vec<&[u8]> = out.stdout.split(|&b| b == 0).collect();
-        let want: Vec<&[u8]> = nasty.iter().map(|s| s.as_bytes()).chain([&b""[..]]).collect();
+        let want: Vec<&[u8]> = nasty
+            .iter()
+            .map(|s| s.as_bytes())
+            .chain([&b""[..]])
+            .collect();
         assert_eq!(got, want);
     }
 }

@@ -34,7 +34,11 @@ pub struct DockerFacts {
 }
 
 impl DockerFacts {
-    pub(crate) fn from_api(version: &SystemVersion, info: &SystemInfo, negotiated: &ClientVersion) -> Self {
+    pub(crate) fn from_api(
+        version: &SystemVersion,
+        info: &SystemInfo,
+        negotiated: &ClientVersion,
+    ) -> Self {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         let enum_text = |v: Option<String>| v.unwrap_or_default();
         let security_options = info.security_options.clone().unwrap_or_default();
@@ -45,7 +49,10 @@ impl DockerFacts {
                 .or_else(|| info.server_version.clone())
                 .unwrap_or_default(),
             api_version: text(&version.api_version),
-            negotiated_api_version: format!("{}.{}", negotiated.major_version, negotiated.minor_version),
+            negotiated_api_version: format!(
+                "{}.{}",
+                negotiated.major_version, negotiated.minor_version
+            ),
             root_dir: text(&info.docker_root_dir),
             cgroup_driver: enum_text(info.cgroup_driver.map(|d| d.to_string())),
             cgroup_version: enum_text(info.cgroup_version.map(|v| v.to_string())),
@@ -72,7 +79,9 @@ pub type DockerVersionCheck = dyn Fn(&str) -> Result<(), String> + Send + Sync;
 /// Build a check from RKE1/KDM-style entries such as `"19.03.x"`, `"20.10.x"`: a version is
 /// supported when its major.minor equals one entry's (leading zeros ignored, so `17.03.2-ce`
 /// matches `17.3.x`).
-pub fn supported_docker_versions(supported: Vec<String>) -> impl Fn(&str) -> Result<(), String> + Send + Sync {
+pub fn supported_docker_versions(
+    supported: Vec<String>,
+) -> impl Fn(&str) -> Result<(), String> + Send + Sync {
     move |version: &str| {
         let ours = major_minor(version);
         if ours.is_some() && supported.iter().any(|s| major_minor(s) == ours) {
@@ -84,7 +93,10 @@ pub fn supported_docker_versions(supported: Vec<String>) -> impl Fn(&str) -> Res
 }
 
 fn major_minor(version: &str) -> Option<(u64, u64)> {
-    let mut parts = version.trim().trim_start_matches('v').split(['.', '-', '+', '~']);
+    let mut parts = version
+        .trim()
+        .trim_start_matches('v')
+        .split(['.', '-', '+', '~']);
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
     Some((major, minor))
@@ -96,7 +108,8 @@ mod tests {
 
     #[test]
     fn version_check_compares_major_minor() {
-        let check = supported_docker_versions(vec!["1.13.x".into(), "17.03.x".into(), "20.10.x".into()]);
+        let check =
+            supported_docker_versions(vec!["1.13.x".into(), "17.03.x".into(), "20.10.x".into()]);
         assert!(check("20.10.24+dfsg1").is_ok());
         assert!(check("17.03.2-ce").is_ok());
         assert!(check("1.13.1").is_ok());
@@ -109,7 +122,8 @@ mod tests {
     fn facts_from_a_real_docker_20_10() {
         let version: SystemVersion =
             serde_json::from_str(include_str!("testdata/docker-20.10-version.json")).unwrap();
-        let info: SystemInfo = serde_json::from_str(include_str!("testdata/docker-20.10-info.json")).unwrap();
+        let info: SystemInfo =
+            serde_json::from_str(include_str!("testdata/docker-20.10-info.json")).unwrap();
         let negotiated = ClientVersion {
             major_version: 1,
             minor_version: 41,
@@ -123,7 +137,11 @@ mod tests {
         assert_eq!(f.architecture, "x86_64");
         assert_eq!(f.storage_driver, "overlay2");
         assert_eq!(f.hostname, "node1");
-        assert!(["cgroupfs", "systemd"].contains(&f.cgroup_driver.as_str()), "{}", f.cgroup_driver);
+        assert!(
+            ["cgroupfs", "systemd"].contains(&f.cgroup_driver.as_str()),
+            "{}",
+            f.cgroup_driver
+        );
         assert!(!f.kernel_version.is_empty());
         assert!(!f.selinux);
     }

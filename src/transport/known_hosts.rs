@@ -250,12 +250,20 @@ impl KnownKey {
 /// Result of looking up a bare host key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyStatus {
-    Known { line: usize },
-    Revoked { line: usize },
+    Known {
+        line: usize,
+    },
+    Revoked {
+        line: usize,
+    },
     /// The host has keys of the presented type, and none of them is the presented key.
-    Changed { expected: Vec<KnownKey> },
+    Changed {
+        expected: Vec<KnownKey>,
+    },
     /// Nothing of this type is recorded; `other_types` lists keys of other types, if any.
-    Unknown { other_types: Vec<KnownKey> },
+    Unknown {
+        other_types: Vec<KnownKey>,
+    },
 }
 
 type ParsedLine = (Marker, HostField, PublicKey);

@@ -5,6 +5,10 @@
 //! Entry points: [`connect_all`] for the connect phase of a run, [`connect`] for one node.
 //! Both return [`NodeConnection`] handles (one SSH connection per node, shared by clones).
 
+// `TransportError` carries everything a person needs to act (node, fingerprints, file, fix).
+// It is built only on failure paths, so its size does not matter; boxing would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod auth;
 mod connect;
 mod docker;
@@ -29,7 +33,7 @@ pub use exec::{ExecOutput, command_line, shell_quote};
 pub use facts::{DockerFacts, DockerVersionCheck, supported_docker_versions};
 pub use node::NodeConnection;
 pub use target::{
-    ConnectOptions, DEFAULT_DOCKER_SOCKET, DEFAULT_PASSPHRASE_ENV, HostKeyPolicy, SshAuth, SshTarget,
-    expand_tilde,
+    ConnectOptions, DEFAULT_DOCKER_SOCKET, DEFAULT_PASSPHRASE_ENV, HostKeyPolicy, SshAuth,
+    SshTarget, expand_tilde,
 };
 pub use tunnel::LocalForward;

@@ -105,12 +105,25 @@ impl NodeConnection {
 
     /// A byte stream to `host:port` as reachable from the node (`direct-tcpip`), for clients
     /// that accept any AsyncRead + AsyncWrite (etcd, Kubernetes API, health checks).
-    pub async fn open_tcp(&self, host: &str, port: u16) -> Result<ChannelStream<Msg>, TransportError> {
-        Ok(self.inner.session.direct_tcpip(host, port).await?.into_stream())
+    pub async fn open_tcp(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<ChannelStream<Msg>, TransportError> {
+        Ok(self
+            .inner
+            .session
+            .direct_tcpip(host, port)
+            .await?
+            .into_stream())
     }
 
     /// A local `127.0.0.1:<port>` listener forwarding to `host:port` from the node.
-    pub async fn forward_local(&self, host: &str, port: u16) -> Result<LocalForward, TransportError> {
+    pub async fn forward_local(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<LocalForward, TransportError> {
         tunnel::forward_local(self.inner.session.clone(), host, port).await
     }
 

@@ -75,23 +75,29 @@ pub(crate) async fn open(
 
     let handshake = match &via {
         None => {
-            let tcp = timeout_at(deadline, TcpStream::connect((target.address.as_str(), target.port)))
-                .await
-                .map_err(|_| timed_out(TimeoutStage::Tcp))?
-                .map_err(|e| TransportError::Unreachable {
-                    node: target.name.clone(),
-                    addr: addr.clone(),
-                    reason: describe_io(&e, target.port),
-                })?;
+            let tcp = timeout_at(
+                deadline,
+                TcpStream::connect((target.address.as_str(), target.port)),
+            )
+            .await
+            .map_err(|_| timed_out(TimeoutStage::Tcp))?
+            .map_err(|e| TransportError::Unreachable {
+                node: target.name.clone(),
+                addr: addr.clone(),
+                reason: describe_io(&e, target.port),
+            })?;
             let _ = tcp.set_nodelay(true);
             timeout_at(deadline, client::connect_stream(config, tcp, handler)).await
         }
         Some(bastion) => {
             let channel = timeout_at(
                 deadline,
-                bastion
-                    .handle
-                    .channel_open_direct_tcpip(target.address.clone(), target.port as u32, "127.0.0.1", 0),
+                bastion.handle.channel_open_direct_tcpip(
+                    target.address.clone(),
+                    target.port as u32,
+                    "127.0.0.1",
+                    0,
+                ),
             )
             .await
             .map_err(|_| timed_out(TimeoutStage::Tcp))?
@@ -100,7 +106,11 @@ pub(crate) async fn open(
                 addr: addr.clone(),
                 reason: describe_bastion_failure(&bastion.name, &e),
             })?;
-            timeout_at(deadline, client::connect_stream(config, channel.into_stream(), handler)).await
+            timeout_at(
+                deadline,
+                client::connect_stream(config, channel.into_stream(), handler),
+            )
+            .await
         }
     };
     let mut handle = match handshake {
@@ -160,22 +170,32 @@ impl SshSession {
     /// A `direct-streamlocal@openssh.com` channel to a unix socket on the node. The raw russh
     /// error is kept so callers can tell "refused" from other failures.
     pub async fn streamlocal(&self, socket: &str) -> Result<Channel<Msg>, StreamlocalError> {
-        match tokio::time::timeout(self.timeout, self.handle.channel_open_direct_streamlocal(socket)).await {
+        match tokio::time::timeout(
+            self.timeout,
+            self.handle.channel_open_direct_streamlocal(socket),
+        )
+        .await
+        {
             Err(_) => Err(StreamlocalError::Transport(self.channel_timeout())),
             Ok(Ok(ch)) => Ok(ch),
-            Ok(Err(russh::Error::ChannelOpenFailure(reason))) => Err(StreamlocalError::Refused(reason)),
-            Ok(Err(e)) => Err(StreamlocalError::Transport(self.channel_error(
-                &format!("direct-streamlocal channel to {socket}"),
-                e,
-            ))),
+            Ok(Err(russh::Error::ChannelOpenFailure(reason))) => {
+                Err(StreamlocalError::Refused(reason))
+            }
+            Ok(Err(e)) => Err(StreamlocalError::Transport(
+                self.channel_error(&format!("direct-streamlocal channel to {socket}"), e),
+            )),
         }
     }
 
     /// A `direct-tcpip` channel: the node connects to `host:port` from its own network view.
-    pub async fn direct_tcpip(&self, host: &str, port: u16) -> Result<Channel<Msg>, TransportError> {
-        let open = self
-            .handle
-            .channel_open_direct_tcpip(host.to_string(), port as u32, "127.0.0.1", 0);
+    pub async fn direct_tcpip(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Channel<Msg>, TransportError> {
+        let open =
+            self.handle
+                .channel_open_direct_tcpip(host.to_string(), port as u32, "127.0.0.1", 0);
         match tokio::time::timeout(self.timeout, open).await {
             Err(_) => Err(self.channel_timeout()),
             Ok(Ok(ch)) => Ok(ch),
@@ -208,7 +228,9 @@ pub(crate) enum StreamlocalError {
 fn describe_io(e: &std::io::Error, port: u16) -> String {
     use std::io::ErrorKind as K;
     match e.kind() {
-        K::ConnectionRefused => format!("connection refused: is sshd running and listening on port {port}?"),
+        K::ConnectionRefused => {
+            format!("connection refused: is sshd running and listening on port {port}?")
+        }
         K::HostUnreachable | K::NetworkUnreachable => format!("{e}: check the address and routing"),
         _ => e.to_string(),
     }
@@ -216,11 +238,15 @@ fn describe_io(e: &std::io::Error, port: u16) -> String {
 
 fn describe_bastion_failure(bastion: &str, e: &russh::Error) -> String {
     match e {
-        russh::Error::ChannelOpenFailure(ChannelOpenFailure::AdministrativelyProhibited) => format!(
-            "bastion {bastion} refused to forward the connection ('administratively prohibited'): set AllowTcpForwarding yes in its sshd_config"
-        ),
+        russh::Error::ChannelOpenFailure(ChannelOpenFailure::AdministrativelyProhibited) => {
+            format!(
+                "bastion {bastion} refused to forward the connection ('administratively prohibited'): set AllowTcpForwarding yes in its sshd_config"
+            )
+        }
         russh::Error::ChannelOpenFailure(ChannelOpenFailure::ConnectFailed) => {
-            format!("bastion {bastion} could not connect to it (host down, wrong port, or firewalled from the bastion)")
+            format!(
+                "bastion {bastion} could not connect to it (host down, wrong port, or firewalled from the bastion)"
+            )
         }
         other => format!("bastion {bastion}: {other}"),
     }
@@ -231,7 +257,9 @@ fn describe_handshake(e: &russh::Error) -> String {
         russh::Error::Disconnect | russh::Error::HUP | russh::Error::IO(_) => format!(
             "{e}: the server closed the connection during the handshake (is this an SSH server? sshd MaxStartups or TCP wrappers may refuse connections)"
         ),
-        russh::Error::NoCommonAlgo { .. } => format!("{e}: the server offers no algorithm rke supports"),
+        russh::Error::NoCommonAlgo { .. } => {
+            format!("{e}: the server offers no algorithm rke supports")
+        }
         other => other.to_string(),
     }
 }

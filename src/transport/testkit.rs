@@ -19,16 +19,33 @@ pub fn ed25519() -> PrivateKey {
     PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap()
 }
 
+/// An RSA key from `ssh-keygen` (pure-Rust RSA generation is very slow in debug builds).
 pub fn rsa() -> PrivateKey {
-    PrivateKey::random(&mut rand::rng(), Algorithm::Rsa { hash: None }).unwrap()
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id_rsa");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen (openssh-client) is needed by the tests");
+    assert!(status.success());
+    russh::keys::load_secret_key(&path, None).unwrap()
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A certificate for `subject` signed by `ca`, valid from an hour ago for a day.
-pub fn host_cert(ca: &PrivateKey, subject: &PublicKey, principals: &[&str], kind: CertType) -> Certificate {
+pub fn host_cert(
+    ca: &PrivateKey,
+    subject: &PublicKey,
+    principals: &[&str],
+    kind: CertType,
+) -> Certificate {
     let mut b = Builder::new_with_random_nonce(
         &mut rand::rng(),
         subject.key_data().clone(),
@@ -52,7 +69,9 @@ pub fn write_key(path: &Path, key: &PrivateKey, passphrase: Option<&str>) {
         Some(p) => key.encrypt(&mut rand::rng(), p).unwrap(),
         None => key.clone(),
     };
-    let text = key.to_openssh(russh::keys::ssh_key::LineEnding::LF).unwrap();
+    let text = key
+        .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+        .unwrap();
     std::fs::write(path, text.as_bytes()).unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -103,7 +122,9 @@ impl TestSshd {
         });
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut server = ServerFactory { state: state.clone() };
+        let mut server = ServerFactory {
+            state: state.clone(),
+        };
         let task = tokio::spawn(async move {
             let _ = server.run_on_socket(config, &listener).await;
         });
@@ -147,7 +168,11 @@ struct Conn {
 impl server::Handler for Conn {
     type Error = russh::Error;
 
-    async fn auth_publickey(&mut self, _user: &str, key: VerifiedPublicKey<'_>) -> Result<Auth, Self::Error> {
+    async fn auth_publickey(
+        &mut self,
+        _user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
         self.state.publickey_attempts.fetch_add(1, Ordering::SeqCst);
         let ok = self
             .state
@@ -159,7 +184,11 @@ impl server::Handler for Conn {
         Ok(if ok { Auth::Accept } else { Auth::reject() })
     }
 
-    async fn auth_openssh_certificate(&mut self, user: &str, cert: &Certificate) -> Result<Auth, Self::Error> {
+    async fn auth_openssh_certificate(
+        &mut self,
+        user: &str,
+        cert: &Certificate,
+    ) -> Result<Auth, Self::Error> {
         self.state.publickey_attempts.fetch_add(1, Ordering::SeqCst);
         let Some(ca) = self.state.user_ca.lock().unwrap().clone() else {
             return Ok(Auth::reject());
@@ -186,21 +215,38 @@ impl server::Handler for Conn {
         Ok(())
     }
 
-    async fn exec_request(&mut self, id: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
+    async fn exec_request(
+        &mut self,
+        id: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         let command = String::from_utf8_lossy(data).into_owned();
         let path = self.state.exec_path.lock().unwrap().clone();
         let handle = session.handle();
         session.channel_success(id)?;
         let channel = self.channels.remove(&id);
         tokio::spawn(async move {
-            let mut cmd = tokio::process::Command::new("sh");
+            let mut cmd = tokio::process::Command::new("/bin/sh");
             cmd.arg("-c").arg(&command);
             if let Some(p) = path {
                 cmd.env("PATH", p);
             }
-            let out = cmd.output().await.unwrap();
+            let out = match cmd.output().await {
+                Ok(out) => out,
+                Err(e) => {
+                    let _ = handle
+                        .extended_data(id, 1, bytes::Bytes::from(e.to_string()))
+                        .await;
+                    let _ = handle.exit_status_request(id, 127).await;
+                    let _ = handle.close(id).await;
+                    return;
+                }
+            };
             let _ = handle.data(id, bytes::Bytes::from(out.stdout)).await;
-            let _ = handle.extended_data(id, 1, bytes::Bytes::from(out.stderr)).await;
+            let _ = handle
+                .extended_data(id, 1, bytes::Bytes::from(out.stderr))
+                .await;
             let _ = handle
                 .exit_status_request(id, out.status.code().unwrap_or(255) as u32)
                 .await;
@@ -221,7 +267,11 @@ impl server::Handler for Conn {
         reply: server::ChannelOpenHandle,
         _: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.state.tcpip_targets.lock().unwrap().push(format!("{host}:{port}"));
+        self.state
+            .tcpip_targets
+            .lock()
+            .unwrap()
+            .push(format!("{host}:{port}"));
         // Tests only ever forward to loopback.
         let target = match tokio::net::TcpStream::connect(("127.0.0.1", port as u16)).await {
             Ok(t) => t,
@@ -244,7 +294,9 @@ impl server::Handler for Conn {
     ) -> Result<(), Self::Error> {
         self.state.streamlocal_opens.fetch_add(1, Ordering::SeqCst);
         if self.state.forbid_streamlocal.load(Ordering::SeqCst) {
-            reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await;
+            reply
+                .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
             return Ok(());
         }
         match UnixStream::connect(socket_path).await {
@@ -253,13 +305,20 @@ impl server::Handler for Conn {
                 tokio::spawn(pipe(channel, target));
             }
             // What OpenSSH does when its connect() fails: the same reason as "forbidden".
-            Err(_) => reply.reject(ChannelOpenFailure::AdministrativelyProhibited).await,
+            Err(_) => {
+                reply
+                    .reject(ChannelOpenFailure::AdministrativelyProhibited)
+                    .await
+            }
         }
         Ok(())
     }
 }
 
-async fn pipe<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(channel: Channel<Msg>, mut target: S) {
+async fn pipe<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    channel: Channel<Msg>,
+    mut target: S,
+) {
     let mut stream = channel.into_stream();
     let _ = tokio::io::copy_bidirectional(&mut stream, &mut target).await;
 }
