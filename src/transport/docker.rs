@@ -242,9 +242,10 @@ async fn probe_version(
 }
 
 /// Find out why the Docker socket cannot be used, by looking at it from a shell on the node.
-/// `refused` is sshd's reason when it refused the channel. OpenSSH answers
-/// "administratively prohibited" both when forwarding is disabled and when its own connect()
-/// to the socket fails (EACCES, ENOENT), so the reason alone cannot tell them apart.
+/// `refused` is sshd's reason when it refused the channel. sshd gives the same reason when
+/// forwarding is disabled and when its own connect() to the socket fails (EACCES, ENOENT):
+/// "administratively prohibited" in older OpenSSH, "connect failed" in OpenSSH 9 (seen on
+/// Debian 12). The reason alone cannot tell them apart.
 pub(crate) async fn diagnose(
     session: &SshSession,
     socket: &str,
@@ -295,30 +296,42 @@ id -Gn 2>/dev/null"#;
             node,
             socket: socket.into(),
         },
-        ("reachable", Some(ChannelOpenFailure::AdministrativelyProhibited)) => {
-            TransportError::StreamLocalForbidden {
-                node,
-                socket: socket.into(),
-                certain: true,
-            }
-        }
-        (_, Some(ChannelOpenFailure::AdministrativelyProhibited)) => {
-            TransportError::StreamLocalForbidden {
-                node,
-                socket: socket.into(),
-                certain: false,
-            }
-        }
-        (_, Some(other)) => TransportError::DockerApi {
+        (_, Some(ChannelOpenFailure::UnknownChannelType)) => TransportError::DockerApi {
             node,
             context: format!("opening {socket}"),
-            reason: format!("sshd refused the channel: {other:?}"),
+            reason: "this sshd cannot forward Unix sockets (direct-streamlocal@openssh.com needs OpenSSH 6.7 or later)".into(),
+        },
+        // Refused although the user can reach the engine: sshd's own policy.
+        ("reachable", Some(reason)) => TransportError::StreamLocalForbidden {
+            node,
+            socket: socket.into(),
+            reason: refusal_text(reason).into(),
+            certain: true,
+        },
+        (_, Some(reason)) => TransportError::StreamLocalForbidden {
+            node,
+            socket: socket.into(),
+            reason: refusal_text(reason).into(),
+            certain: false,
         },
         (_, None) => TransportError::DockerApi {
             node,
             context: format!("talking to {socket}"),
             reason: "the connection failed".into(),
         },
+    }
+}
+
+/// sshd's refusal as words. Older OpenSSH answers "administratively prohibited" when
+/// forwarding is disabled; OpenSSH 9 answers "connect failed" for that and for a failed
+/// connect() to the socket alike.
+fn refusal_text(reason: &ChannelOpenFailure) -> &'static str {
+    match reason {
+        ChannelOpenFailure::AdministrativelyProhibited => "administratively prohibited",
+        ChannelOpenFailure::ConnectFailed => "connect failed",
+        ChannelOpenFailure::UnknownChannelType => "unknown channel type",
+        ChannelOpenFailure::ResourceShortage => "resource shortage",
+        ChannelOpenFailure::Other { .. } => "refused",
     }
 }
 

@@ -109,13 +109,15 @@ pub enum TransportError {
 
     #[error(
         "AllowStreamLocalForwarding is disabled on {node} (sshd refused the direct-streamlocal \
-         channel to {socket}: 'administratively prohibited'): set AllowStreamLocalForwarding yes \
-         (and no DisableForwarding yes) in /etc/ssh/sshd_config and restart sshd{}",
+         channel to {socket}: '{reason}'): set AllowStreamLocalForwarding yes (and no \
+         DisableForwarding yes) in /etc/ssh/sshd_config and restart sshd{}",
         if *.certain { "" } else { ". If it is already allowed, check that Docker is running and that the user may open the socket" }
     )]
     StreamLocalForbidden {
         node: String,
         socket: String,
+        /// sshd's refusal reason, e.g. `administratively prohibited`.
+        reason: String,
         /// False when the diagnosis could not rule out the other causes.
         certain: bool,
     },
@@ -274,6 +276,7 @@ mod tests {
         let e = TransportError::StreamLocalForbidden {
             node: "n1".into(),
             socket: "/var/run/docker.sock".into(),
+            reason: "administratively prohibited".into(),
             certain: true,
         };
         let m = e.to_string();

@@ -206,24 +206,17 @@ impl HostKeyCheck {
         let Ok(kh) = KnownHosts::load(&self.known_hosts) else {
             return preferred;
         };
-        let defaults: Vec<Algorithm> = Preferred::DEFAULT.key.to_vec();
-        let mut order: Vec<Algorithm> = Vec::new();
-        for known in kh.known_algorithms(&self.address, self.port) {
-            for candidate in &defaults {
-                let same = match (&known, candidate) {
-                    (Algorithm::Rsa { .. }, Algorithm::Rsa { .. }) => true,
-                    (a, b) => a == b,
-                };
-                if same && !order.contains(candidate) {
-                    order.push(candidate.clone());
-                }
-            }
-        }
-        for candidate in defaults {
-            if !order.contains(&candidate) {
-                order.push(candidate);
-            }
-        }
+        // As OpenSSH's order_hostkeyalgs: known types first, each group in the default order.
+        let known = kh.known_algorithms(&self.address, self.port);
+        let is_known = |candidate: &Algorithm| {
+            known.iter().any(|k| match (k, candidate) {
+                (Algorithm::Rsa { .. }, Algorithm::Rsa { .. }) => true,
+                (a, b) => a == b,
+            })
+        };
+        let (mut order, rest): (Vec<Algorithm>, Vec<Algorithm>) =
+            Preferred::DEFAULT.key.iter().cloned().partition(is_known);
+        order.extend(rest);
         if !kh.authorities_for(&self.address, self.port).is_empty() {
             preferred.host_key_certificates = order
                 .iter()

@@ -27,10 +27,17 @@ pub(crate) async fn stream_local_forwarding_disabled(env: &Env) {
             TransportError::StreamLocalForbidden {
                 node: format!("{name}/{user}"),
                 socket: "/var/run/docker.sock".into(),
+                // OpenSSH 9.2 (Debian 12) answers code 2; older releases said code 1,
+                // "administratively prohibited" (the text RKE1 users know).
+                reason: "connect failed".into(),
                 certain: true,
             }
         );
-        assert!(err.to_string().starts_with(&format!("AllowStreamLocalForwarding is disabled on {name}/{user} (sshd refused the direct-streamlocal channel to /var/run/docker.sock: 'administratively prohibited'): set AllowStreamLocalForwarding yes")));
+        assert!(err.to_string().starts_with(&format!(
+            "AllowStreamLocalForwarding is disabled on {name}/{user} (sshd refused the \
+             direct-streamlocal channel to /var/run/docker.sock: 'connect failed'): set \
+             AllowStreamLocalForwarding yes"
+        )));
     }
     one(env.target(1, "rke"), &env.strict()).await.unwrap();
 }

@@ -160,6 +160,7 @@ async fn docker_socket_failures_are_diagnosed() {
         TransportError::StreamLocalForbidden {
             node: "n1".into(),
             socket: lab.dockerd.socket.display().to_string(),
+            reason: "administratively prohibited".into(),
             certain: true
         }
     );
