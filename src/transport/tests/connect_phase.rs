@@ -60,6 +60,17 @@ async fn key_file_session_runs_exec_and_docker() {
             .is_some()
     );
     assert!(!node.is_closed());
+
+    // Clones share the one SSH connection, from any task.
+    fn shareable<T: Clone + Send + Sync + 'static>(_: &T) {}
+    shareable(&node);
+    let clone = node.clone();
+    let out = tokio::spawn(async move { clone.exec(&["echo", "from a task"]).await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.stdout_text(), "from a task\n");
+    assert_eq!(lab.sshd.state.connections.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
