@@ -93,6 +93,7 @@ impl KeyLoader {
         node: &str,
         auth: &SshAuth,
     ) -> Result<Credentials, TransportError> {
+        let mut skipped_key: Option<KeyProblem> = None;
         let key = match self.key(auth) {
             None => None,
             Some(Ok(k)) => Some(k),
@@ -103,6 +104,7 @@ impl KeyLoader {
                     p.source,
                     p.reason
                 );
+                skipped_key = Some(p);
                 None
             }
             Some(Err(p)) => {
@@ -149,9 +151,14 @@ impl KeyLoader {
             match (self.env)("SSH_AUTH_SOCK").filter(|s| !s.is_empty()) {
                 Some(sock) => Some(PathBuf::from(sock)),
                 None if key.is_none() => {
+                    let also = skipped_key
+                        .map(|p| format!(" (and the key {} is unusable: {})", p.source, p.reason))
+                        .unwrap_or_default();
                     return Err(TransportError::Agent {
                         node: node.to_string(),
-                        reason: "ssh_agent_auth is set but SSH_AUTH_SOCK is not: start ssh-agent and ssh-add your key".into(),
+                        reason: format!(
+                            "ssh_agent_auth is set but SSH_AUTH_SOCK is not: start ssh-agent and ssh-add your key{also}"
+                        ),
                     });
                 }
                 None => {
