@@ -11,3 +11,4 @@ pub mod error;
 pub mod fsutil;
 pub mod paths;
 pub mod state;
+pub mod transport;
