@@ -2,7 +2,9 @@
 
 mod cert;
 mod config_cmd;
+mod nodes;
 mod output;
+mod preflight;
 mod up;
 mod validate;
 
@@ -39,6 +41,8 @@ pub enum Command {
     Up(up::UpArgs),
     /// Write a cluster.yml, or list supported Kubernetes versions and their images.
     Config(config_cmd::ConfigArgs),
+    /// Connect to every node and check SSH, host keys, the Docker socket and Docker version.
+    Preflight(preflight::PreflightArgs),
     /// Certificate utilities.
     #[command(subcommand)]
     Cert(cert::CertCommand),
@@ -76,11 +80,16 @@ pub fn run() -> i32 {
         }
     };
     init_logging(&cli);
+    if let Err(e) = crate::config::versions::init_from_env() {
+        eprintln!("error: {}", error::display_chain(&e));
+        return error::kind_of(&e).exit_code();
+    }
     let result: anyhow::Result<i32> = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Up(args) => up::run(&args),
         Command::Config(args) => config_cmd::run(&args),
         Command::Cert(cmd) => cert::run(&cmd),
+        Command::Preflight(args) => preflight::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! Views derived from a defaulted [`RkeConfig`] that several commands share.
 
 pub mod encryption;
+pub mod targets;
 
 use crate::certs::{KeyAlgorithm, NodeIdentity, PkiInput};
 use crate::config::{RkeConfig, RkeConfigNode};

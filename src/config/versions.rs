@@ -120,14 +120,45 @@ pub struct VersionTable {
     cri_dockerd_from: (u32, u32),
 }
 
-/// The embedded table, parsed on first use.
+static TABLE: OnceLock<VersionTable> = OnceLock::new();
+
+/// Environment variable naming a version table file that replaces the embedded one (the role
+/// RKE1's `RANCHER_METADATA_URL` played: new patch releases or Docker versions without a new
+/// binary, e.g. in air-gapped sites).
+pub const TABLE_ENV: &str = "RKE_VERSION_TABLE";
+
+/// The version table in use: the file named by `RKE_VERSION_TABLE` if [`init_from_env`] loaded
+/// one, else the embedded table, parsed on first use.
 pub fn table() -> &'static VersionTable {
-    static TABLE: OnceLock<VersionTable> = OnceLock::new();
     TABLE.get_or_init(|| match VersionTable::from_yaml(EMBEDDED) {
         Ok(table) => table,
         // The file is compiled in and checked by the unit tests, so this is a build defect.
         Err(e) => panic!("embedded version table is invalid: {e}"),
     })
+}
+
+/// Load the table named by `RKE_VERSION_TABLE`, if set. Called once at start-up so a bad file is
+/// a clear error (naming the file and the entry) before any work starts.
+pub fn init_from_env() -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os(TABLE_ENV) else {
+        return Ok(());
+    };
+    let path = std::path::PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        crate::error::classified(
+            crate::error::ErrorKind::Config,
+            format!("{TABLE_ENV}: cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let parsed = VersionTable::from_yaml(&text).map_err(|e| {
+        crate::error::classified(
+            crate::error::ErrorKind::Config,
+            format!("{TABLE_ENV}: {}: {e}", path.display()),
+        )
+    })?;
+    tracing::info!("using the version table {}", path.display());
+    let _ = TABLE.set(parsed);
+    Ok(())
 }
 
 impl VersionTable {

@@ -27,8 +27,8 @@ pub enum TransportError {
 
     #[error(
         "host key of {node} ({host}) is not in {}: {algorithm} key {fingerprint} was presented and \
-         host_key_policy is strict; verify the fingerprint, then add it with \
-         `ssh-keyscan -p {port} {address} >> {}` or use host_key_policy accept-new",
+         ssh_host_key_checking is strict; verify the fingerprint, then add it with \
+         `ssh-keyscan -p {port} {address} >> {}` or set `ssh_host_key_checking: accept-new` (flag --ssh-host-key-checking accept-new)",
         known_hosts.display(), known_hosts.display()
     )]
     HostKeyUnknown {

@@ -81,6 +81,9 @@ pub struct RkeConfig {
     pub cri_dockerd_stream_server_address: String,
     #[serde(skip_serializing_if = "is_default")]
     pub cri_dockerd_stream_server_port: String,
+    /// Not in RKE1 (which never checked host keys): `strict`, `accept-new` (default) or `off`.
+    #[serde(skip_serializing_if = "is_default")]
+    pub ssh_host_key_checking: String,
 }
 
 /// Rolling upgrade limits and node drain behaviour.

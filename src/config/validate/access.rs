@@ -18,10 +18,27 @@ pub const CLOUD_PROVIDERS: [&str; 7] = [
     "external-aws",
 ];
 
+/// Values of `ssh_host_key_checking` (the default is `accept-new`).
+pub const HOST_KEY_CHECKING: [&str; 3] = ["strict", "accept-new", "off"];
+
 pub fn check(cfg: &RkeConfig, version: Option<K8sVersion>, r: &mut Report) {
+    check_host_key_checking(cfg, r);
     check_bastion(cfg, r);
     check_registries(cfg, r);
     check_cloud_provider(cfg, version, r);
+}
+
+fn check_host_key_checking(cfg: &RkeConfig, r: &mut Report) {
+    let v = cfg.ssh_host_key_checking.as_str();
+    if !v.is_empty() && !HOST_KEY_CHECKING.contains(&v) {
+        r.error(
+            "ssh_host_key_checking",
+            format!(
+                "unknown host key policy {v:?}: {}",
+                one_of(v, &HOST_KEY_CHECKING)
+            ),
+        );
+    }
 }
 
 fn check_bastion(cfg: &RkeConfig, r: &mut Report) {
