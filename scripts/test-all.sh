@@ -31,4 +31,12 @@ cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "==> cargo test"
-cargo test --locked
+log=$(mktemp)
+cargo test --locked --all-targets 2>&1 | tee "$log"
+# One closing line for the whole suite (each test binary prints its own above).
+awk '
+    /^test result:/ { p += $4; f += $6 }
+    /^[a-z_]+: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+    END { printf "tests: %d passed, %d failed\n", p, f }
+' "$log"
+rm -f "$log"
