@@ -10,4 +10,5 @@ pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod paths;
+pub mod provision;
 pub mod state;
