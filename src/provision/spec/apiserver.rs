@@ -7,8 +7,7 @@ use super::net::{host_port, is_ip};
 use super::paths::{self, AUDIT_LOG_DIR, KUBERNETES_DIR};
 use super::types::{ContainerSpec, Plane};
 use crate::certs::{
-    API_PROXY_CLIENT, KUBE_APISERVER, KUBE_CA, KUBE_NODE, REQUEST_HEADER_CA,
-    SERVICE_ACCOUNT_TOKEN,
+    API_PROXY_CLIENT, KUBE_APISERVER, KUBE_CA, KUBE_NODE, REQUEST_HEADER_CA, SERVICE_ACCOUNT_TOKEN,
 };
 
 pub const NAME: &str = "kube-apiserver";
@@ -84,13 +83,22 @@ pub fn build(cluster: &Cluster, host: &Host) -> ContainerSpec {
         ("proxy-client-cert-file", paths::cert(API_PROXY_CLIENT)),
         ("proxy-client-key-file", paths::key(API_PROXY_CLIENT)),
         ("requestheader-allowed-names", API_PROXY_CLIENT.to_string()),
-        ("requestheader-client-ca-file", paths::cert(REQUEST_HEADER_CA)),
-        ("service-account-key-file", paths::key(SERVICE_ACCOUNT_TOKEN)),
+        (
+            "requestheader-client-ca-file",
+            paths::cert(REQUEST_HEADER_CA),
+        ),
+        (
+            "service-account-key-file",
+            paths::key(SERVICE_ACCOUNT_TOKEN),
+        ),
         (
             "service-cluster-ip-range",
             api.service_cluster_ip_range.clone(),
         ),
-        ("service-node-port-range", api.service_node_port_range.clone()),
+        (
+            "service-node-port-range",
+            api.service_node_port_range.clone(),
+        ),
         ("tls-cert-file", paths::cert(KUBE_APISERVER)),
         ("tls-private-key-file", paths::key(KUBE_APISERVER)),
     ] {
@@ -116,10 +124,7 @@ pub fn build(cluster: &Cluster, host: &Host) -> ContainerSpec {
         );
     }
     if cluster.cfg.services.kubelet.generate_serving_certificate {
-        a.insert(
-            "kubelet-certificate-authority".into(),
-            paths::cert(KUBE_CA),
-        );
+        a.insert("kubelet-certificate-authority".into(), paths::cert(KUBE_CA));
     }
     args::apply_kdm(&mut a, &cluster.options.kube_api);
     if cluster.rbac() {

@@ -45,11 +45,7 @@ pub fn apply_extra(args: &mut ArgMap, extra: &BTreeMap<String, String>) {
 
 /// `--name=value` for every flag, plus each `extra_args_array` value as its own flag, plus bare
 /// flags (`--client-cert-auth`), sorted.
-pub fn render(
-    args: &ArgMap,
-    arrays: &BTreeMap<String, Vec<String>>,
-    bare: &[&str],
-) -> Vec<String> {
+pub fn render(args: &ArgMap, arrays: &BTreeMap<String, Vec<String>>, bare: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = args
         .iter()
         .map(|(name, value)| format!("--{name}={value}"))

@@ -102,8 +102,10 @@ impl<'a> Cluster<'a> {
     /// The `use_instance_metadata_hostname` case where rke-tools took the node name from EC2
     /// metadata: RKE1 then drops `--hostname-override`.
     pub fn hostname_from_cloud(&self) -> bool {
-        matches!(self.cfg.cloud_provider.name.as_str(), "aws" | "external-aws")
-            && self.cfg.cloud_provider.use_instance_metadata_hostname == Some(true)
+        matches!(
+            self.cfg.cloud_provider.name.as_str(),
+            "aws" | "external-aws"
+        ) && self.cfg.cloud_provider.use_instance_metadata_hostname == Some(true)
     }
 
     pub fn host(&self, node: &'a RkeConfigNode) -> Host<'a> {

@@ -22,8 +22,10 @@ fn delegate_auth(cluster: &Cluster, a: &mut ArgMap) {
 }
 
 fn kubernetes_binds(cluster: &Cluster, host: &Host, extra: &[String]) -> Vec<String> {
-    let mut binds =
-        cluster.own_binds(vec![format!("{}:{KUBERNETES_DIR}:z", host.path(KUBERNETES_DIR))]);
+    let mut binds = cluster.own_binds(vec![format!(
+        "{}:{KUBERNETES_DIR}:z",
+        host.path(KUBERNETES_DIR)
+    )]);
     binds.extend(extra.iter().cloned());
     args::uniq(binds)
 }
@@ -40,7 +42,10 @@ pub fn controller_manager(cluster: &Cluster, host: &Host) -> ContainerSpec {
             "service-account-private-key-file",
             paths::key(SERVICE_ACCOUNT_TOKEN),
         ),
-        ("service-cluster-ip-range", svc.service_cluster_ip_range.clone()),
+        (
+            "service-cluster-ip-range",
+            svc.service_cluster_ip_range.clone(),
+        ),
     ] {
         a.insert(k.to_string(), v);
     }

@@ -68,10 +68,16 @@ pub fn build(cluster: &Cluster, host: &Host, membership: &EtcdMembership) -> Con
         ("data-dir", ETCD_DATA_DIR.to_string()),
         ("listen-client-urls", format!("https://{listen}:2379")),
         ("listen-peer-urls", format!("https://{listen}:2380")),
-        ("initial-advertise-peer-urls", format!("https://{internal}:2380")),
+        (
+            "initial-advertise-peer-urls",
+            format!("https://{internal}:2380"),
+        ),
         ("initial-cluster-token", "etcd-cluster-1".to_string()),
         ("initial-cluster", membership.initial_cluster()),
-        ("initial-cluster-state", membership.state.as_str().to_string()),
+        (
+            "initial-cluster-state",
+            membership.state.as_str().to_string(),
+        ),
         ("trusted-ca-file", paths::cert(KUBE_CA)),
         ("peer-trusted-ca-file", paths::cert(KUBE_CA)),
         ("cert-file", paths::cert(&cert)),

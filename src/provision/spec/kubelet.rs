@@ -153,9 +153,7 @@ pub fn build(cluster: &Cluster, host: &Host) -> (Option<ContainerSpec>, Containe
     spec.privileged = true;
     spec.health = Some(health::kubelet());
 
-    let cri = cluster
-        .cri_dockerd
-        .then(|| cri_dockerd(cluster, host, &a));
+    let cri = cluster.cri_dockerd.then(|| cri_dockerd(cluster, host, &a));
     (cri, spec)
 }
 
@@ -201,7 +199,11 @@ fn cri_dockerd(cluster: &Cluster, host: &Host, kubelet_args: &ArgMap) -> Contain
     let stream_address = &cfg.cri_dockerd_stream_server_address;
     let stream_port = &cfg.cri_dockerd_stream_server_port;
     if !stream_address.is_empty() || !stream_port.is_empty() {
-        let port = if stream_port.is_empty() { "0" } else { stream_port };
+        let port = if stream_port.is_empty() {
+            "0"
+        } else {
+            stream_port
+        };
         a.insert(
             "streaming-bind-addr".into(),
             format!("{stream_address}:{port}"),

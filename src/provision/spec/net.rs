@@ -53,7 +53,13 @@ mod tests {
     fn prefix_join_like_go_path_join() {
         assert_eq!(under_prefix("/", "/etc/kubernetes"), "/etc/kubernetes");
         assert_eq!(under_prefix("", "/etc/kubernetes"), "/etc/kubernetes");
-        assert_eq!(under_prefix("/opt/rke", "/etc/kubernetes"), "/opt/rke/etc/kubernetes");
-        assert_eq!(under_prefix("/opt/rke/", "/var/lib/etcd"), "/opt/rke/var/lib/etcd");
+        assert_eq!(
+            under_prefix("/opt/rke", "/etc/kubernetes"),
+            "/opt/rke/etc/kubernetes"
+        );
+        assert_eq!(
+            under_prefix("/opt/rke/", "/var/lib/etcd"),
+            "/opt/rke/var/lib/etcd"
+        );
     }
 }

@@ -87,7 +87,7 @@ pub fn nginx_config(cluster: &Cluster) -> String {
         .iter()
         .map(|n| {
             let ip = super::inputs::internal_address(n);
-            format!("      server {}:6443;\n", host_port(&ip))
+            format!("    server {}:6443;\n", host_port(&ip))
         })
         .collect();
     format!(

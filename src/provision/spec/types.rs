@@ -273,21 +273,21 @@ mod tests {
     #[test]
     fn hash_covers_every_container_property() {
         let base = spec().spec_hash();
-        let changes: Vec<Box<dyn Fn(&mut ContainerSpec)>> = vec![
-            Box::new(|s| s.image = "img:2".into()),
-            Box::new(|s| s.args.push("--x=1".into())),
-            Box::new(|s| s.env.push("A=1".into())),
-            Box::new(|s| s.binds.push("/b:/b".into())),
-            Box::new(|s| s.entrypoint = vec!["other".into()]),
-            Box::new(|s| s.network_mode = "none".into()),
-            Box::new(|s| s.pid_mode = None),
-            Box::new(|s| s.privileged = false),
-            Box::new(|s| s.restart_always = false),
-            Box::new(|s| s.user = Some("1:1".into())),
-            Box::new(|s| s.security_opt.push("label=type:x".into())),
-            Box::new(|s| {
+        let changes: Vec<fn(&mut ContainerSpec)> = vec![
+            |s| s.image = "img:2".into(),
+            |s| s.args.push("--x=1".into()),
+            |s| s.env.push("A=1".into()),
+            |s| s.binds.push("/b:/b".into()),
+            |s| s.entrypoint = vec!["other".into()],
+            |s| s.network_mode = "none".into(),
+            |s| s.pid_mode = None,
+            |s| s.privileged = false,
+            |s| s.restart_always = false,
+            |s| s.user = Some("1:1".into()),
+            |s| s.security_opt.push("label=type:x".into()),
+            |s| {
                 s.labels.insert(FILES_HASH_LABEL.into(), "x".into());
-            }),
+            },
         ];
         for change in changes {
             let mut s = spec();

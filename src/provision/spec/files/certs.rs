@@ -8,8 +8,8 @@ use super::super::kubelet::serving_cert_name;
 use super::super::paths;
 use super::super::types::NodeFile;
 use crate::certs::{
-    API_PROXY_CLIENT, CertificatePki, KUBE_APISERVER, KUBE_CA, KUBE_CONTROLLER_MANAGER,
-    KUBE_NODE, KUBE_PROXY, KUBE_SCHEDULER, REQUEST_HEADER_CA, SERVICE_ACCOUNT_TOKEN,
+    API_PROXY_CLIENT, CertificatePki, KUBE_APISERVER, KUBE_CA, KUBE_CONTROLLER_MANAGER, KUBE_NODE,
+    KUBE_PROXY, KUBE_SCHEDULER, REQUEST_HEADER_CA, SERVICE_ACCOUNT_TOKEN,
 };
 use crate::error::{ErrorKind, classified};
 use std::borrow::Cow;

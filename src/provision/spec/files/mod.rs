@@ -57,10 +57,22 @@ pub fn node_files(
     let mut files = certs::cert_files(cluster, host)?;
     // Cloud configs and webhook kubeconfigs may hold credentials: treat them as secrets.
     if cluster.has_cloud_provider() {
-        files.push(file(host, paths::CLOUD_CONFIG, cluster.cloud_config(), 0o600, true));
+        files.push(file(
+            host,
+            paths::CLOUD_CONFIG,
+            cluster.cloud_config(),
+            0o600,
+            true,
+        ));
     }
     if let Some(registry) = &shared.registry {
-        files.push(file(host, paths::KUBELET_DOCKER_CONFIG, registry, 0o600, true));
+        files.push(file(
+            host,
+            paths::KUBELET_DOCKER_CONFIG,
+            registry,
+            0o600,
+            true,
+        ));
     }
     if host.node.is_controlplane() {
         if let Some(admission) = &shared.admission {
@@ -78,7 +90,13 @@ pub fn node_files(
             files.push(file(host, paths::AUTHN_WEBHOOK_CONFIG, text, 0o600, true));
         }
     } else {
-        files.push(file(host, paths::NGINX_PROXY_CONFIG, &shared.nginx, 0o644, false));
+        files.push(file(
+            host,
+            paths::NGINX_PROXY_CONFIG,
+            &shared.nginx,
+            0o644,
+            false,
+        ));
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -155,7 +173,8 @@ mod tests {
 
     #[test]
     fn kubeconfig_paths_are_found() {
-        let text = b"clusters:\n- cluster:\n    certificate-authority: /etc/kubernetes/ssl/kube-ca.pem\n\
+        let text =
+            b"clusters:\n- cluster:\n    certificate-authority: /etc/kubernetes/ssl/kube-ca.pem\n\
             users:\n- user:\n    client-certificate: /etc/kubernetes/ssl/kube-node.pem\n\
             \x20   client-key: /etc/kubernetes/ssl/kube-node-key.pem";
         assert_eq!(
