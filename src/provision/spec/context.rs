@@ -48,6 +48,22 @@ impl<'a> Cluster<'a> {
                 ),
             )
         })?;
+        let cloud = &cfg.cloud_provider;
+        let typed_cloud_options = cloud.aws_cloud_provider.is_some()
+            || cloud.azure_cloud_provider.is_some()
+            || cloud.openstack_cloud_provider.is_some()
+            || cloud.vsphere_cloud_provider.is_some()
+            || cloud.harvester_cloud_provider.is_some();
+        if typed_cloud_options && inputs.cloud_config.is_empty() {
+            // Writing an empty file would silently drop the user's provider settings.
+            return Err(classified(
+                ErrorKind::Config,
+                format!(
+                    "cluster.yml: cloud_provider: the `{}` options must be rendered into a                      cloud-config file before planning (PlanInputs::cloud_config)",
+                    cloud.name
+                ),
+            ));
+        }
         Ok(Cluster {
             cfg,
             certs,

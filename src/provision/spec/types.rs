@@ -41,7 +41,8 @@ pub struct ContainerSpec {
     pub name: String,
     pub image: String,
     pub entrypoint: Vec<String>,
-    /// Command-line flags, sorted so equal configurations give equal specs.
+    /// Command line after the entrypoint. `--flag=value` lists are sorted, so equal
+    /// configurations give equal specs; positional arguments (nginx) keep their order.
     pub args: Vec<String>,
     /// `NAME=value`. Never carries a secret: secrets live in files.
     pub env: Vec<String>,

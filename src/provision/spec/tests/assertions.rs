@@ -489,3 +489,35 @@ fn missing_certificate_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn typed_cloud_options_need_a_rendered_cloud_config() {
+    let cfg = config(
+        V120,
+        "cloud_provider:\n  name: openstack\n  openstackCloudProvider:\n    global:\n      auth-url: https://keystone.example.com\n",
+    );
+    let err = plan_cluster(&cfg, &fake_bundle(&cfg), "")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cloud_provider") && err.contains("openstack"),
+        "{err}"
+    );
+    let inputs = PlanInputs {
+        cloud_config: "[Global]\nauth-url = https://keystone.example.com\n".into(),
+        ..PlanInputs::default()
+    };
+    let p = plans_with(&cfg, &inputs);
+    let file = node(&p, "node3")
+        .file("/etc/kubernetes/cloud-config")
+        .unwrap();
+    assert_eq!(file.contents, inputs.cloud_config.as_bytes());
+    assert_eq!(
+        arg(spec(&p, "node3", KUBELET), "cloud-provider"),
+        Some("openstack")
+    );
+    assert_eq!(
+        arg(spec(&p, "node3", KUBE_PROXY), "bind-address"),
+        Some("192.168.1.13")
+    );
+}
