@@ -10,5 +10,6 @@ pub mod config;
 pub mod error;
 pub mod fsutil;
 pub mod paths;
+pub mod provision;
 pub mod state;
 pub mod transport;

@@ -1,0 +1,137 @@
+//! Desired node state as data: for every node of a defaulted `cluster.yml`, the containers it
+//! should run and the files and directories it should hold. Pure functions, no I/O.
+//!
+//! Component flags follow RKE1 (`cluster/plan.go`): RKE-computed flags, then the version's KDM
+//! defaults (an empty value removes a flag), then `extra_args`, then `extra_args_array`. Unlike
+//! RKE1, binaries run directly (no rke-tools entrypoint or sidekick volumes), no secret is ever
+//! put in a container's environment or command line, and each container carries
+//! [`SPEC_HASH_LABEL`]: the executor replaces a container exactly when that hash differs.
+
+mod apiserver;
+mod args;
+mod context;
+mod control_plane;
+mod etcd;
+mod files;
+mod health;
+mod inputs;
+mod kubelet;
+mod net;
+mod paths;
+mod proxy;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use inputs::{EtcdClusterState, EtcdMembership, HostFacts, PlanInputs};
+pub use types::{
+    CONTAINER_NAME_LABEL, ContainerSpec, FILES_HASH_LABEL, HealthCheck, NodeDir, NodeFile,
+    NodePlan, Plane, SPEC_HASH_LABEL,
+};
+
+/// Container names, as RKE1 names them.
+pub mod names {
+    pub use super::apiserver::NAME as KUBE_APISERVER;
+    pub use super::control_plane::{
+        CONTROLLER_MANAGER as KUBE_CONTROLLER_MANAGER, SCHEDULER as KUBE_SCHEDULER,
+    };
+    pub use super::etcd::NAME as ETCD;
+    pub use super::kubelet::{CRI_DOCKERD, NAME as KUBELET};
+    pub use super::proxy::{KUBE_PROXY_NAME as KUBE_PROXY, NGINX_PROXY};
+}
+
+use crate::certs::CertBundle;
+use crate::config::{RkeConfig, RkeConfigNode};
+use context::{Cluster, SELINUX_LABEL};
+use files::ClusterFiles;
+
+/// Plans for every node of a new cluster on default hosts. `cfg` must have RKE1's defaults
+/// applied (`config::load`); `encryption_config` is the state's provider file, empty when
+/// secrets encryption is off.
+pub fn plan_cluster(
+    cfg: &RkeConfig,
+    certs: &CertBundle,
+    encryption_config: &str,
+) -> anyhow::Result<Vec<NodePlan>> {
+    let inputs = PlanInputs {
+        encryption_config: encryption_config.to_string(),
+        ..PlanInputs::default()
+    };
+    plan_cluster_with(cfg, certs, &inputs)
+}
+
+/// Plans for every node, in `nodes:` order, with host facts and etcd membership given.
+pub fn plan_cluster_with(
+    cfg: &RkeConfig,
+    certs: &CertBundle,
+    inputs: &PlanInputs,
+) -> anyhow::Result<Vec<NodePlan>> {
+    let cluster = Cluster::new(cfg, certs, inputs)?;
+    let shared = ClusterFiles::render(&cluster)?;
+    cfg.nodes
+        .iter()
+        .map(|node| plan_node(&cluster, &shared, node))
+        .collect()
+}
+
+fn plan_node(
+    cluster: &Cluster,
+    shared: &ClusterFiles,
+    node: &RkeConfigNode,
+) -> anyhow::Result<NodePlan> {
+    let host = cluster.host(node);
+    let files = files::node_files(cluster, shared, &host)?;
+    let mut dirs = Vec::new();
+    let mut containers = Vec::new();
+
+    if node.is_etcd() && !cluster.external_etcd() {
+        let membership = cluster
+            .inputs
+            .etcd
+            .get(host.name())
+            .cloned()
+            .unwrap_or_else(|| EtcdMembership::new_cluster(cluster.cfg));
+        containers.push(etcd::build(cluster, &host, &membership));
+        dirs.push(NodeDir {
+            path: host.path(paths::ETCD_HOST_DATA_DIR),
+            mode: 0o700,
+            owner: etcd::owner(&cluster.cfg.services.etcd),
+        });
+    }
+    if node.is_controlplane() {
+        containers.push(apiserver::build(cluster, &host));
+        containers.push(control_plane::controller_manager(cluster, &host));
+        containers.push(control_plane::scheduler(cluster, &host));
+    } else {
+        containers.push(proxy::nginx_proxy(cluster, &host));
+    }
+    let (cri_dockerd, kubelet) = kubelet::build(cluster, &host);
+    containers.extend(cri_dockerd);
+    containers.push(kubelet);
+    containers.push(proxy::kube_proxy(cluster, &host));
+
+    let registry_file = host.path(paths::KUBELET_DOCKER_CONFIG);
+    for spec in &mut containers {
+        if cluster.drops_selinux_relabel() && host.facts.selinux {
+            spec.security_opt.push(SELINUX_LABEL.to_string());
+        }
+        // The kubelet reads registry credentials from its root directory by convention.
+        let also = if spec.name == names::KUBELET {
+            std::slice::from_ref(&registry_file)
+        } else {
+            &[]
+        };
+        if let Some(digest) = files::read_files_digest(spec, &files, &host.prefix, also) {
+            spec.labels.insert(FILES_HASH_LABEL.to_string(), digest);
+        }
+        spec.seal();
+    }
+    Ok(NodePlan {
+        node: host.name().to_string(),
+        address: node.address.clone(),
+        containers,
+        files,
+        dirs,
+    })
+}
