@@ -3,7 +3,7 @@
 
 use crate::config::types::{
     DaemonSetUpdateStrategy, DeploymentStrategy, DnsConfig, IntOrString, LinearAutoscalerParams,
-    RkeConfig, RollingUpdateDaemonSet, RollingUpdateDeployment,
+    RkeConfig, RollingUpdateDeployment,
 };
 
 pub const DEFAULT_HTTP_PORT: i64 = 80;
@@ -70,7 +70,7 @@ fn daemonset_defaults(slot: &mut Option<DaemonSetUpdateStrategy>) {
     strategy.strategy = ROLLING_UPDATE.to_string();
     let rolling = strategy
         .rolling_update
-        .get_or_insert_with(RollingUpdateDaemonSet::default);
+        .get_or_insert_with(RollingUpdateDeployment::default);
     if rolling.max_unavailable.is_none() {
         rolling.max_unavailable = Some(IntOrString::Int(1));
     }

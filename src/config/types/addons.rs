@@ -147,7 +147,7 @@ pub struct DeploymentStrategy {
     pub rolling_update: Option<RollingUpdateDeployment>,
 }
 
-/// Upstream `apps/v1` RollingUpdateDeployment.
+/// Upstream `apps/v1` RollingUpdateDeployment; RollingUpdateDaemonSet has the same fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RollingUpdateDeployment {
@@ -177,25 +177,7 @@ pub struct DaemonSetUpdateStrategy {
         alias = "rollingupdate",
         skip_serializing_if = "is_default"
     )]
-    pub rolling_update: Option<RollingUpdateDaemonSet>,
-}
-
-/// Upstream `apps/v1` RollingUpdateDaemonSet.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RollingUpdateDaemonSet {
-    #[serde(
-        rename = "maxUnavailable",
-        alias = "maxunavailable",
-        skip_serializing_if = "is_default"
-    )]
-    pub max_unavailable: Option<IntOrString>,
-    #[serde(
-        rename = "maxSurge",
-        alias = "maxsurge",
-        skip_serializing_if = "is_default"
-    )]
-    pub max_surge: Option<IntOrString>,
+    pub rolling_update: Option<RollingUpdateDeployment>,
 }
 
 /// Upstream `core/v1` Toleration, keyed as yaml.v2 reads it (lower-cased field names).
