@@ -14,7 +14,7 @@ mod input;
 mod issue;
 mod keys;
 mod kubeconfig;
-mod names;
+pub mod names;
 mod report;
 mod spec;
 mod x509;

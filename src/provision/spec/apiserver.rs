@@ -11,8 +11,7 @@ use crate::certs::{
 };
 
 pub const NAME: &str = "kube-apiserver";
-pub const ETCD_CLIENT: &str = "kube-etcd-client";
-pub const ETCD_CLIENT_CA: &str = "kube-etcd-client-ca";
+pub use crate::certs::names::{ETCD_CLIENT, ETCD_CLIENT_CA};
 const ADMISSION_PLUGIN_FLAGS: [&str; 2] = ["enable-admission-plugins", "admission-control"];
 
 /// RKE1 `GetEtcdConnString`: this node's own etcd first when it has one, then the others.

@@ -10,7 +10,7 @@ use super::types::{ContainerSpec, Plane};
 use crate::certs::{KUBE_CA, NodeIdentity, crt_name_for_host};
 
 pub const NAME: &str = "etcd";
-const ETCD_CERT_PREFIX: &str = "kube-etcd";
+use crate::certs::names::ETCD_PREFIX as ETCD_CERT_PREFIX;
 /// Strict TLS cipher suites RKE1 adds from etcd 3.4.14 (upstream build) on.
 const ETCD_CIPHER_SUITES: &str =
     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";

@@ -15,7 +15,7 @@ use crate::certs::{KUBE_CA, KUBE_NODE, NodeIdentity, crt_name_for_host};
 
 pub const NAME: &str = "kubelet";
 pub const CRI_DOCKERD: &str = "cri-dockerd";
-const KUBELET_CERT_PREFIX: &str = "kube-kubelet";
+use crate::certs::names::KUBELET_PREFIX as KUBELET_CERT_PREFIX;
 const CONTROLPLANE_TAINT: &str = "node-role.kubernetes.io/controlplane=true:NoSchedule";
 const DOCKERSHIM_SOCKET: &str = "/var/run/dockershim.sock";
 const SYSTEMD_RESOLV_CONF: &str = "/run/systemd/resolve/resolv.conf";
