@@ -1,8 +1,8 @@
 //! Transport against the real e2e nodes (sshd + Docker engine per node, `tests/env/up.sh`).
 //!
 //! The environment is described by `env.json` (`$RKE_E2E_ENV`, `$RKE_E2E_ENV_JSON`, or
-//! `/var/cache/rke-e2e/run/env.json`). Without it this test FAILS; set
-//! `RKE_E2E_SKIP=1` to skip it knowingly. Cases run one after another (`harness = false`):
+//! `/var/cache/rke-e2e/run/env.json`). Without it this test FAILS; `RKE_E2E_SKIP=1` skips it
+//! (as it skips every node test). Cases run one after another (`harness = false`):
 //! several of them change a node (host keys, sshd_config, pause) and restore it afterwards,
 //! and the process environment (agent socket, passphrase variable) is set before any thread
 //! starts. Arguments filter cases by substring.
@@ -195,12 +195,12 @@ fn start_agent(dir: &Path, key: &Path) -> std::process::Child {
 }
 
 fn main() {
+    if std::env::var("RKE_E2E_SKIP").as_deref() == Ok("1") {
+        eprintln!("transport_nodes: skipped (RKE_E2E_SKIP=1)");
+        return;
+    }
     let env = match load_env() {
         Ok(env) => env,
-        Err(e) if std::env::var("RKE_E2E_SKIP").as_deref() == Ok("1") => {
-            eprintln!("transport_nodes: skipped (RKE_E2E_SKIP=1): {e}");
-            return;
-        }
         Err(e) => {
             eprintln!(
                 "transport_nodes: the e2e environment is required: {e}\n\
