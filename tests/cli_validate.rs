@@ -155,3 +155,46 @@ fn missing_file_is_a_config_error() {
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr_of(&out).contains("/nonexistent/cluster.yml"));
 }
+
+#[test]
+fn rke1_full_documented_example_parses_and_only_rke1s_own_rule_fires() {
+    // RKE1's documented example sets both the in-tree aws cloud provider and
+    // enable_cri_dockerd, which no single Kubernetes version allows (RKE1 itself rejects aws
+    // from 1.27 and cri-dockerd before 1.21). With v1.32 the parse is clean and exactly that
+    // one semantic rule reports.
+    let out = rke()
+        .args([
+            "validate",
+            "--output",
+            "json",
+            "--config",
+            "tests/fixtures/config/rke1-full-example.yml",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{v}");
+    assert_eq!(errors[0]["path"], "cloud_provider.name");
+    assert!(errors[0]["line"].as_u64().is_some());
+
+    // Without that cloud provider the example is valid.
+    let text = std::fs::read_to_string("tests/fixtures/config/rke1-full-example.yml").unwrap();
+    let start = text.find("\ncloud_provider:").unwrap() + 1;
+    let end = text[start..]
+        .find("\n\n")
+        .map(|e| start + e)
+        .unwrap_or(text.len());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "cluster.yml",
+        &format!("{}{}", &text[..start], &text[end..]),
+    );
+    let out = rke()
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+}
