@@ -24,6 +24,10 @@ pub const ETCD_CLIENT_PORT: u16 = 2379;
 /// Deadline for connecting and for each call, unless [`EtcdClient::with_timeout`] changes it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// etcd's answer (`ErrGRPCUnhealthy`) while a membership change would be unsafe for now.
+const TRANSIENT_RECONFIG: &str = "etcdserver: unhealthy cluster";
+const RECONFIG_RETRY: Duration = Duration::from_secs(1);
+
 /// What a healthy member reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Health {
@@ -228,12 +232,11 @@ impl EtcdClient {
             return Ok(existing);
         }
         let resp = self
-            .call(
-                &format!("member add {url}"),
-                self.client
-                    .cluster_client()
-                    .member_add(vec![url.clone()], None),
-            )
+            .reconfigure(&format!("member add {url}"), || {
+                let mut cluster = self.client.cluster_client();
+                let urls = vec![url.clone()];
+                async move { cluster.member_add(urls, None).await }
+            })
             .await?;
         resp.member().map(Member::from).ok_or_else(|| {
             classified(
@@ -248,10 +251,10 @@ impl EtcdClient {
 
     /// Remove the member with this id.
     pub async fn remove_member(&self, id: u64) -> anyhow::Result<()> {
-        self.call(
-            &format!("member remove {id:x}"),
-            self.client.cluster_client().member_remove(id),
-        )
+        self.reconfigure(&format!("member remove {id:x}"), || {
+            let mut cluster = self.client.cluster_client();
+            async move { cluster.member_remove(id).await }
+        })
         .await?;
         Ok(())
     }
@@ -261,6 +264,28 @@ impl EtcdClient {
     pub async fn quorum_check(&self, removing: &[&str]) -> anyhow::Result<()> {
         let members = self.members().await?;
         check_quorum(&members, removing, &self.label)
+    }
+
+    /// A membership change. etcd's strict reconfiguration check answers "unhealthy cluster"
+    /// until every member has been connected for a few seconds (right after a start or
+    /// another change), so that answer is retried until the deadline; any other is final.
+    async fn reconfigure<T, F, Fut>(&self, what: &str, mut attempt: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            match self.call(what, attempt()).await {
+                Err(e)
+                    if e.to_string().contains(TRANSIENT_RECONFIG)
+                        && tokio::time::Instant::now() + RECONFIG_RETRY < deadline =>
+                {
+                    tokio::time::sleep(RECONFIG_RETRY).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Run one call with the deadline, classifying failures as etcd errors naming the member.
