@@ -335,7 +335,7 @@ async fn scenario(nodes: &[Node], image: &str) -> anyhow::Result<()> {
     .unwrap_err();
     ensure!(kind_of(&err) == ErrorKind::Etcd, "{err:#}");
     ensure!(err.to_string().contains(&nodes[1].ip), "{err:#}");
-    // Nothing listens on the standard port of this test's members' neighbours: a clear error.
+    // A port where nothing listens: the tunnel open fails, reported as "cannot connect".
     let err = EtcdClient::connect_to(
         &nodes[1].conn,
         &nodes[1].ip,
