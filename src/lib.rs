@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod etcd;
 pub mod fsutil;
 pub mod paths;
 pub mod provision;
