@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler) # etcd-client's build script
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     apt-get update -qq
