@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use bollard::query_parameters::StopContainerOptionsBuilder;
+use std::collections::HashMap;
+
+use bollard::query_parameters::{EventsOptions, StopContainerOptionsBuilder};
 use rke::provision::node::{Action, ObservedContainer, apply, diff, observe, tail_logs};
 use rke::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, Plane};
 use rke::transport::NodeConnection;
@@ -48,6 +50,38 @@ async fn converge(node: &NodeConnection, plan: &[ContainerSpec]) -> Vec<String> 
     apply(node, &actions, &[]).await.unwrap()
 }
 
+fn now() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+}
+
+/// The engine's events about this test's containers between two instants (create, start,
+/// rename, destroy, ...): any write call leaves one.
+async fn events_between(node: &NodeConnection, since: String, until: String) -> Vec<String> {
+    use futures_util::TryStreamExt as _;
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        ("label".to_string(), vec!["io.rke.test=exec".to_string()]),
+    ]);
+    let options = EventsOptions {
+        since: Some(since),
+        until: Some(until),
+        filters: Some(filters),
+    };
+    let events: Vec<_> = node
+        .docker()
+        .events(Some(options))
+        .try_collect()
+        .await
+        .unwrap();
+    events
+        .into_iter()
+        .map(|e| e.action.unwrap_or_default())
+        .collect()
+}
+
 fn ids(seen: &[ObservedContainer]) -> BTreeMap<String, String> {
     seen.iter()
         .map(|c| (c.name.clone(), c.id.clone()))
@@ -91,12 +125,28 @@ async fn converge_create_leave_replace_start_remove_and_restore() {
         actions.iter().all(|x| matches!(x, Action::Leave { .. })),
         "{actions:?}"
     );
+    let since = now();
     assert!(converge(&node, &[a.clone(), b.clone()]).await.is_empty());
+    let until = now();
+    assert_eq!(
+        events_between(&node, since, until).await,
+        Vec::<String>::new()
+    );
     assert_eq!(ids(&ours(&node).await), ids(&first));
 
     // One spec changes: only that container is replaced, and no old- copy remains.
     let b2 = sleeper("b", &image, "hello-b2");
+    let since = now();
     let done = converge(&node, &[a.clone(), b2.clone()]).await;
+    let seen_events = events_between(&node, since, now()).await;
+    for action in ["create", "start", "rename", "destroy"] {
+        assert!(
+            seen_events
+                .iter()
+                .any(|e| e.to_lowercase().contains(action)),
+            "{action} missing from {seen_events:?}"
+        );
+    }
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(
         done[0].starts_with(&format!("replaced {}", b.name)),
