@@ -1,0 +1,200 @@
+//! Reading a node's RKE containers and carrying out convergence actions, including RKE1's
+//! rolling replace (stop and rename the old container, start the new one, then remove the
+//! old one; put the old one back if the new one cannot be created or started).
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+
+use super::diff::{Action, ObservedContainer};
+use super::image::{credentials_for, ensure_image};
+use super::{create::create_body, docker_error, is_not_found};
+use crate::config::PrivateRegistry;
+use crate::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, SPEC_HASH_LABEL};
+use crate::transport::NodeConnection;
+
+/// Seconds a container gets to stop before it is killed.
+const STOP_GRACE_SECS: i32 = 10;
+
+/// Every container on the node (running or not) carrying RKE's name label, RKE1's included.
+pub async fn observe(node: &NodeConnection) -> anyhow::Result<Vec<ObservedContainer>> {
+    let filters = HashMap::from([("label".to_string(), vec![CONTAINER_NAME_LABEL.to_string()])]);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let summaries = node
+        .docker()
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| docker_error(node, "listing containers", e))?;
+    Ok(summaries
+        .into_iter()
+        .map(|c| {
+            let labels: std::collections::BTreeMap<String, String> =
+                c.labels.unwrap_or_default().into_iter().collect();
+            let name = c
+                .names
+                .unwrap_or_default()
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default();
+            ObservedContainer {
+                name,
+                id: c.id.unwrap_or_default(),
+                image: c.image.unwrap_or_default(),
+                spec_hash: labels.get(SPEC_HASH_LABEL).cloned(),
+                state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                labels,
+            }
+        })
+        .collect())
+}
+
+/// Carry out `actions` in order; images come with credentials from `registries`. Returns one
+/// line per change made (`Leave` makes no Docker call and no line).
+pub async fn apply(
+    node: &NodeConnection,
+    actions: &[Action],
+    registries: &[PrivateRegistry],
+) -> anyhow::Result<Vec<String>> {
+    let mut done = Vec::new();
+    for action in actions {
+        match action {
+            Action::Leave { .. } => continue,
+            Action::Create(spec) => {
+                pull(node, spec, registries).await?;
+                create_and_start(node, spec).await?;
+                done.push(format!("created {}", spec.name));
+            }
+            Action::Replace {
+                spec,
+                old_id,
+                changed,
+            } => {
+                replace(node, spec, old_id, registries).await?;
+                done.push(format!("replaced {} ({})", spec.name, changed.join(", ")));
+            }
+            Action::Start { name, id } => {
+                start(node, id, name).await?;
+                done.push(format!("started {name}"));
+            }
+            Action::Remove { name, id } => {
+                remove(node, id, name).await?;
+                done.push(format!("removed {name}"));
+            }
+        }
+    }
+    Ok(done)
+}
+
+async fn pull(
+    node: &NodeConnection,
+    spec: &ContainerSpec,
+    registries: &[PrivateRegistry],
+) -> anyhow::Result<()> {
+    let creds = credentials_for(&spec.image, registries);
+    ensure_image(node, &spec.image, creds, false).await?;
+    Ok(())
+}
+
+async fn replace(
+    node: &NodeConnection,
+    spec: &ContainerSpec,
+    old_id: &str,
+    registries: &[PrivateRegistry],
+) -> anyhow::Result<()> {
+    // Pull before touching the running container, so a bad image leaves it serving.
+    pull(node, spec, registries).await?;
+    let old_name = format!("old-{}", spec.name);
+    // A leftover from an interrupted replace would block the rename.
+    remove_if_present(node, &old_name).await?;
+    stop(node, old_id, &spec.name).await?;
+    rename(node, old_id, &old_name).await?;
+    if let Err(failure) = create_and_start(node, spec).await {
+        return Err(match restore(node, old_id, spec).await {
+            Ok(()) => failure.context(format!(
+                "the previous {} was restored and runs again",
+                spec.name
+            )),
+            Err(restore_err) => failure.context(format!(
+                "restoring the previous {} failed too: {restore_err:#}",
+                spec.name
+            )),
+        });
+    }
+    remove(node, old_id, &old_name).await
+}
+
+/// Undo a failed replace: drop whatever new container exists, give the old one its name back
+/// and start it.
+async fn restore(node: &NodeConnection, old_id: &str, spec: &ContainerSpec) -> anyhow::Result<()> {
+    remove_if_present(node, &spec.name).await?;
+    rename(node, old_id, &spec.name).await?;
+    start(node, old_id, &spec.name).await
+}
+
+async fn create_and_start(node: &NodeConnection, spec: &ContainerSpec) -> anyhow::Result<()> {
+    let options = CreateContainerOptionsBuilder::default()
+        .name(&spec.name)
+        .build();
+    let created = node
+        .docker()
+        .create_container(Some(options), create_body(spec))
+        .await
+        .map_err(|e| {
+            docker_error(
+                node,
+                format!("creating {} from {}", spec.name, spec.image),
+                e,
+            )
+        })?;
+    start(node, &created.id, &spec.name).await
+}
+
+async fn start(node: &NodeConnection, id: &str, name: &str) -> anyhow::Result<()> {
+    node.docker()
+        .start_container(id, None)
+        .await
+        .map_err(|e| docker_error(node, format!("starting {name}"), e))
+}
+
+async fn stop(node: &NodeConnection, id: &str, name: &str) -> anyhow::Result<()> {
+    let options = StopContainerOptionsBuilder::default()
+        .t(STOP_GRACE_SECS)
+        .build();
+    match node.docker().stop_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        // 304: already stopped.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        }) => Ok(()),
+        Err(e) => Err(docker_error(node, format!("stopping {name}"), e)),
+    }
+}
+
+async fn rename(node: &NodeConnection, id: &str, new_name: &str) -> anyhow::Result<()> {
+    let options = RenameContainerOptionsBuilder::default()
+        .name(new_name)
+        .build();
+    node.docker()
+        .rename_container(id, options)
+        .await
+        .map_err(|e| docker_error(node, format!("renaming container to {new_name}"), e))
+}
+
+async fn remove(node: &NodeConnection, id: &str, name: &str) -> anyhow::Result<()> {
+    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    match node.docker().remove_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(docker_error(node, format!("removing {name}"), e)),
+    }
+}
+
+async fn remove_if_present(node: &NodeConnection, name: &str) -> anyhow::Result<()> {
+    remove(node, name, name).await
+}

@@ -1,0 +1,189 @@
+//! Writing a plan's files and directories onto a node without any secret passing through a
+//! container's environment, command line or labels: the bytes travel as a tar archive into a
+//! helper container that is created (never started) with the target directories bind-mounted;
+//! the engine extracts archives into a created container's mounts.
+//!
+//! Idempotence: before writing, each file is read back through the same helper
+//! (`GET /containers/{id}/archive`) and compared byte for byte with its mode and owner;
+//! directories are compared by existence and mode (`HEAD` on the archive; the engine reports
+//! no owner there). Reading back what is really on disk, rather than trusting a manifest kept
+//! on the node, also repairs files someone changed by hand.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    ContainerArchiveInfoOptionsBuilder, CreateContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
+};
+use futures_util::TryStreamExt;
+
+use super::archive::{self, FileOnNode};
+use super::{docker_error, is_not_found};
+use crate::provision::spec::{NodeDir, NodeFile};
+use crate::transport::NodeConnection;
+
+/// Label marking helper containers, so a crashed run's leftovers can be recognised.
+pub const HELPER_LABEL: &str = "io.rke.file-helper";
+
+/// What [`upload_files`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileUpload {
+    /// Paths written (files and directories), in plan order; empty when all were current.
+    pub written: Vec<String>,
+    /// How many planned paths already matched.
+    pub unchanged: usize,
+}
+
+/// Make the node hold exactly `files` and `dirs` (contents, modes, owners). `helper_image` must
+/// already be on the node (see [`super::ensure_image`]); any image works, it is never run.
+pub async fn upload_files(
+    node: &NodeConnection,
+    files: &[NodeFile],
+    dirs: &[NodeDir],
+    helper_image: &str,
+) -> anyhow::Result<FileUpload> {
+    if files.is_empty() && dirs.is_empty() {
+        return Ok(FileUpload::default());
+    }
+    let mounts = archive::mount_points(files, dirs)
+        .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
+    let helper = create_helper(node, helper_image, &mounts).await?;
+    let result = sync_through(node, &helper, files, dirs).await;
+    let removed = remove_helper(node, &helper).await;
+    let report = result?;
+    removed?;
+    Ok(report)
+}
+
+async fn sync_through(
+    node: &NodeConnection,
+    helper: &str,
+    files: &[NodeFile],
+    dirs: &[NodeDir],
+) -> anyhow::Result<FileUpload> {
+    let mut stale_dirs = Vec::new();
+    for dir in dirs {
+        if !dir_is_current(node, helper, dir).await? {
+            stale_dirs.push(dir.clone());
+        }
+    }
+    let mut stale_files = Vec::new();
+    for file in files {
+        let current = read_file(node, helper, &file.path).await?;
+        if !current.is_some_and(|c| c.matches(file)) {
+            stale_files.push(file.clone());
+        }
+    }
+    let written: Vec<String> = stale_dirs
+        .iter()
+        .map(|d| d.path.clone())
+        .chain(stale_files.iter().map(|f| f.path.clone()))
+        .collect();
+    let unchanged = files.len() + dirs.len() - written.len();
+    if written.is_empty() {
+        return Ok(FileUpload { written, unchanged });
+    }
+    let tar = archive::build(&stale_files, &stale_dirs)
+        .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
+    // copyUIDGID makes the engine keep the owners written in the archive headers.
+    let options = UploadToContainerOptionsBuilder::default()
+        .path("/")
+        .copy_uidgid("true")
+        .build();
+    node.docker()
+        .upload_to_container(helper, Some(options), bollard::body_full(tar.into()))
+        .await
+        .map_err(|e| docker_error(node, format!("writing {}", written.join(", ")), e))?;
+    Ok(FileUpload { written, unchanged })
+}
+
+async fn create_helper(
+    node: &NodeConnection,
+    image: &str,
+    mounts: &[String],
+) -> anyhow::Result<String> {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "rke-file-helper-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        // Never started; a command is given only so images without a default one are accepted.
+        cmd: Some(vec!["true".into()]),
+        labels: Some([(HELPER_LABEL.to_string(), "true".to_string())].into()),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig {
+            // `Binds` (not `Mounts`) so the engine creates missing host directories.
+            binds: Some(mounts.iter().map(|m| format!("{m}:{m}")).collect()),
+            network_mode: Some("none".into()),
+            ..HostConfig::default()
+        }),
+        ..ContainerCreateBody::default()
+    };
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    node.docker()
+        .create_container(Some(options), body)
+        .await
+        .map_err(|e| docker_error(node, format!("creating file helper from {image}"), e))?;
+    Ok(name)
+}
+
+async fn remove_helper(node: &NodeConnection, helper: &str) -> anyhow::Result<()> {
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    node.docker()
+        .remove_container(helper, Some(options))
+        .await
+        .map_err(|e| docker_error(node, format!("removing file helper {helper}"), e))
+}
+
+async fn read_file(
+    node: &NodeConnection,
+    helper: &str,
+    path: &str,
+) -> anyhow::Result<Option<FileOnNode>> {
+    let options = DownloadFromContainerOptionsBuilder::default()
+        .path(path)
+        .build();
+    let stream = node.docker().download_from_container(helper, Some(options));
+    let chunks: Result<Vec<_>, _> = stream.try_collect().await;
+    match chunks {
+        Ok(chunks) => {
+            let bytes = chunks.concat();
+            archive::single_file(&bytes)
+                .map_err(|e| anyhow::anyhow!("node {}: reading back {path}: {e:#}", node.name()))
+        }
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(docker_error(node, format!("reading back {path}"), e)),
+    }
+}
+
+/// Go's `os.ModeDir`, as the engine reports it in a path stat.
+const GO_MODE_DIR: u32 = 1 << 31;
+
+async fn dir_is_current(
+    node: &NodeConnection,
+    helper: &str,
+    dir: &NodeDir,
+) -> anyhow::Result<bool> {
+    let options = ContainerArchiveInfoOptionsBuilder::default()
+        .path(&dir.path)
+        .build();
+    match node
+        .docker()
+        .get_container_archive_info(helper, Some(options))
+        .await
+    {
+        Ok(stat) => {
+            Ok(stat.file_mode & GO_MODE_DIR != 0 && stat.file_mode & 0o777 == dir.mode & 0o777)
+        }
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(docker_error(node, format!("checking {}", dir.path), e)),
+    }
+}

@@ -1,0 +1,53 @@
+//! Putting a node's desired state on the node: files and directories through a short-lived
+//! helper container's archive API, images pulled when missing, and containers converged on
+//! the plan by their spec-hash label. Everything goes through the node's Docker API (one
+//! transport), so a user in the `docker` group is enough.
+
+mod archive;
+mod converge;
+mod create;
+mod diff;
+mod files;
+mod image;
+mod logs;
+
+pub use converge::{apply, observe};
+pub use create::create_body;
+pub use diff::{Action, ObservedContainer, diff};
+pub use files::{FileUpload, upload_files};
+pub use image::{credentials_for, ensure_image, registry_host};
+pub use logs::tail_logs;
+
+use crate::error::{ErrorKind, classified};
+use crate::transport::NodeConnection;
+
+/// A failed Docker call, classified as a Docker error and naming the node and what was done.
+fn docker_error(
+    node: &NodeConnection,
+    what: impl std::fmt::Display,
+    err: bollard::errors::Error,
+) -> anyhow::Error {
+    classified(
+        ErrorKind::Docker,
+        format!("node {}: {what}: {}", node.name(), docker_reason(&err)),
+    )
+}
+
+/// The engine's own message when it sent one, else bollard's description.
+fn docker_reason(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether the engine answered 404 (no such container, image or path).
+fn is_not_found(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
