@@ -130,15 +130,7 @@ pub fn format_problem(file: &Path, p: &Problem) -> String {
 /// `system_images` keys this config needs: the components every cluster runs, plus the images
 /// of the add-ons it enables.
 pub fn required_images(cfg: &RkeConfig) -> Vec<&'static str> {
-    let mut keys = vec![
-        "etcd",
-        "kubernetes",
-        "pod_infra_container",
-        "nginx_proxy",
-        "cert_downloader",
-        "kubernetes_services_sidecar",
-        "alpine",
-    ];
+    let mut keys = versions::REQUIRED_IMAGE_KEYS.to_vec();
     match cfg.network.plugin.as_str() {
         "canal" => keys.extend(["canal_node", "canal_cni", "canal_flannel"]),
         "flannel" => keys.extend(["flannel", "flannel_cni"]),

@@ -21,7 +21,7 @@ mod suggest;
 mod syntax;
 mod version;
 
-pub use problem::{Problem, Severity, into_result};
+pub use problem::{Problem, Severity};
 
 use crate::config::RkeConfig;
 

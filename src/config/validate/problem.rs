@@ -4,8 +4,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::{ErrorKind, classified};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -66,27 +64,9 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Turn a problem list into a command result: `Err` (class [`ErrorKind::Config`]) listing every
-/// problem when at least one is an error, `Ok` otherwise. `file` names the config in the message.
-pub fn into_result(file: &str, problems: &[Problem]) -> anyhow::Result<()> {
-    let errors = problems.iter().filter(|p| p.is_error()).count();
-    if errors == 0 {
-        return Ok(());
-    }
-    let mut message = format!(
-        "{file} is invalid ({errors} error{}):",
-        if errors == 1 { "" } else { "s" }
-    );
-    for p in problems {
-        message.push_str(&format!("\n  {file}: {p}"));
-    }
-    Err(classified(ErrorKind::Config, message))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::kind_of;
 
     #[test]
     fn displays_position_severity_path() {
@@ -107,21 +87,5 @@ mod tests {
         assert_eq!(v["severity"], "warning");
         assert_eq!(v["path"], "services.etcd");
         assert_eq!(v["line"], serde_json::Value::Null);
-    }
-
-    #[test]
-    fn errors_fail_warnings_pass() {
-        let warn = [Problem::warning("a", "w")];
-        assert!(into_result("cluster.yml", &warn).is_ok());
-        let both = [Problem::warning("a", "w"), Problem::error("b", "e")];
-        let err = into_result("cluster.yml", &both).unwrap_err();
-        assert_eq!(kind_of(&err), ErrorKind::Config);
-        let text = err.to_string();
-        assert!(
-            text.starts_with("cluster.yml is invalid (1 error):"),
-            "{text}"
-        );
-        assert!(text.contains("cluster.yml: warning: a: w"), "{text}");
-        assert!(text.contains("cluster.yml: error: b: e"), "{text}");
     }
 }
