@@ -270,3 +270,30 @@ async fn https_probe_of_etcd_with_kube_node_client_certificate() {
     );
     assert!(cleaned.unwrap().success());
 }
+
+#[tokio::test]
+async fn a_certificate_missing_from_the_bundle_fails_at_once() {
+    let Some(nodes) = Nodes::load() else { return };
+    let node = nodes.connect(0, "root").await;
+    let check = HealthCheck {
+        url: format!("https://localhost:{SILENT_PORT}/healthz"),
+        client_cert: Some(KUBE_NODE.into()),
+        verify_ca: Some(KUBE_CA.into()),
+    };
+    let started = Instant::now();
+    let err = wait_healthy(
+        &node,
+        &format!("{PREFIX}-absent"),
+        &check,
+        &CertBundle::new(),
+        started + Duration::from_secs(30),
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap_err();
+    // Waiting cannot cure a missing certificate: no retries until the deadline.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(kind_of(&err), ErrorKind::State, "{err:#}");
+    let text = format!("{err:#}");
+    assert!(text.contains("node1") && text.contains(KUBE_CA), "{text}");
+}

@@ -51,7 +51,8 @@ pub async fn probe(node: &NodeConnection, check: &HealthCheck, bundle: &CertBund
     let stream = node
         .open_tcp(&target.connect_host, target.port)
         .await
-        .map_err(|e| anyhow!("connecting to {}:{}: {e}", target.connect_host, target.port))?;
+        // The transport's message already names the node and `host:port`.
+        .map_err(|e| anyhow!("{e}"))?;
     let answer = exchange(stream, &target, tls).await?;
     judge(&target, &answer)
 }
@@ -129,7 +130,9 @@ pub async fn wait_healthy(
             .clamp(Duration::from_millis(100), PROBE_TIMEOUT);
         let error = match tokio::time::timeout(budget, probe(node, check, bundle)).await {
             Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) if is_permanent(&e) => return Err(e),
+            Ok(Err(e)) if is_permanent(&e) => {
+                return Err(e.context(format!("node {}: container {container}", node.name())));
+            }
             Ok(Err(e)) => format!("{e:#}"),
             Err(_) => format!("no answer within {}s", budget.as_secs_f32()),
         };
