@@ -3,5 +3,6 @@
 //! [`spec`] is pure; [`node`] is the executor that compares specs with what runs on a node and
 //! acts on the difference, the only part that talks to Docker.
 
+pub mod health;
 pub mod node;
 pub mod spec;
