@@ -24,7 +24,7 @@ use rke::kube_api::{KubeClient, NodeMetadata, role_labels};
 
 async fn exercise(up: &bringup::Cluster) -> anyhow::Result<()> {
     let api = KubeClient::connect(&up.conns[0], &up.addresses[0], &up.bundle).await?;
-    let version = api.server_version().await?;
+    let version = api.wait_api_ready(Duration::from_secs(120)).await?;
     ensure!(version.starts_with("v1.20"), "server version {version}");
 
     api.apply_authz().await?;

@@ -114,6 +114,25 @@ impl KubeClient {
         &self.client
     }
 
+    /// Poll `/version` until the API server answers (it takes a few seconds after its
+    /// container starts); the error after `timeout` carries the last failure.
+    pub async fn wait_api_ready(&self, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match self.server_version().await {
+                Ok(v) => return Ok(v),
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    return Err(e.context(format!(
+                        "API server through {} not ready after {}s",
+                        self.via,
+                        timeout.as_secs()
+                    )));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+            }
+        }
+    }
+
     /// The API server's version (`/version`): a cheap reachability and authentication check.
     pub async fn server_version(&self) -> anyhow::Result<String> {
         let info = self

@@ -80,7 +80,7 @@ pub(crate) fn merge_map(
 ) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = existing
         .iter()
-        .filter(|(k, _)| !(previous.contains_key(*k) && !desired.contains_key(*k)))
+        .filter(|(k, _)| !previous.contains_key(*k) || desired.contains_key(*k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     out.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
