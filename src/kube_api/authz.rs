@@ -4,13 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 
 use super::{KubeClient, api_error};
+use crate::error::{ErrorKind, classified};
+
+/// A fresh API server answers `/version` before its bootstrap has created `kube-system`.
+const NAMESPACE_WAIT: Duration = Duration::from_secs(60);
 
 /// Field manager for everything this module applies.
 pub const AUTHZ_FIELD_MANAGER: &str = "rke";
@@ -110,6 +116,7 @@ impl KubeClient {
     /// Apply RKE1's authorization objects (server-side apply: idempotent, and it takes over
     /// objects an RKE1 run created).
     pub async fn apply_authz(&self) -> anyhow::Result<()> {
+        self.wait_kube_system().await?;
         let pp = PatchParams::apply(AUTHZ_FIELD_MANAGER).force();
         let (account, bindings, role) = authz_objects();
         let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), "kube-system");
@@ -130,6 +137,32 @@ impl KubeClient {
                 .map_err(|e| api_error(format!("applying ClusterRoleBinding {name}"), e))?;
         }
         Ok(())
+    }
+}
+
+impl KubeClient {
+    async fn wait_kube_system(&self) -> anyhow::Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let deadline = Instant::now() + NAMESPACE_WAIT;
+        loop {
+            let found = namespaces
+                .get_opt("kube-system")
+                .await
+                .map_err(|e| api_error("reading namespace kube-system", e))?;
+            if found.is_some() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(classified(
+                    ErrorKind::KubernetesApi,
+                    format!(
+                        "namespace kube-system not created by the API server within {}s",
+                        NAMESPACE_WAIT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 }
 
