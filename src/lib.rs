@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod etcd;
 pub mod fsutil;
+pub mod kube_api;
 pub mod paths;
 pub mod provision;
 pub mod state;

@@ -1,0 +1,29 @@
+//! The Kubernetes API step of `rke up`: a client reaching a control-plane node's API server
+//! through SSH, RKE1's authorization objects, the cluster state Secret, and node bookkeeping
+//! (readiness, labels/taints, cordon, delete).
+
+mod authz;
+mod connect;
+mod metadata;
+mod nodes;
+mod state;
+
+pub use authz::{AUTHZ_FIELD_MANAGER, authz_objects};
+pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json};
+pub use metadata::{NodeMetadata, merge_taints, role_labels};
+pub use nodes::is_ready;
+pub use state::{FULL_STATE_NAME, FULL_STATE_NAMESPACE};
+
+use crate::error::{ErrorKind, classified, display_chain};
+
+/// A Kubernetes API failure as a classified error naming what was being done.
+pub(crate) fn api_error(
+    context: impl std::fmt::Display,
+    err: impl Into<anyhow::Error>,
+) -> anyhow::Error {
+    let err: anyhow::Error = err.into();
+    classified(
+        ErrorKind::KubernetesApi,
+        format!("{context}: {}", display_chain(&err)),
+    )
+}
