@@ -7,15 +7,17 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 
+use super::Departed;
 use super::membership::{self, EtcdNode, MembershipPlan};
 use super::node::Node;
 use super::planes::{self, PlaneCtx};
-use super::Departed;
 use crate::certs::CertBundle;
 use crate::config::RkeConfigNode;
 use crate::error::{ErrorKind, classified};
 use crate::etcd::{EtcdClient, EtcdTls, Member};
-use crate::provision::node::{clean_dirs, etcd_cleanup_dirs, remove_containers};
+use crate::provision::node::{
+    clean_dirs, credentials_for, ensure_image, etcd_cleanup_dirs, remove_containers,
+};
 use crate::provision::spec::{EtcdMembership, Plane, names};
 use crate::transport::NodeConnection;
 
@@ -155,7 +157,10 @@ impl EtcdPlane<'_> {
         }
         for add in &self.plan.add {
             let node = self.etcd_node(&add.name).ok_or_else(|| {
-                anyhow::anyhow!("etcd plane: node {} has no etcd container planned", add.name)
+                anyhow::anyhow!(
+                    "etcd plane: node {} has no etcd container planned",
+                    add.name
+                )
             })?;
             self.add_member(&client, node, add).await?;
         }
@@ -181,7 +186,10 @@ impl EtcdPlane<'_> {
         }
         Err(classified(
             ErrorKind::Etcd,
-            format!("etcd plane: no staying member answered: {}", errors.join("; ")),
+            format!(
+                "etcd plane: no staying member answered: {}",
+                errors.join("; ")
+            ),
         ))
     }
 
@@ -231,9 +239,17 @@ impl EtcdPlane<'_> {
         remove_containers(conn, &[names::ETCD])
             .await
             .context("etcd plane")?;
-        clean_dirs(conn, &etcd_cleanup_dirs(self.prefix_path), self.helper_image)
+        let creds = credentials_for(self.helper_image, self.ctx.registries);
+        ensure_image(conn, self.helper_image, creds, false)
             .await
-            .context("etcd plane")
+            .context("etcd plane")?;
+        clean_dirs(
+            conn,
+            &etcd_cleanup_dirs(self.prefix_path),
+            self.helper_image,
+        )
+        .await
+        .context("etcd plane")
     }
 
     async fn add_member(

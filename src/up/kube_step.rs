@@ -17,7 +17,11 @@ const INTERNAL_IP: &str = "rke.cattle.io/internal-ip";
 
 /// A client through the first control-plane node whose API server answers (on the node's
 /// loopback, which the API certificate always covers).
-pub async fn connect(nodes: &[Node], bundle: &CertBundle, timeout: Duration) -> anyhow::Result<KubeClient> {
+pub async fn connect(
+    nodes: &[Node],
+    bundle: &CertBundle,
+    timeout: Duration,
+) -> anyhow::Result<KubeClient> {
     let mut errors = Vec::new();
     for node in nodes.iter().filter(|n| n.cfg.is_controlplane()) {
         let attempt = async {
@@ -47,7 +51,8 @@ pub fn metadata(node: &RkeConfigNode) -> NodeMetadata {
     } else {
         &node.internal_address
     };
-    m.annotations.insert(INTERNAL_IP.to_string(), internal.clone());
+    m.annotations
+        .insert(INTERNAL_IP.to_string(), internal.clone());
     m
 }
 
@@ -59,7 +64,11 @@ pub async fn sync_metadata(
     previous: Option<&RkeConfig>,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    let names: Vec<String> = cfg.nodes.iter().map(|n| n.hostname_override.clone()).collect();
+    let names: Vec<String> = cfg
+        .nodes
+        .iter()
+        .map(|n| n.hostname_override.clone())
+        .collect();
     kube.wait_nodes_registered(&names, timeout).await?;
     for node in &cfg.nodes {
         let before = previous

@@ -61,7 +61,10 @@ pub fn plan(
         };
         return Ok(MembershipPlan {
             fresh: true,
-            memberships: nodes.iter().map(|n| (n.name.clone(), all.clone())).collect(),
+            memberships: nodes
+                .iter()
+                .map(|n| (n.name.clone(), all.clone()))
+                .collect(),
             remove: Vec::new(),
             add: Vec::new(),
         });
@@ -212,7 +215,10 @@ mod tests {
     #[test]
     fn running_members_keep_their_flags_so_nothing_restarts() {
         let nodes = [node("a", "10.0.0.1"), node("b", "10.0.0.2")];
-        let members = [member(1, "etcd-a", "10.0.0.1"), member(2, "etcd-b", "10.0.0.2")];
+        let members = [
+            member(1, "etcd-a", "10.0.0.1"),
+            member(2, "etcd-b", "10.0.0.2"),
+        ];
         let original = plan(&nodes, None, &BTreeMap::new()).unwrap().memberships;
         let p = plan(&nodes, Some(&members), &original).unwrap();
         assert!(!p.fresh && !p.changes_membership());
@@ -246,7 +252,11 @@ mod tests {
 
     #[test]
     fn a_member_added_but_never_started_is_started_first() {
-        let nodes = [node("a", "10.0.0.1"), node("n", "10.0.0.9"), node("m", "10.0.0.8")];
+        let nodes = [
+            node("a", "10.0.0.1"),
+            node("n", "10.0.0.9"),
+            node("m", "10.0.0.8"),
+        ];
         let members = [member(1, "etcd-a", "10.0.0.1"), member(9, "", "10.0.0.9")];
         let p = plan(&nodes, Some(&members), &BTreeMap::new()).unwrap();
         assert_eq!(

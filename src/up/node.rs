@@ -9,8 +9,7 @@ use crate::certs::CertBundle;
 use crate::config::{PrivateRegistry, RkeConfigNode};
 use crate::provision::health::wait_healthy;
 use crate::provision::node::{
-    Action, ObservedContainer, apply, credentials_for, diff, ensure_image, observe,
-    upload_files,
+    Action, ObservedContainer, apply, credentials_for, diff, ensure_image, observe, upload_files,
 };
 use crate::provision::spec::{NodePlan, Plane, names};
 use crate::transport::NodeConnection;
@@ -75,8 +74,8 @@ impl Node {
 
     /// Write the plan's certificates, kubeconfigs and config files.
     pub async fn upload_files(&self, helper_image: &str) -> anyhow::Result<Vec<String>> {
-        let done = upload_files(&self.conn, &self.plan.files, &self.plan.dirs, helper_image)
-            .await?;
+        let done =
+            upload_files(&self.conn, &self.plan.files, &self.plan.dirs, helper_image).await?;
         Ok(done.written)
     }
 
@@ -122,8 +121,15 @@ impl Node {
         let deadline = Instant::now() + timeout;
         for spec in self.plan.containers.iter().filter(|c| c.plane == plane) {
             if let Some(check) = &spec.health {
-                wait_healthy(&self.conn, &spec.name, check, bundle, deadline, HEALTH_INTERVAL)
-                    .await?;
+                wait_healthy(
+                    &self.conn,
+                    &spec.name,
+                    check,
+                    bundle,
+                    deadline,
+                    HEALTH_INTERVAL,
+                )
+                .await?;
             }
         }
         Ok(())

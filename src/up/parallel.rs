@@ -60,7 +60,10 @@ mod tests {
         .await
         .unwrap_err();
         let text = format!("{err:#}");
-        assert!(text.contains("node2 broke") && text.contains("node4 broke"), "{text}");
+        assert!(
+            text.contains("node2 broke") && text.contains("node4 broke"),
+            "{text}"
+        );
         assert_eq!(kind_of(&err), ErrorKind::Docker);
         assert!(for_each(&items, 3, |_| async { Ok(()) }).await.is_ok());
     }
