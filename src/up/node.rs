@@ -139,9 +139,12 @@ impl Node {
 /// Removals for managed containers (and leftovers of interrupted replaces) the plan lacks.
 pub fn unplanned(plan: &NodePlan, seen: &[ObservedContainer]) -> Vec<Action> {
     seen.iter()
-        .filter(|o| {
-            let base = o.name.strip_prefix("old-").unwrap_or(&o.name);
-            MANAGED_CONTAINERS.contains(&base) && plan.container(&o.name).is_none()
+        .filter(|o| match o.name.strip_prefix("old-") {
+            // A leftover of an interrupted replace, etcd's included: the new one is in place.
+            Some(base) => MANAGED_CONTAINERS.contains(&base) || base == names::ETCD,
+            None => {
+                MANAGED_CONTAINERS.contains(&o.name.as_str()) && plan.container(&o.name).is_none()
+            }
         })
         .map(|o| Action::Remove {
             name: o.name.clone(),
@@ -179,6 +182,7 @@ mod tests {
             seen("kube-apiserver"),
             seen("old-kubelet"),
             seen("etcd"),
+            seen("old-etcd"),
             seen("rke-exec-test-1"),
             seen("etcd-rolling-snapshots"),
         ];
@@ -186,6 +190,6 @@ mod tests {
             .iter()
             .map(|a| a.name().to_string())
             .collect();
-        assert_eq!(removed, ["kube-apiserver", "old-kubelet"]);
+        assert_eq!(removed, ["kube-apiserver", "old-kubelet", "old-etcd"]);
     }
 }

@@ -39,13 +39,12 @@ pub async fn converge(
     batch: usize,
     ctx: &PlaneCtx<'_>,
 ) -> anyhow::Result<()> {
+    let observed =
+        futures_util::future::join_all(nodes.iter().map(|n| n.plane_actions(plane))).await;
     let mut fresh = Vec::new();
     let mut rolling = Vec::new();
-    for node in nodes {
-        let actions = node
-            .plane_actions(plane)
-            .await
-            .with_context(|| plane_label(plane))?;
+    for (node, actions) in nodes.iter().zip(observed) {
+        let actions = actions.with_context(|| plane_label(plane))?;
         let disruptive = actions
             .iter()
             .any(|a| matches!(a, Action::Replace { .. } | Action::Remove { .. }));

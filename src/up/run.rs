@@ -69,10 +69,14 @@ pub async fn up(
     let matched = match_connections(cfg, conns)?;
     let etcd_external = !cfg.services.etcd.external_urls.is_empty();
 
-    let mut hosts = BTreeMap::new();
-    for (node, conn) in &matched {
-        hosts.insert(node.address.clone(), super::facts::host_facts(conn).await);
-    }
+    let facts =
+        futures_util::future::join_all(matched.iter().map(|(_, c)| super::facts::host_facts(c)))
+            .await;
+    let hosts: BTreeMap<String, _> = matched
+        .iter()
+        .map(|(n, _)| n.address.clone())
+        .zip(facts)
+        .collect();
 
     let etcd_plan = if etcd_external {
         membership::plan(&[], None, &BTreeMap::new())?
