@@ -151,7 +151,7 @@ async fn stale_paths_reads_without_writing_and_agrees_with_upload_files() {
     sh(&root, &format!("chown 0:0 {}", file.path)).await;
     assert_eq!(
         stale_paths(&user, &files, &dirs, &busybox).await.unwrap(),
-        [file.path.clone()]
+        [file.path.as_str()]
     );
     // The dry run did not repair it.
     assert_eq!(sh(&root, &format!("stat -c %u {}", file.path)).await, "0\n");
