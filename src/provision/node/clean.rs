@@ -117,12 +117,13 @@ fn checked_dir(dir: &str) -> anyhow::Result<String> {
     Ok(trimmed.to_string())
 }
 
-/// The cleaner's command: the directories come as positional parameters, never spliced into
-/// the script, so no path needs quoting. `-exec rm -rf {} +` rather than `-delete`: busybox
-/// builds often leave `-delete` out.
+/// The cleaner's command: RKE1's `find <dir> -mindepth 1 -delete` in POSIX terms (`-delete`
+/// and `-mindepth` are extensions some busybox builds lack): each direct child of the directory
+/// (`-prune` stops the descent) is removed with `rm -rf`. The directories come as positional
+/// parameters, never spliced into the script, so no path needs quoting.
 fn cleaner_command(dirs: &[String]) -> Vec<String> {
     let script =
-        r#"for d in "$@"; do find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} + || exit 1; done"#;
+        r#"for d in "$@"; do find "$d/." ! -name . -prune -exec rm -rf {} + || exit 1; done"#;
     ["sh", "-c", script, "rke-cleaner"]
         .into_iter()
         .map(str::to_string)
@@ -290,7 +291,7 @@ mod tests {
     fn directories_are_parameters_not_script() {
         let cmd = cleaner_command(&["/a b".into(), "/c$(x)".into()]);
         assert_eq!(&cmd[..2], ["sh", "-c"]);
-        assert!(cmd[2].contains("find \"$d\" -mindepth 1 -maxdepth 1 -exec rm -rf {} +"));
+        assert!(cmd[2].contains(r#"find "$d/." ! -name . -prune -exec rm -rf {} +"#));
         assert!(!cmd[2].contains("/a b"));
         assert_eq!(&cmd[3..], ["rke-cleaner", "/a b", "/c$(x)"]);
     }

@@ -1,8 +1,8 @@
 //! Putting a node's desired state on the node: files and directories through a short-lived
 //! helper container's archive API, images pulled when missing, and containers converged on
 //! the plan by their spec-hash label; removed nodes cleaned; and, for dry runs, explanations
-//! of what would change (stale files, differing container fields). Everything goes through the node's Docker API (one
-//! transport), so a user in the `docker` group is enough.
+//! of what would change (stale files, differing container fields). Everything goes through the
+//! node's Docker API (one transport), so a user in the `docker` group is enough.
 
 mod archive;
 mod changes;
