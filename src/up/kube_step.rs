@@ -101,3 +101,34 @@ pub async fn delete_departed(kube: &KubeClient, departed: &[Departed]) -> anyhow
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_has_roles_config_labels_and_rke1_address_annotations() {
+        let node = RkeConfigNode {
+            address: "203.0.113.5".into(),
+            internal_address: "10.0.0.5".into(),
+            role: vec!["etcd".into(), "worker".into()],
+            labels: [("tier".to_string(), "db".to_string())].into(),
+            ..RkeConfigNode::default()
+        };
+        let m = metadata(&node);
+        assert_eq!(m.labels["node-role.kubernetes.io/etcd"], "true");
+        assert_eq!(m.labels["node-role.kubernetes.io/worker"], "true");
+        assert!(
+            !m.labels
+                .contains_key("node-role.kubernetes.io/controlplane")
+        );
+        assert_eq!(m.labels["tier"], "db");
+        assert_eq!(m.annotations[EXTERNAL_IP], "203.0.113.5");
+        assert_eq!(m.annotations[INTERNAL_IP], "10.0.0.5");
+        let no_internal = RkeConfigNode {
+            address: "10.0.0.6".into(),
+            ..RkeConfigNode::default()
+        };
+        assert_eq!(metadata(&no_internal).annotations[INTERNAL_IP], "10.0.0.6");
+    }
+}

@@ -40,3 +40,36 @@ pub fn departed_nodes<'a>(
         .filter(|o| !desired.iter().any(|n| n.address == o.address))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(address: &str, name: &str) -> RkeConfigNode {
+        RkeConfigNode {
+            address: address.into(),
+            hostname_override: name.into(),
+            ..RkeConfigNode::default()
+        }
+    }
+
+    #[test]
+    fn departed_nodes_are_matched_by_address_like_rke1() {
+        let applied = [
+            node("10.0.0.1", "a"),
+            node("10.0.0.2", "b"),
+            node("10.0.0.3", "c"),
+        ];
+        // b renamed (same address) stays; c is gone; d is new.
+        let desired = [
+            node("10.0.0.1", "a"),
+            node("10.0.0.2", "b2"),
+            node("10.0.0.4", "d"),
+        ];
+        let gone: Vec<&str> = departed_nodes(&applied, &desired)
+            .iter()
+            .map(|n| n.hostname_override.as_str())
+            .collect();
+        assert_eq!(gone, ["c"]);
+    }
+}
