@@ -42,7 +42,8 @@ pub struct Health {
 /// A connection to one etcd member through one node's SSH connection.
 #[derive(Clone)]
 pub struct EtcdClient {
-    client: Client,
+    // Visible to sibling modules that add calls (snapshot.rs).
+    pub(super) client: Client,
     /// `<ip>:2379 via <node>`, for messages.
     label: String,
     timeout: Duration,
@@ -289,7 +290,7 @@ impl EtcdClient {
     }
 
     /// Run one call with the deadline, classifying failures as etcd errors naming the member.
-    async fn call<T>(
+    pub(super) async fn call<T>(
         &self,
         what: &str,
         fut: impl Future<Output = Result<T, etcd_client::Error>>,

@@ -8,9 +8,11 @@
 mod client;
 mod member;
 mod quorum;
+mod snapshot;
 mod tls;
 
 pub use client::{DEFAULT_TIMEOUT, ETCD_CLIENT_PORT, EtcdClient, Health};
 pub use member::{ETCD_PEER_PORT, Member, member_name, peer_url};
 pub use quorum::check_quorum;
+pub use snapshot::SNAPSHOT_TIMEOUT;
 pub use tls::EtcdTls;

@@ -1,0 +1,8 @@
+//! etcd snapshots in RKE1's on-disk format: `<name>.zip` archives in `/opt/rke/etcd-snapshots/`
+//! holding the snapshot and the cluster state file ([`archive`]), the checks a snapshot must
+//! pass before a restore stops anything ([`integrity`]), and RKE1's snapshot names and local
+//! retention ([`naming`]).
+
+pub mod archive;
+pub mod integrity;
+pub mod naming;
