@@ -297,3 +297,35 @@ async fn a_certificate_missing_from_the_bundle_fails_at_once() {
     let text = format!("{err:#}");
     assert!(text.contains("node1") && text.contains(KUBE_CA), "{text}");
 }
+
+#[tokio::test]
+async fn a_container_that_does_not_exist_fails_before_the_deadline() {
+    let Some(nodes) = Nodes::load() else { return };
+    let node = nodes.connect(0, "root").await;
+    let check = HealthCheck {
+        url: format!("http://localhost:{SILENT_PORT}/healthz"),
+        client_cert: None,
+        verify_ca: None,
+    };
+    let started = Instant::now();
+    let name = format!("{PREFIX}-never-created");
+    let err = wait_healthy(
+        &node,
+        &name,
+        &check,
+        &CertBundle::new(),
+        started + Duration::from_secs(60),
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap_err();
+    // Nothing will ever answer: the engine says the container is gone, so no waiting.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(kind_of(&err), ErrorKind::Docker, "{err:#}");
+    let text = format!("{err:#}");
+    assert!(text.contains("node1") && text.contains(&name), "{text}");
+}

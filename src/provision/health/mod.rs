@@ -101,6 +101,21 @@ fn judge(target: &ProbeTarget, answer: &Answer) -> Result<()> {
     Ok(())
 }
 
+/// Fails (class Docker) when the node's engine no longer answers or the container is gone;
+/// a stopped container with a restart policy is still expected back, so that is no failure.
+async fn engine_still_runs(node: &NodeConnection, container: &str) -> Result<()> {
+    match node.docker().inspect_container(container, None).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(classified(
+            ErrorKind::Docker,
+            format!(
+                "node {}: container {container} is not coming up: the Docker engine says: {e}",
+                node.name()
+            ),
+        )),
+    }
+}
+
 /// Answers go into error messages: keep them to one short line.
 fn shorten(body: &str) -> String {
     let line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -137,6 +152,9 @@ pub async fn wait_healthy(
             Err(_) => format!("no answer within {}s", budget.as_secs_f32()),
         };
         tracing::debug!(node = node.name(), container, url = %check.url, "not healthy yet: {error}");
+        // A container that cannot come back (its engine stopped answering, or it was removed)
+        // is reported now rather than at the deadline.
+        engine_still_runs(node, container).await?;
         if Instant::now() + interval >= deadline {
             break error;
         }
