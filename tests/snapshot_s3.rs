@@ -44,7 +44,9 @@ async fn large_file_roundtrip_with_list_and_delete() {
     let Some(srv) = servers() else { return };
     let bucket = unique_bucket("big");
     create_bucket(&srv.http, None, &bucket).await;
-    let store = S3Store::connect(&settings(&srv.http, &bucket, "")).await.unwrap();
+    let store = S3Store::connect(&settings(&srv.http, &bucket, ""))
+        .await
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src.zip");
@@ -65,9 +67,15 @@ async fn large_file_roundtrip_with_list_and_delete() {
 
     let dst = dir.path().join("out.zip");
     assert_eq!(store.get(name, &dst).await.unwrap(), data.len() as u64);
-    assert!(std::fs::read(&dst).unwrap() == data, "downloaded bytes differ");
+    assert!(
+        std::fs::read(&dst).unwrap() == data,
+        "downloaded bytes differ"
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&dst).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&dst).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert!(!dir.path().join("out.zip.part").exists());
 
     store.delete(name).await.unwrap();
@@ -82,7 +90,9 @@ async fn folder_prefixes_keys_and_scopes_listing() {
     let in_folder = S3Store::connect(&settings(&srv.http, &bucket, "/rke/cluster-a/"))
         .await
         .unwrap();
-    let at_root = S3Store::connect(&settings(&srv.http, &bucket, "")).await.unwrap();
+    let at_root = S3Store::connect(&settings(&srv.http, &bucket, ""))
+        .await
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
@@ -91,22 +101,30 @@ async fn folder_prefixes_keys_and_scopes_listing() {
     in_folder.put("notes.txt", &small).await.unwrap();
     at_root.put("root.zip", &small).await.unwrap();
 
-    assert_eq!(in_folder.key("one_etcd.zip").unwrap(), "rke/cluster-a/one_etcd.zip");
+    assert_eq!(
+        in_folder.key("one_etcd.zip").unwrap(),
+        "rke/cluster-a/one_etcd.zip"
+    );
     assert_eq!(
         raw_get_status(&srv.http, &bucket, "rke/cluster-a/one_etcd.zip").await,
         200
     );
-    let names = |v: Vec<rke::snapshot::s3::RemoteObject>| {
-        v.into_iter().map(|o| o.name).collect::<Vec<_>>()
-    };
+    let names =
+        |v: Vec<rke::snapshot::s3::RemoteObject>| v.into_iter().map(|o| o.name).collect::<Vec<_>>();
     assert_eq!(names(in_folder.list().await.unwrap()), vec!["one_etcd.zip"]);
     // The root listing does not descend into the folder.
     assert_eq!(names(at_root.list().await.unwrap()), vec!["root.zip"]);
 
-    let missing = in_folder.get("absent.zip", &dir.path().join("x")).await.unwrap_err();
+    let missing = in_folder
+        .get("absent.zip", &dir.path().join("x"))
+        .await
+        .unwrap_err();
     assert_eq!(kind_of(&missing), ErrorKind::Snapshot);
     let msg = missing.to_string();
-    assert!(msg.contains("rke/cluster-a/absent.zip") && msg.contains(&bucket), "{msg}");
+    assert!(
+        msg.contains("rke/cluster-a/absent.zip") && msg.contains(&bucket),
+        "{msg}"
+    );
     assert!(!dir.path().join("x").exists());
 }
 
@@ -121,7 +139,14 @@ async fn signed_requests_and_wrong_secret() {
     let small = dir.path().join("small");
     write(&small, b"signed upload");
     store.put("signed.zip", &small).await.unwrap();
-    assert!(store.list().await.unwrap().iter().any(|o| o.name == "signed.zip"));
+    assert!(
+        store
+            .list()
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.name == "signed.zip")
+    );
     store.delete("signed.zip").await.unwrap();
 
     let wrong_secret = "Wr0ngSecretKeyValueThatMustNotLeak";
@@ -130,9 +155,16 @@ async fn signed_requests_and_wrong_secret() {
     let err = S3Store::connect(&bad).await.unwrap_err();
     assert_eq!(kind_of(&err), ErrorKind::Snapshot);
     let msg = format!("{err:#}");
+    eprintln!("wrong secret: {msg}");
     assert!(!msg.contains(wrong_secret), "{msg}");
-    assert!(msg.contains(&srv.auth_bucket) && msg.contains(&srv.auth_endpoint), "{msg}");
-    assert!(msg.contains("SignatureDoesNotMatch") || msg.contains("403"), "{msg}");
+    assert!(
+        msg.contains(&srv.auth_bucket) && msg.contains(&srv.auth_endpoint),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("SignatureDoesNotMatch") || msg.contains("403"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,9 +189,12 @@ async fn https_needs_the_custom_ca() {
     bare.endpoint = srv.https.trim_start_matches("https://").to_string();
     S3Store::connect(&bare).await.unwrap();
 
-    let err = S3Store::connect(&settings(&srv.https, &bucket, "")).await.unwrap_err();
+    let err = S3Store::connect(&settings(&srv.https, &bucket, ""))
+        .await
+        .unwrap_err();
     assert_eq!(kind_of(&err), ErrorKind::Snapshot);
     let msg = err.to_string();
+    eprintln!("no CA: {msg}");
     assert!(msg.to_lowercase().contains("certificate"), "{msg}");
     assert!(msg.contains("custom_ca"), "{msg}");
 }

@@ -40,7 +40,10 @@ fn start() -> Servers {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let json_path = stdout.lines().last().expect("moto.sh prints servers.json's path");
+    let json_path = stdout
+        .lines()
+        .last()
+        .expect("moto.sh prints servers.json's path");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
     let s = |v: &Value| v.as_str().unwrap().to_string();
     Servers {
@@ -76,7 +79,8 @@ pub fn unique_bucket(tag: &str) -> String {
 pub async fn create_bucket(endpoint: &str, ca_pem: Option<&str>, bucket: &str) {
     let mut builder = reqwest::Client::builder();
     if let Some(pem) = ca_pem {
-        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
+        builder =
+            builder.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
     }
     let resp = builder
         .build()
@@ -85,12 +89,24 @@ pub async fn create_bucket(endpoint: &str, ca_pem: Option<&str>, bucket: &str) {
         .send()
         .await
         .unwrap();
-    assert!(resp.status().is_success(), "create bucket {bucket}: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "create bucket {bucket}: {}",
+        resp.status()
+    );
 }
 
-/// Fetch an object by its raw key with an unsigned GET, to check keys independently of S3Store.
+/// Fetch an object by its raw key, to check keys independently of S3Store. The http server does
+/// not verify signatures but refuses anonymous reads, so any well-formed SigV4 header will do.
 pub async fn raw_get_status(endpoint: &str, bucket: &str, key: &str) -> u16 {
-    reqwest::get(format!("{endpoint}/{bucket}/{key}"))
+    reqwest::Client::new()
+        .get(format!("{endpoint}/{bucket}/{key}"))
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3/aws4_request, \
+             SignedHeaders=host, Signature=00",
+        )
+        .send()
         .await
         .unwrap()
         .status()

@@ -1,6 +1,8 @@
 //! RKE1's S3 flags of `rke etcd snapshot-save/-restore`, and how they combine with `cluster.yml`.
 
-use super::settings::{DEFAULT_ENDPOINT, DEFAULT_REGION, S3Settings, check_ca_pem, normalize_folder};
+use super::settings::{
+    DEFAULT_ENDPOINT, DEFAULT_REGION, S3Settings, check_ca_pem, normalize_folder,
+};
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
 use std::fmt;
@@ -44,7 +46,10 @@ impl fmt::Debug for S3Args {
             .field("s3_endpoint", &self.s3_endpoint)
             .field("s3_endpoint_ca", &self.s3_endpoint_ca)
             .field("access_key", &self.access_key)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("bucket_name", &self.bucket_name)
             .field("region", &self.region)
             .field("folder", &self.folder)
@@ -105,12 +110,21 @@ fn from_flags(args: &S3Args) -> anyhow::Result<S3Settings> {
     let endpoint = args.s3_endpoint.trim();
     let region = trimmed(&args.region);
     Ok(S3Settings {
-        endpoint: if endpoint.is_empty() { DEFAULT_ENDPOINT } else { endpoint }.to_string(),
+        endpoint: if endpoint.is_empty() {
+            DEFAULT_ENDPOINT
+        } else {
+            endpoint
+        }
+        .to_string(),
         endpoint_ca,
         access_key: trimmed(&args.access_key),
         secret_key: trimmed(&args.secret_key),
         bucket: trimmed(&args.bucket_name),
-        region: if region.is_empty() { DEFAULT_REGION.to_string() } else { region },
+        region: if region.is_empty() {
+            DEFAULT_REGION.to_string()
+        } else {
+            region
+        },
         folder: trimmed(&args.folder),
     })
 }
@@ -190,7 +204,14 @@ mod tests {
             ..Default::default()
         });
         // Keys from flags/variables fill the empty config keys; other flags are ignored.
-        let args = parse(&["--bucket-name", "ignored", "--access-key", "ak", "--secret-key", "sk"]);
+        let args = parse(&[
+            "--bucket-name",
+            "ignored",
+            "--access-key",
+            "ak",
+            "--secret-key",
+            "sk",
+        ]);
         let s = settings(&args, &cfg).unwrap().unwrap();
         assert_eq!(s.bucket, "b");
         assert_eq!(s.endpoint, "http://127.0.0.1:9000");
@@ -211,15 +232,32 @@ mod tests {
         let good = dir.path().join("ca.pem");
         let ca = rcgen::generate_simple_self_signed(vec!["ca.test".into()]).unwrap();
         std::fs::write(&good, ca.cert.pem()).unwrap();
-        let args = parse(&["--s3", "--bucket-name", "b", "--s3-endpoint-ca", good.to_str().unwrap()]);
+        let args = parse(&[
+            "--s3",
+            "--bucket-name",
+            "b",
+            "--s3-endpoint-ca",
+            good.to_str().unwrap(),
+        ]);
         let s = settings(&args, &RkeConfig::default()).unwrap().unwrap();
         assert_eq!(s.endpoint_ca.as_deref(), Some(ca.cert.pem().as_str()));
 
         let bad = dir.path().join("bad.pem");
         std::fs::write(&bad, "junk").unwrap();
-        let args = parse(&["--s3", "--bucket-name", "b", "--s3-endpoint-ca", bad.to_str().unwrap()]);
-        let err = settings(&args, &RkeConfig::default()).unwrap_err().to_string();
-        assert!(err.contains("--s3-endpoint-ca") && err.contains("bad.pem"), "{err}");
+        let args = parse(&[
+            "--s3",
+            "--bucket-name",
+            "b",
+            "--s3-endpoint-ca",
+            bad.to_str().unwrap(),
+        ]);
+        let err = settings(&args, &RkeConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--s3-endpoint-ca") && err.contains("bad.pem"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ impl Target {
             Some(k) => format!("S3 {op} of '{k}'"),
             None => format!("S3 {op}"),
         };
-        let causes = cause_chain(err);
+        let causes = summarize_s3_error_body(&cause_chain(err));
         let message = format!(
             "{what} in bucket '{}' at {} failed: {causes}{}",
             self.bucket,
@@ -34,7 +34,12 @@ impl Target {
     }
 
     /// A local file problem during a transfer.
-    pub fn local_error(&self, op: &str, path: &std::path::Path, err: std::io::Error) -> anyhow::Error {
+    pub fn local_error(
+        &self,
+        op: &str,
+        path: &std::path::Path,
+        err: std::io::Error,
+    ) -> anyhow::Error {
         classified(
             ErrorKind::Snapshot,
             self.scrub(format!("S3 {op}: local file {}: {err}", path.display())),
@@ -65,6 +70,32 @@ fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     out
+}
+
+/// S3 answers errors with an XML document; keep its `Code: Message` and drop the rest (request
+/// ids, line breaks) so the message stays one readable line.
+fn summarize_s3_error_body(text: &str) -> String {
+    let start = text.find("<?xml").or_else(|| text.find("<Error>"));
+    let Some(start) = start else {
+        return text.replace('\n', " ");
+    };
+    let end = text[start..]
+        .find("</Error>")
+        .map(|i| start + i + "</Error>".len())
+        .unwrap_or(text.len());
+    let body = &text[start..end];
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let from = body.find(&open)? + open.len();
+        let to = body[from..].find(&format!("</{name}>"))? + from;
+        Some(body[from..to].to_string())
+    };
+    let summary = match (element("Code"), element("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        _ => body.to_string(),
+    };
+    format!("{}{summary}{}", &text[..start], &text[end..]).replace('\n', " ")
 }
 
 fn hint(causes: &str) -> &'static str {
@@ -100,6 +131,17 @@ mod tests {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             Some(&self.0)
         }
+    }
+
+    #[test]
+    fn s3_error_xml_becomes_code_and_message() {
+        let raw = "403 Forbidden: <?xml version=\"1.0\"?>\n<Error><Code>SignatureDoesNotMatch</Code>\
+                   <Message>The signature does not match.</Message><RequestId>1</RequestId></Error>";
+        assert_eq!(
+            summarize_s3_error_body(raw),
+            "403 Forbidden: SignatureDoesNotMatch: The signature does not match."
+        );
+        assert_eq!(summarize_s3_error_body("a\nb"), "a b");
     }
 
     #[test]

@@ -13,7 +13,10 @@ pub fn object_key(folder: &str, name: &str) -> anyhow::Result<String> {
     {
         return Err(classified(
             ErrorKind::Snapshot,
-            format!("invalid snapshot object name '{}': it must be one path segment", name.escape_debug()),
+            format!(
+                "invalid snapshot object name '{}': it must be one path segment",
+                name.escape_debug()
+            ),
         ));
     }
     let folder = folder.trim().trim_matches('/');

@@ -122,8 +122,7 @@ impl S3Settings {
     /// Check what RKE1 checks (`validateEtcdBackupOptions`) plus what we can tell before
     /// connecting. `source` names where the settings came from, for the message.
     pub fn validate(&self, source: &str) -> anyhow::Result<()> {
-        Endpoint::parse(&self.endpoint)
-            .map_err(|e| config_error(format!("{source}: {e}")))?;
+        Endpoint::parse(&self.endpoint).map_err(|e| config_error(format!("{source}: {e}")))?;
         if self.bucket.is_empty() {
             return Err(config_error(format!(
                 "{source}: the S3 bucket name is empty (bucket_name / --bucket-name)"
@@ -210,7 +209,11 @@ mod tests {
             "https://s3.example.com"
         );
         assert!(Endpoint::parse(DEFAULT_ENDPOINT).unwrap().is_aws_global());
-        assert!(!Endpoint::parse("http://s3.amazonaws.com").unwrap().is_aws_global());
+        assert!(
+            !Endpoint::parse("http://s3.amazonaws.com")
+                .unwrap()
+                .is_aws_global()
+        );
     }
 
     #[test]

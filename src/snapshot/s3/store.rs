@@ -256,7 +256,10 @@ impl S3Store {
             .map_err(|e| {
                 classified(
                     ErrorKind::Snapshot,
-                    format!("S3 list: object '{}' has an out-of-range time: {e}", meta.location),
+                    format!(
+                        "S3 list: object '{}' has an out-of-range time: {e}",
+                        meta.location
+                    ),
                 )
             })?;
             out.push(RemoteObject {
@@ -284,7 +287,9 @@ impl S3Store {
         let prefix = (!self.folder.is_empty()).then(|| ObjectPath::from(self.folder.as_str()));
         let mut stream = self.store.list(prefix.as_ref());
         if let Some(Err(e)) = stream.next().await {
-            return Err(self.target.error("access check (list)", Some(&self.folder_label()), &e));
+            return Err(self
+                .target
+                .error("access check (list)", Some(&self.folder_label()), &e));
         }
         Ok(())
     }
@@ -293,7 +298,10 @@ impl S3Store {
         let key = self.key(name)?;
         // `parse` keeps the key verbatim (`from` would percent-encode some characters).
         let path = ObjectPath::parse(&key).map_err(|e| {
-            classified(ErrorKind::Snapshot, format!("invalid S3 object key '{key}': {e}"))
+            classified(
+                ErrorKind::Snapshot,
+                format!("invalid S3 object key '{key}': {e}"),
+            )
         })?;
         Ok((key, path))
     }
