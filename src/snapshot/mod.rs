@@ -1,8 +1,9 @@
 //! etcd snapshots in RKE1's on-disk format: `<name>.zip` archives in `/opt/rke/etcd-snapshots/`
 //! holding the snapshot and the cluster state file ([`archive`]), the checks a snapshot must
-//! pass before a restore stops anything ([`integrity`]), and RKE1's snapshot names and local
-//! retention ([`naming`]).
+//! pass before a restore stops anything ([`integrity`]), RKE1's snapshot names and local
+//! retention ([`naming`]), and copies in S3-compatible object storage ([`s3`]).
 
 pub mod archive;
 pub mod integrity;
 pub mod naming;
+pub mod s3;
