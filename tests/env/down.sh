@@ -17,3 +17,5 @@ exec 9>"$E2E_CACHE/lock"
 flock -n 9 || die "another up.sh/down.sh holds $E2E_CACHE/lock"
 cleanup_environment
 log "environment removed (caches kept in $E2E_CACHE)"
+# The S3 test servers (tests/snapshot_s3.rs starts them on demand).
+bash "$E2E_DIR/s3/moto.sh" stop >/dev/null 2>&1 || true
