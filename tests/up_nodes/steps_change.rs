@@ -56,8 +56,8 @@ pub fn add_worker_node4(ctx: &mut Ctx) -> anyhow::Result<()> {
         "the dry run does not mention node4: {}",
         dry.describe()
     );
-    ctx.up_ok()?;
     nodes::install_cni(&ctx.env, 4)?;
+    ctx.up_ok()?;
     println!("    check: node4 Ready next to node1..3");
     ctx.wait_nodes_ready(
         &["node1", "node2", "node3", "node4"],
