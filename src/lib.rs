@@ -15,3 +15,4 @@ pub mod paths;
 pub mod provision;
 pub mod state;
 pub mod transport;
+pub mod up;

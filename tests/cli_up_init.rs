@@ -219,12 +219,40 @@ fn a_corrupt_state_file_is_an_error_and_is_kept() {
 }
 
 #[test]
-fn up_without_init_is_refused_as_a_usage_error() {
+fn init_and_dry_run_together_are_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke().args(["up", "--config"]).arg(&cfg).output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    let out = rke()
+        .args(["up", "--init", "--dry-run", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
     assert!(!dir.path().join("cluster.rkestate").exists());
+}
+
+#[test]
+fn an_unreachable_node_stops_up_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    std::fs::write(&key, "not used: the connection is refused first").unwrap();
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let text = format!(
+        "ssh_key_path: {}\nnodes:\n  - address: 127.0.0.1\n    port: \"1\"\n    user: rke\n    \
+         role: [etcd, controlplane, worker]\n    hostname_override: lonely\n",
+        key.display()
+    );
+    let cfg = write(dir.path(), "cluster.yml", &text);
+    let out = rke()
+        .args(["up", "--ssh-timeout", "5", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("lonely"), "{err}");
+    assert!(!dir.path().join("cluster.rkestate").exists());
+    assert!(!dir.path().join("kube_config_cluster.yml").exists());
 }
 
 #[test]

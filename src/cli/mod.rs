@@ -36,8 +36,7 @@ pub struct Cli {
 pub enum Command {
     /// Check cluster.yml for errors without touching any node.
     Validate(validate::ValidateArgs),
-    /// Generate certificates and the state file (`--init`); provisioning nodes arrives with the
-    /// provisioning work, so `--init` is required for now.
+    /// Bring up or update the cluster described by cluster.yml (`--dry-run` to preview).
     Up(up::UpArgs),
     /// Write a cluster.yml, or list supported Kubernetes versions and their images.
     Config(config_cmd::ConfigArgs),

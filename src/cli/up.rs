@@ -1,14 +1,9 @@
-//! `rke up`. This build has the `--init` phase: validate, build or reuse the PKI, write the
-//! state file and the admin kubeconfig, touching no node.
+//! `rke up`: validate, build or reuse the PKI, write the state file and kubeconfig (`--init`
+//! stops there), then connect to every node and converge the cluster (see [`crate::up`]).
 
 use super::ConfigArg;
-use crate::certs::{self, CertBundle};
-use crate::cluster::{self, encryption};
-use crate::config::{RkeConfig, load};
-use crate::error::{Classify, ErrorKind, classified};
-use crate::state::{self, ClusterState, FullState};
-use crate::{fsutil, paths};
-use anyhow::Context;
+use super::nodes::{self, ConnectArgs};
+use crate::up::{self, CertSource, Departed, Options, Outcome, Prepared};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -17,102 +12,105 @@ pub struct UpArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Only generate certificates, the state file and the admin kubeconfig; touch no node.
-    /// (Required in this build: provisioning nodes is not part of it yet.)
-    #[arg(long, required = true)]
+    #[arg(long)]
     pub init: bool,
+    /// Print what would change on each node and change nothing. Exit code 0: nothing
+    /// pending, 2: changes pending.
+    #[arg(long, conflicts_with = "init")]
+    pub dry_run: bool,
+    /// Leave existing etcd and control-plane containers alone; only bring up worker
+    /// components on nodes new to the cluster (ignored for a new cluster or etcd changes).
+    #[arg(long)]
+    pub update_only: bool,
     /// Use certificates from --cert-dir instead of generating them.
     #[arg(long)]
     pub custom_certs: bool,
     /// Directory of custom certificates (default: `<config>_certs` next to the config).
     #[arg(long)]
     pub cert_dir: Option<PathBuf>,
+    /// Seconds components get to become healthy (and nodes to register).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub health_timeout: u64,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
-    let loaded = load::load_valid(config_path)?;
-    let cfg = loaded.config;
-
-    let state_path = paths::state_file(config_path);
-    let previous = state::load::<RkeConfig>(&state_path)?;
-    let (previous_desired, current) = match previous {
-        Some(l) => {
-            for w in &l.warnings {
-                tracing::warn!("{}: {w}", state_path.display());
-            }
-            (l.state.desired_state, l.state.current_state)
+    let certs_from = CertSource {
+        custom: args.custom_certs,
+        cert_dir: args.cert_dir.clone(),
+    };
+    let prepared = up::prepare(config_path, &certs_from)?;
+    if args.init {
+        prepared.write_desired()?;
+        println!(
+            "Initialized {}: state {}, admin kubeconfig {}",
+            config_path.display(),
+            prepared.state_path.display(),
+            prepared.kubeconfig_path.display()
+        );
+        return Ok(0);
+    }
+    let opts = Options {
+        dry_run: args.dry_run,
+        update_only: args.update_only,
+        limit: usize::from(args.connect.max_parallel),
+        health_timeout: std::time::Duration::from_secs(args.health_timeout),
+    };
+    let started = std::time::Instant::now();
+    let outcome = nodes::runtime()?.block_on(async {
+        let connected = nodes::connect(&prepared.cfg, &args.connect).await;
+        if !connected.errors.is_empty() {
+            return Err(nodes::report_errors(&connected.errors));
         }
-        None => (ClusterState::default(), ClusterState::default()),
-    };
-
-    let input = cluster::pki_input(&cfg, config_path);
-    let bundle: CertBundle = if args.custom_certs {
-        let dir = args
-            .cert_dir
-            .clone()
-            .unwrap_or_else(|| paths::cert_dir(config_path));
-        certs::load_custom_certs(&dir, &input).kind(ErrorKind::State)?
-    } else {
-        let existing = if previous_desired.certificates_bundle.is_empty() {
-            &current.certificates_bundle
-        } else {
-            &previous_desired.certificates_bundle
-        };
-        let (bundle, changes) = certs::ensure(&input, existing, time::OffsetDateTime::now_utc())
-            .kind(ErrorKind::State)?;
-        report_changes(&changes, bundle.len());
-        bundle
-    };
-
-    let encryption_config =
-        encryption::provider_file(&cfg, &previous_desired.encryption_config)?.unwrap_or_default();
-    let server = cluster::admin_server_url(&cfg)
-        .ok_or_else(|| classified(ErrorKind::Config, "no controlplane node"))?;
-    let kubeconfig =
-        certs::admin_kubeconfig(&bundle, &server, &cfg.cluster_name).kind(ErrorKind::State)?;
-
-    let full = FullState {
-        desired_state: ClusterState {
-            rke_config: Some(cfg),
-            certificates_bundle: bundle,
-            encryption_config,
-        },
-        current_state: current,
-    };
-    state::save(&state_path, &full)?;
-
-    let kubeconfig_path = paths::admin_kubeconfig(config_path);
-    fsutil::write_private_atomic(
-        &kubeconfig_path,
-        kubeconfig.as_bytes(),
-        fsutil::Backup::None,
-    )
-    .with_context(|| format!("writing {}", kubeconfig_path.display()))
-    .kind(ErrorKind::State)?;
-    println!(
-        "Initialized {}: state {}, admin kubeconfig {}",
-        config_path.display(),
-        state_path.display(),
-        kubeconfig_path.display()
-    );
-    Ok(0)
+        let departed = connect_departed(&prepared, &args.connect).await;
+        up::up(&prepared, connected.nodes, departed, &opts).await
+    })?;
+    match outcome {
+        Outcome::DryRun { changes } => Ok(if changes == 0 { 0 } else { 2 }),
+        Outcome::Applied => {
+            println!(
+                "Cluster is up ({:.1}s). Kubeconfig: {} (kubectl --kubeconfig {} get nodes)",
+                started.elapsed().as_secs_f64(),
+                prepared.kubeconfig_path.display(),
+                prepared.kubeconfig_path.display()
+            );
+            Ok(0)
+        }
+    }
 }
 
-fn report_changes(changes: &certs::CertChanges, total: usize) {
-    for name in &changes.added {
-        tracing::debug!("certificate {name}: generated");
+/// Connect to the nodes the last applied config had and this one has not. An unreachable
+/// departed node is only a warning: its Kubernetes and etcd side can still be cleaned.
+async fn connect_departed(prepared: &Prepared, args: &ConnectArgs) -> Vec<Departed> {
+    let Some(applied) = prepared.applied_config() else {
+        return Vec::new();
+    };
+    let gone: Vec<_> = up::departed_nodes(&applied.nodes, &prepared.cfg.nodes)
+        .into_iter()
+        .cloned()
+        .collect();
+    if gone.is_empty() {
+        return Vec::new();
     }
-    for (name, why) in &changes.regenerated {
-        tracing::info!("certificate {name}: regenerated ({why})");
+    let mut cfg = applied.clone();
+    cfg.nodes = gone.clone();
+    let mut args = args.clone();
+    // Their Docker version no longer matters: they are only cleaned.
+    args.ignore_docker_version = true;
+    let mut connected = nodes::connect(&cfg, &args).await;
+    for e in &connected.errors {
+        tracing::warn!("departing node {}: {e}", e.node());
     }
-    for name in &changes.removed {
-        tracing::info!("certificate {name}: removed");
-    }
-    let reused = total - changes.added.len() - changes.regenerated.len();
-    tracing::info!(
-        "certificates: {reused} reused, {} generated, {} regenerated, {} removed",
-        changes.added.len(),
-        changes.regenerated.len(),
-        changes.removed.len()
-    );
+    gone.into_iter()
+        .map(|node| {
+            let conn = connected
+                .nodes
+                .iter()
+                .position(|c| c.name() == node.hostname_override)
+                .map(|i| connected.nodes.swap_remove(i));
+            Departed { cfg: node, conn }
+        })
+        .collect()
 }

@@ -11,7 +11,7 @@ use super::metadata::{NodeMetadata, merge_map, merge_taints};
 use super::{KubeClient, api_error};
 use crate::error::{ErrorKind, classified};
 
-const POLL: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_secs(1);
 /// Replacing a Node races the kubelet's own status/lease updates; retry on conflict.
 const CONFLICT_ATTEMPTS: u32 = 5;
 
@@ -35,19 +35,38 @@ impl KubeClient {
         names: &[String],
         timeout: Duration,
     ) -> anyhow::Result<()> {
+        self.wait_nodes(names, timeout, true).await
+    }
+
+    /// Wait until every named node has registered (its kubelet created the Node object),
+    /// Ready or not: without a network plugin nodes register but stay NotReady.
+    pub async fn wait_nodes_registered(
+        &self,
+        names: &[String],
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        self.wait_nodes(names, timeout, false).await
+    }
+
+    async fn wait_nodes(
+        &self,
+        names: &[String],
+        timeout: Duration,
+        need_ready: bool,
+    ) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             let pending = match self.nodes().list(&Default::default()).await {
                 Ok(list) => {
-                    let ready: BTreeSet<String> = list
+                    let done: BTreeSet<String> = list
                         .items
                         .iter()
-                        .filter(|n| is_ready(n))
+                        .filter(|n| !need_ready || is_ready(n))
                         .filter_map(|n| n.metadata.name.clone())
                         .collect();
                     names
                         .iter()
-                        .filter(|n| !ready.contains(*n))
+                        .filter(|n| !done.contains(*n))
                         .cloned()
                         .collect::<Vec<_>>()
                 }
@@ -65,7 +84,8 @@ impl KubeClient {
                 return Err(classified(
                     ErrorKind::KubernetesApi,
                     format!(
-                        "nodes not Ready after {}s: {}",
+                        "nodes not {} after {}s: {}",
+                        if need_ready { "Ready" } else { "registered" },
                         timeout.as_secs(),
                         pending.join(", ")
                     ),

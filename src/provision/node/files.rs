@@ -49,12 +49,84 @@ pub async fn upload_files(
     }
     let mounts = archive::mount_points(files, dirs)
         .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
-    let helper = create_helper(node, helper_image, &mounts).await?;
+    let binds: Vec<String> = mounts.iter().map(|m| format!("{m}:{m}")).collect();
+    let helper = create_helper(node, helper_image, binds).await?;
     let result = sync_through(node, &helper, files, dirs).await;
     let removed = remove_helper(node, &helper).await;
     let report = result?;
     removed?;
     Ok(report)
+}
+
+/// Where [`stale_paths`] sees the node's root inside its helper.
+const HOST_VIEW: &str = "/rke-host";
+
+/// The paths [`upload_files`] would write (directories first, then files, in plan order),
+/// without writing anything. Unlike `upload_files`, the helper sees the node's whole root
+/// read-only at one mount instead of binding each parent directory, because binding a missing
+/// directory makes the engine create it, which a dry run must not do. (A symlink with an
+/// absolute target on the way to a planned path would resolve inside the helper, not the
+/// node; RKE's own directories are plain directories.)
+pub async fn stale_paths(
+    node: &NodeConnection,
+    files: &[NodeFile],
+    dirs: &[NodeDir],
+    helper_image: &str,
+) -> anyhow::Result<Vec<String>> {
+    if files.is_empty() && dirs.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Same path rules as upload_files, so a dry run refuses what a real run would.
+    archive::mount_points(files, dirs)
+        .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
+    let helper = create_helper(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
+    let result = find_stale(node, &helper, HOST_VIEW, files, dirs).await;
+    let removed = remove_helper(node, &helper).await;
+    let stale = result?;
+    removed?;
+    Ok(stale.paths())
+}
+
+/// The planned entries that differ from what the node holds.
+struct Stale {
+    dirs: Vec<NodeDir>,
+    files: Vec<NodeFile>,
+}
+
+impl Stale {
+    fn paths(&self) -> Vec<String> {
+        self.dirs
+            .iter()
+            .map(|d| d.path.clone())
+            .chain(self.files.iter().map(|f| f.path.clone()))
+            .collect()
+    }
+}
+
+/// Compare the plan with the node through `helper`, which shows node path `p` at `{root}{p}`.
+async fn find_stale(
+    node: &NodeConnection,
+    helper: &str,
+    root: &str,
+    files: &[NodeFile],
+    dirs: &[NodeDir],
+) -> anyhow::Result<Stale> {
+    let mut stale = Stale {
+        dirs: Vec::new(),
+        files: Vec::new(),
+    };
+    for dir in dirs {
+        if !dir_is_current(node, helper, root, dir).await? {
+            stale.dirs.push(dir.clone());
+        }
+    }
+    for file in files {
+        let current = read_file(node, helper, root, &file.path).await?;
+        if !current.is_some_and(|c| c.matches(file)) {
+            stale.files.push(file.clone());
+        }
+    }
+    Ok(stale)
 }
 
 async fn sync_through(
@@ -63,29 +135,13 @@ async fn sync_through(
     files: &[NodeFile],
     dirs: &[NodeDir],
 ) -> anyhow::Result<FileUpload> {
-    let mut stale_dirs = Vec::new();
-    for dir in dirs {
-        if !dir_is_current(node, helper, dir).await? {
-            stale_dirs.push(dir.clone());
-        }
-    }
-    let mut stale_files = Vec::new();
-    for file in files {
-        let current = read_file(node, helper, &file.path).await?;
-        if !current.is_some_and(|c| c.matches(file)) {
-            stale_files.push(file.clone());
-        }
-    }
-    let written: Vec<String> = stale_dirs
-        .iter()
-        .map(|d| d.path.clone())
-        .chain(stale_files.iter().map(|f| f.path.clone()))
-        .collect();
+    let stale = find_stale(node, helper, "", files, dirs).await?;
+    let written = stale.paths();
     let unchanged = files.len() + dirs.len() - written.len();
     if written.is_empty() {
         return Ok(FileUpload { written, unchanged });
     }
-    let tar = archive::build(&stale_files, &stale_dirs)
+    let tar = archive::build(&stale.files, &stale.dirs)
         .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
     // copyUIDGID makes the engine keep the owners written in the archive headers.
     let options = UploadToContainerOptionsBuilder::default()
@@ -102,7 +158,7 @@ async fn sync_through(
 async fn create_helper(
     node: &NodeConnection,
     image: &str,
-    mounts: &[String],
+    binds: Vec<String>,
 ) -> anyhow::Result<String> {
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let name = format!(
@@ -118,7 +174,7 @@ async fn create_helper(
         network_disabled: Some(true),
         host_config: Some(HostConfig {
             // `Binds` (not `Mounts`) so the engine creates missing host directories.
-            binds: Some(mounts.iter().map(|m| format!("{m}:{m}")).collect()),
+            binds: Some(binds),
             network_mode: Some("none".into()),
             ..HostConfig::default()
         }),
@@ -146,10 +202,11 @@ async fn remove_helper(node: &NodeConnection, helper: &str) -> anyhow::Result<()
 async fn read_file(
     node: &NodeConnection,
     helper: &str,
+    root: &str,
     path: &str,
 ) -> anyhow::Result<Option<FileOnNode>> {
     let options = DownloadFromContainerOptionsBuilder::default()
-        .path(path)
+        .path(&format!("{root}{path}"))
         .build();
     let stream = node.docker().download_from_container(helper, Some(options));
     let chunks: Result<Vec<_>, _> = stream.try_collect().await;
@@ -170,10 +227,11 @@ const GO_MODE_DIR: u32 = 1 << 31;
 async fn dir_is_current(
     node: &NodeConnection,
     helper: &str,
+    root: &str,
     dir: &NodeDir,
 ) -> anyhow::Result<bool> {
     let options = ContainerArchiveInfoOptionsBuilder::default()
-        .path(&dir.path)
+        .path(&format!("{root}{}", dir.path))
         .build();
     match node
         .docker()

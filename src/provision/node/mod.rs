@@ -1,20 +1,27 @@
 //! Putting a node's desired state on the node: files and directories through a short-lived
 //! helper container's archive API, images pulled when missing, and containers converged on
-//! the plan by their spec-hash label. Everything goes through the node's Docker API (one
+//! the plan by their spec-hash label; removed nodes cleaned; and, for dry runs, explanations
+//! of what would change (stale files, differing container fields). Everything goes through the node's Docker API (one
 //! transport), so a user in the `docker` group is enough.
 
 mod archive;
+mod changes;
+mod clean;
 mod converge;
 mod create;
 mod diff;
+mod explain;
 mod files;
 mod image;
 mod logs;
 
+pub use changes::field_changes;
+pub use clean::{clean_dirs, etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
 pub use converge::{apply, observe};
 pub use create::create_body;
 pub use diff::{Action, ObservedContainer, diff};
-pub use files::{FileUpload, upload_files};
+pub use explain::{explain_replace, spec_from_inspect, without_image_defaults};
+pub use files::{FileUpload, stale_paths, upload_files};
 pub use image::{credentials_for, ensure_image, registry_host};
 pub use logs::tail_logs;
 

@@ -1,0 +1,297 @@
+//! Taking RKE off a node: removing containers (with their `old-` leftovers) and emptying the
+//! directories RKE wrote, as RKE1's `kube-cleaner` does (`hosts/hosts.go` `CleanUp`).
+//!
+//! Directories are emptied, not removed, through one short-lived container with each directory
+//! bind-mounted at its own path, so only the Docker API is needed (no root shell on the node).
+//! Nothing here unmounts: callers never pass `/var/lib/kubelet`, the one RKE directory that can
+//! hold a kubelet's bind mounts (RKE1 does not clean it either).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::files::HELPER_LABEL;
+use super::logs::tail_logs;
+use super::{docker_error, is_not_found};
+use crate::error::{ErrorKind, classified};
+use crate::transport::NodeConnection;
+
+/// How long the cleaner may run before it is given up on.
+const CLEAN_TIMEOUT: Duration = Duration::from_secs(120);
+/// Log lines quoted when the cleaner fails.
+const LOG_TAIL_LINES: usize = 20;
+
+/// Force-remove (with anonymous volumes) each named container and its `old-<name>` leftover of
+/// an interrupted replace. Absent containers are fine. Returns the names actually removed.
+pub async fn remove_containers(
+    node: &NodeConnection,
+    names: &[&str],
+) -> anyhow::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for name in names {
+        for candidate in [name.to_string(), format!("old-{name}")] {
+            let options = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            match node
+                .docker()
+                .remove_container(&candidate, Some(options))
+                .await
+            {
+                Ok(()) => removed.push(candidate),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(docker_error(node, format!("removing {candidate}"), e)),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// RKE1's cleanup list for worker and control-plane hosts (`CleanUpWorkerHost`,
+/// `CleanUpControlHost`): `prefix_path` applies to RKE's own directories only, not to the CNI
+/// ones, as in RKE1.
+pub fn host_cleanup_dirs(prefix_path: &str) -> Vec<String> {
+    vec![
+        under_prefix(prefix_path, "/etc/kubernetes/"),
+        "/etc/cni/".to_string(),
+        "/opt/cni/".to_string(),
+        "/var/run/calico/".to_string(),
+        under_prefix(prefix_path, "/var/lib/cni/"),
+    ]
+}
+
+/// RKE1's cleanup list for etcd hosts.
+pub fn etcd_cleanup_dirs(prefix_path: &str) -> Vec<String> {
+    vec![under_prefix(prefix_path, "/var/lib/etcd/")]
+}
+
+/// The same joining as the node plans use: an empty prefix or `/` means none.
+fn under_prefix(prefix: &str, path: &str) -> String {
+    format!("{}{path}", prefix.trim_end_matches('/'))
+}
+
+/// Delete everything inside each of `dirs` on the node, keeping the directories themselves.
+/// `helper_image` must already be on the node and have a POSIX `sh` and `find` (busybox, alpine,
+/// rke-tools). A directory that does not exist is created empty by the bind mount, as in RKE1.
+/// Refuses, before running anything, any path that is relative, `/`, contains `..` or `:`.
+pub async fn clean_dirs(
+    node: &NodeConnection,
+    dirs: &[String],
+    helper_image: &str,
+) -> anyhow::Result<()> {
+    let dirs = dirs
+        .iter()
+        .map(|d| checked_dir(d))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|e| classified(ErrorKind::General, format!("node {}: {e:#}", node.name())))?;
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let name = create_cleaner(node, helper_image, &dirs).await?;
+    let outcome = run_to_end(node, &name, &dirs).await;
+    let removed = remove_cleaner(node, &name).await;
+    outcome?;
+    removed
+}
+
+/// `dir` without trailing slashes, or why it may not be cleaned.
+fn checked_dir(dir: &str) -> anyhow::Result<String> {
+    let trimmed = dir.trim_end_matches('/');
+    if !dir.starts_with('/') {
+        anyhow::bail!("refusing to clean {dir:?}: not an absolute path");
+    }
+    if trimmed.is_empty() {
+        anyhow::bail!("refusing to clean {dir:?}: that is the root directory");
+    }
+    if trimmed.split('/').any(|c| c == "..") {
+        anyhow::bail!("refusing to clean {dir:?}: it contains `..`");
+    }
+    // `:` would split the bind specification into other fields.
+    if trimmed.contains(':') {
+        anyhow::bail!("refusing to clean {dir:?}: it contains `:`");
+    }
+    Ok(trimmed.to_string())
+}
+
+/// The cleaner's command: the directories come as positional parameters, never spliced into
+/// the script, so no path needs quoting. `-exec rm -rf {} +` rather than `-delete`: busybox
+/// builds often leave `-delete` out.
+fn cleaner_command(dirs: &[String]) -> Vec<String> {
+    let script =
+        r#"for d in "$@"; do find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} + || exit 1; done"#;
+    ["sh", "-c", script, "rke-cleaner"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(dirs.iter().cloned())
+        .collect()
+}
+
+async fn create_cleaner(
+    node: &NodeConnection,
+    image: &str,
+    dirs: &[String],
+) -> anyhow::Result<String> {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "rke-cleaner-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        // As the entrypoint, so an image's own entrypoint (rke-tools has one) is bypassed.
+        entrypoint: Some(cleaner_command(dirs)),
+        labels: Some([(HELPER_LABEL.to_string(), "true".to_string())].into()),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig {
+            binds: Some(dirs.iter().map(|d| format!("{d}:{d}")).collect()),
+            network_mode: Some("none".into()),
+            // Deleting under SELinux-labelled host directories needs no relabelling this way.
+            security_opt: Some(vec!["label=disable".into()]),
+            ..HostConfig::default()
+        }),
+        ..ContainerCreateBody::default()
+    };
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    node.docker()
+        .create_container(Some(options), body)
+        .await
+        .map_err(|e| docker_error(node, format!("creating the cleaner from {image}"), e))?;
+    Ok(name)
+}
+
+/// Start the cleaner and wait for it; a non-zero exit or the timeout is an error quoting its
+/// last log lines.
+async fn run_to_end(node: &NodeConnection, name: &str, dirs: &[String]) -> anyhow::Result<()> {
+    node.docker()
+        .start_container(name, None)
+        .await
+        .map_err(|e| docker_error(node, format!("starting the cleaner {name}"), e))?;
+    let what = format!("cleaning {}", dirs.join(", "));
+    let mut wait = node.docker().wait_container(name, None);
+    let code = match tokio::time::timeout(CLEAN_TIMEOUT, wait.next()).await {
+        Err(_) => {
+            let logs = tail_logs(node, name, LOG_TAIL_LINES)
+                .await
+                .unwrap_or_default();
+            return Err(classified(
+                ErrorKind::Docker,
+                format!(
+                    "node {}: {what}: still running after {} s; last output:\n{}",
+                    node.name(),
+                    CLEAN_TIMEOUT.as_secs(),
+                    logs.trim_end()
+                ),
+            ));
+        }
+        Ok(Some(Ok(response))) => response.status_code,
+        Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. }))) => code,
+        Ok(Some(Err(e))) => return Err(docker_error(node, format!("waiting for {name}"), e)),
+        Ok(None) => {
+            return Err(classified(
+                ErrorKind::Docker,
+                format!(
+                    "node {}: {what}: the engine ended the wait without a status",
+                    node.name()
+                ),
+            ));
+        }
+    };
+    if code == 0 {
+        return Ok(());
+    }
+    let logs = tail_logs(node, name, LOG_TAIL_LINES)
+        .await
+        .unwrap_or_default();
+    Err(classified(
+        ErrorKind::Docker,
+        format!(
+            "node {}: {what}: the cleaner exited with status {code}; last output:\n{}",
+            node.name(),
+            logs.trim_end()
+        ),
+    ))
+}
+
+async fn remove_cleaner(node: &NodeConnection, name: &str) -> anyhow::Result<()> {
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    match node.docker().remove_container(name, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(docker_error(
+            node,
+            format!("removing the cleaner {name}"),
+            e,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_lists_follow_rke1_and_the_prefix() {
+        let plain = [
+            "/etc/kubernetes/",
+            "/etc/cni/",
+            "/opt/cni/",
+            "/var/run/calico/",
+            "/var/lib/cni/",
+        ];
+        assert_eq!(host_cleanup_dirs(""), plain);
+        assert_eq!(host_cleanup_dirs("/"), plain);
+        assert_eq!(
+            host_cleanup_dirs("/opt/rke/"),
+            [
+                "/opt/rke/etc/kubernetes/",
+                "/etc/cni/",
+                "/opt/cni/",
+                "/var/run/calico/",
+                "/opt/rke/var/lib/cni/",
+            ]
+        );
+        assert_eq!(etcd_cleanup_dirs(""), ["/var/lib/etcd/"]);
+        assert_eq!(etcd_cleanup_dirs("/opt/rke"), ["/opt/rke/var/lib/etcd/"]);
+    }
+
+    #[test]
+    fn only_safe_absolute_dirs_are_accepted() {
+        assert_eq!(checked_dir("/etc/cni/").unwrap(), "/etc/cni");
+        assert_eq!(checked_dir("/var/lib/etcd").unwrap(), "/var/lib/etcd");
+        for bad in [
+            "",
+            "/",
+            "//",
+            "etc/cni",
+            "./x",
+            "/a/../etc",
+            "/a/..",
+            "/a:/b",
+        ] {
+            assert!(checked_dir(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(
+            checked_dir("/")
+                .unwrap_err()
+                .to_string()
+                .contains("root directory")
+        );
+    }
+
+    #[test]
+    fn directories_are_parameters_not_script() {
+        let cmd = cleaner_command(&["/a b".into(), "/c$(x)".into()]);
+        assert_eq!(&cmd[..2], ["sh", "-c"]);
+        assert!(cmd[2].contains("find \"$d\" -mindepth 1 -maxdepth 1 -exec rm -rf {} +"));
+        assert!(!cmd[2].contains("/a b"));
+        assert_eq!(&cmd[3..], ["rke-cleaner", "/a b", "/c$(x)"]);
+    }
+}

@@ -1,0 +1,101 @@
+//! `rke up --dry-run`: what a run would do, per node, without changing anything. The exit code
+//! (0 nothing pending, 2 changes pending) lets CI gate on it.
+
+use super::Departed;
+use super::membership::MembershipPlan;
+use super::node::Node;
+use crate::provision::node::{Action, explain_replace, stale_paths};
+use crate::provision::spec::Plane;
+
+/// Print the report on stdout; returns the number of pending changes.
+pub async fn report(
+    nodes: &[Node],
+    departed: &[Departed],
+    etcd: &MembershipPlan,
+    helper_image: &str,
+) -> anyhow::Result<usize> {
+    let mut total = 0;
+    if etcd.fresh && nodes.iter().any(|n| n.cfg.is_etcd()) {
+        let names: Vec<&str> = nodes
+            .iter()
+            .filter(|n| n.cfg.is_etcd())
+            .map(|n| n.name())
+            .collect();
+        println!("etcd: new cluster with members {}", names.join(", "));
+    }
+    for m in &etcd.remove {
+        println!("etcd: remove member {} ({})", m.name, m.peer_urls.join(" "));
+        total += 1;
+    }
+    for a in &etcd.add {
+        println!("etcd: add member {} ({})", a.name, a.peer_url());
+        total += 1;
+    }
+    for node in nodes {
+        let lines = node_changes(node, helper_image).await?;
+        if lines.is_empty() {
+            println!("{} ({}): no changes", node.name(), node.cfg.address);
+        } else {
+            println!("{} ({}):", node.name(), node.cfg.address);
+            for line in &lines {
+                println!("  {line}");
+            }
+        }
+        total += lines.len();
+    }
+    for d in departed {
+        println!(
+            "{} ({}): leaves the cluster: cordon and delete its Node, remove its containers, \
+             empty its directories{}",
+            d.cfg.hostname_override,
+            d.cfg.address,
+            if d.conn.is_some() {
+                ""
+            } else {
+                " (not reachable: only the Kubernetes side will be done)"
+            }
+        );
+        total += 1;
+    }
+    if total == 0 {
+        println!("Dry run: no changes");
+    } else {
+        println!("Dry run: {total} change(s) pending");
+    }
+    Ok(total)
+}
+
+/// One line per change on the node: files to write, then containers by plane.
+async fn node_changes(node: &Node, helper_image: &str) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    match stale_paths(&node.conn, &node.plan.files, &node.plan.dirs, helper_image).await {
+        Ok(paths) => lines.extend(paths.into_iter().map(|p| format!("write {p}"))),
+        Err(e) => lines.push(format!(
+            "write all {} files and {} directories (cannot compare with the node: {e:#})",
+            node.plan.files.len(),
+            node.plan.dirs.len()
+        )),
+    }
+    for plane in [Plane::Etcd, Plane::ControlPlane, Plane::Worker] {
+        for action in node.plane_actions(plane).await? {
+            lines.extend(describe(node, &action).await?);
+        }
+    }
+    for action in node.unplanned_actions().await? {
+        lines.extend(describe(node, &action).await?);
+    }
+    Ok(lines)
+}
+
+async fn describe(node: &Node, action: &Action) -> anyhow::Result<Option<String>> {
+    Ok(match action {
+        Action::Leave { .. } => None,
+        Action::Create(spec) => Some(format!("create {} ({})", spec.name, spec.image)),
+        Action::Start { name, .. } => Some(format!("start {name} (exists, stopped)")),
+        Action::Remove { name, .. } => Some(format!("remove {name}")),
+        Action::Replace { spec, old_id, .. } => {
+            let fields = explain_replace(&node.conn, spec, old_id).await?;
+            Some(format!("replace {}: {}", spec.name, fields.join("; ")))
+        }
+    })
+}

@@ -1,0 +1,283 @@
+//! The etcd plane: discover the running membership, remove members that left `cluster.yml`
+//! (quorum checked first, member removed before its container stops), roll the existing
+//! members one at a time, then add new members one at a time (member add, then start with
+//! `initial-cluster-state=existing`, then a health check).
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+
+use super::Departed;
+use super::membership::{self, EtcdNode, MembershipPlan};
+use super::node::Node;
+use super::planes::{self, PlaneCtx};
+use crate::certs::CertBundle;
+use crate::config::RkeConfigNode;
+use crate::error::{ErrorKind, classified};
+use crate::etcd::{EtcdClient, EtcdTls, Member};
+use crate::provision::node::{
+    clean_dirs, credentials_for, ensure_image, etcd_cleanup_dirs, remove_containers,
+};
+use crate::provision::spec::{EtcdMembership, Plane, names};
+use crate::transport::NodeConnection;
+
+/// What the nodes say about etcd before anything changes.
+#[derive(Debug, Clone, Default)]
+pub struct EtcdView {
+    /// The member list, when a member answered.
+    pub members: Option<Vec<Member>>,
+    /// Per node (`hostname_override`), the membership flags its etcd container runs with.
+    pub running: BTreeMap<String, EtcdMembership>,
+}
+
+pub fn etcd_nodes(nodes: &[RkeConfigNode]) -> Vec<EtcdNode> {
+    nodes
+        .iter()
+        .filter(|n| n.is_etcd())
+        .map(|n| EtcdNode {
+            name: n.hostname_override.clone(),
+            internal: internal_address(n),
+        })
+        .collect()
+}
+
+fn internal_address(n: &RkeConfigNode) -> String {
+    if n.internal_address.is_empty() {
+        n.address.clone()
+    } else {
+        n.internal_address.clone()
+    }
+}
+
+/// Read the etcd containers' flags and ask the first running member (config nodes first, then
+/// departing ones) for the member list. `require_members`: the cluster was set up before, so
+/// a member must answer.
+pub async fn discover(
+    candidates: &[(&RkeConfigNode, &NodeConnection)],
+    bundle: &CertBundle,
+    require_members: bool,
+) -> anyhow::Result<EtcdView> {
+    let mut view = EtcdView::default();
+    let mut asked = Vec::new();
+    for (cfg, conn) in candidates {
+        let Some((args, running)) = etcd_container(conn).await? else {
+            continue;
+        };
+        if let Some(m) = membership::from_args(&args) {
+            view.running.insert(cfg.hostname_override.clone(), m);
+        }
+        if !running || view.members.is_some() {
+            continue;
+        }
+        let tls = EtcdTls::from_bundle(bundle)?;
+        match EtcdClient::connect(conn, &internal_address(cfg), tls).await {
+            Ok(client) => match client.members().await {
+                Ok(m) => view.members = Some(m),
+                Err(e) => asked.push(format!("{e:#}")),
+            },
+            Err(e) => asked.push(format!("{e:#}")),
+        }
+    }
+    if require_members && view.members.is_none() {
+        return Err(classified(
+            ErrorKind::Etcd,
+            format!(
+                "no etcd member answered, so the membership cannot be reconciled{}. Check the \
+                 etcd containers (docker logs etcd on the etcd nodes); if every member is lost, \
+                 restore from a snapshot",
+                if asked.is_empty() {
+                    " (no etcd container runs on any etcd node)".to_string()
+                } else {
+                    format!(": {}", asked.join("; "))
+                }
+            ),
+        ));
+    }
+    Ok(view)
+}
+
+/// The `etcd` container's arguments and whether it runs; `None` when there is none.
+async fn etcd_container(conn: &NodeConnection) -> anyhow::Result<Option<(Vec<String>, bool)>> {
+    match conn.docker().inspect_container(names::ETCD, None).await {
+        Ok(c) => {
+            let args = c.config.and_then(|cfg| cfg.cmd).unwrap_or_default();
+            let running = c.state.and_then(|s| s.running).unwrap_or(false);
+            Ok(Some((args, running)))
+        }
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(classified(
+            ErrorKind::Docker,
+            format!("node {}: inspecting etcd: {e}", conn.name()),
+        )),
+    }
+}
+
+/// Everything the etcd plane step needs.
+pub struct EtcdPlane<'a> {
+    pub nodes: &'a [Node],
+    pub departed: &'a [Departed],
+    pub plan: &'a MembershipPlan,
+    pub ctx: &'a PlaneCtx<'a>,
+    pub prefix_path: &'a str,
+    pub helper_image: &'a str,
+    /// `--update-only`: leave existing members alone (membership changes still happen).
+    pub update_only: bool,
+}
+
+impl EtcdPlane<'_> {
+    fn etcd_node(&self, name: &str) -> Option<&Node> {
+        self.nodes
+            .iter()
+            .find(|n| n.name() == name && n.plan.container(names::ETCD).is_some())
+    }
+
+    pub async fn run(&self) -> anyhow::Result<()> {
+        let members: Vec<&Node> = self
+            .nodes
+            .iter()
+            .filter(|n| n.plan.container(names::ETCD).is_some())
+            .collect();
+        if members.is_empty() {
+            return Ok(());
+        }
+        if self.plan.fresh {
+            return planes::converge(&members, Plane::Etcd, members.len(), self.ctx).await;
+        }
+        let client = self.client().await?;
+        self.remove_members(&client).await?;
+        if !self.update_only {
+            let staying: Vec<&Node> = members
+                .iter()
+                .copied()
+                .filter(|n| !self.plan.add.iter().any(|a| a.name == n.name()))
+                .collect();
+            planes::converge(&staying, Plane::Etcd, 1, self.ctx).await?;
+        }
+        for add in &self.plan.add {
+            let node = self.etcd_node(&add.name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "etcd plane: node {} has no etcd container planned",
+                    add.name
+                )
+            })?;
+            self.add_member(&client, node, add).await?;
+        }
+        Ok(())
+    }
+
+    /// A client through the first member that stays and answers.
+    async fn client(&self) -> anyhow::Result<EtcdClient> {
+        let mut errors = Vec::new();
+        for node in self.nodes {
+            let Some(membership) = self.plan.memberships.get(node.name()) else {
+                continue;
+            };
+            if self.plan.add.iter().any(|a| a.name == node.name()) || membership.members.is_empty()
+            {
+                continue;
+            }
+            let tls = EtcdTls::from_bundle(self.ctx.bundle)?;
+            match EtcdClient::connect(&node.conn, &internal_address(&node.cfg), tls).await {
+                Ok(c) => return Ok(c),
+                Err(e) => errors.push(format!("{e:#}")),
+            }
+        }
+        Err(classified(
+            ErrorKind::Etcd,
+            format!(
+                "etcd plane: no staying member answered: {}",
+                errors.join("; ")
+            ),
+        ))
+    }
+
+    async fn remove_members(&self, client: &EtcdClient) -> anyhow::Result<()> {
+        if self.plan.remove.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = self.plan.remove.iter().map(|m| m.name.as_str()).collect();
+        client
+            .quorum_check(&names)
+            .await
+            .context("etcd plane: refusing to remove members")?;
+        for member in &self.plan.remove {
+            client
+                .remove_member(member.id)
+                .await
+                .with_context(|| format!("etcd plane: removing member {}", member.name))?;
+            tracing::info!("etcd: removed member {} ({:x})", member.name, member.id);
+            match self.holder_of(member) {
+                Some(conn) => self.stop_and_clean(conn).await?,
+                None => tracing::warn!(
+                    "etcd: the node of member {} is not reachable; its etcd container and data \
+                     stay on it",
+                    member.name
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// The connected node that ran `member`: a departing node, or a node that lost its etcd role.
+    fn holder_of(&self, member: &Member) -> Option<&NodeConnection> {
+        let departed = self.departed.iter().filter_map(|d| {
+            let conn = d.conn.as_ref()?;
+            Some((&d.cfg, conn))
+        });
+        let staying = self.nodes.iter().map(|n| (&n.cfg, &n.conn));
+        departed
+            .chain(staying)
+            .find(|(cfg, _)| member.has_peer_url(&crate::etcd::peer_url(&internal_address(cfg))))
+            .map(|(_, conn)| conn)
+    }
+
+    /// Remove a node's etcd container and empty its data directory: a removed member's data
+    /// must never be reused, and a node that joins again starts from nothing.
+    async fn stop_and_clean(&self, conn: &NodeConnection) -> anyhow::Result<()> {
+        remove_containers(conn, &[names::ETCD])
+            .await
+            .context("etcd plane")?;
+        let creds = credentials_for(self.helper_image, self.ctx.registries);
+        ensure_image(conn, self.helper_image, creds, false)
+            .await
+            .context("etcd plane")?;
+        clean_dirs(
+            conn,
+            &etcd_cleanup_dirs(self.prefix_path),
+            self.helper_image,
+        )
+        .await
+        .context("etcd plane")
+    }
+
+    async fn add_member(
+        &self,
+        client: &EtcdClient,
+        node: &Node,
+        add: &EtcdNode,
+    ) -> anyhow::Result<()> {
+        // An etcd container on a node that is not a member holds stale data.
+        if node
+            .plane_actions(Plane::Etcd)
+            .await?
+            .iter()
+            .any(|a| !matches!(a, crate::provision::node::Action::Create(_)))
+        {
+            self.stop_and_clean(&node.conn).await?;
+        }
+        let member = client
+            .add_member(&add.peer_url())
+            .await
+            .with_context(|| format!("etcd plane: adding node {} as a member", add.name))?;
+        tracing::info!("etcd: added member for {} ({:x})", add.name, member.id);
+        let actions = node.plane_actions(Plane::Etcd).await?;
+        node.apply(&actions, self.ctx.registries)
+            .await
+            .context("etcd plane")?;
+        node.wait_healthy(Plane::Etcd, self.ctx.bundle, self.ctx.health_timeout)
+            .await
+            .context("etcd plane")
+    }
+}

@@ -1,0 +1,42 @@
+//! `rke up`: turn `cluster.yml` into a running cluster and converge it on every re-run.
+//!
+//! [`prepare`] is the node-free part (validation, PKI, state file); [`run::up`] does the node
+//! work in RKE1's order. Desired containers and files come from [`crate::provision::spec`]
+//! (pure), and [`crate::provision::node`] applies the difference on each node.
+
+mod dry_run;
+mod etcd_plane;
+mod facts;
+mod kube_step;
+pub mod membership;
+mod node;
+mod parallel;
+mod planes;
+mod prepare;
+mod run;
+
+pub use planes::batch_size;
+pub use prepare::{CertSource, Prepared, prepare};
+pub use run::{Options, Outcome, up};
+
+use crate::config::RkeConfigNode;
+use crate::transport::NodeConnection;
+
+/// A node the last applied config had and `cluster.yml` no longer has, with its connection
+/// when it could be reached.
+pub struct Departed {
+    pub cfg: RkeConfigNode,
+    pub conn: Option<NodeConnection>,
+}
+
+/// The nodes of `applied` whose address is not in `desired` (RKE1 identifies hosts by
+/// address when adding and removing).
+pub fn departed_nodes<'a>(
+    applied: &'a [RkeConfigNode],
+    desired: &[RkeConfigNode],
+) -> Vec<&'a RkeConfigNode> {
+    applied
+        .iter()
+        .filter(|o| !desired.iter().any(|n| n.address == o.address))
+        .collect()
+}

@@ -1,0 +1,191 @@
+//! One node of the run: its `cluster.yml` entry, its connection and its plan, and the steps
+//! that touch only that node.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::certs::CertBundle;
+use crate::config::{PrivateRegistry, RkeConfigNode};
+use crate::provision::health::wait_healthy;
+use crate::provision::node::{
+    Action, ObservedContainer, apply, credentials_for, diff, ensure_image, observe, upload_files,
+};
+use crate::provision::spec::{NodePlan, Plane, names};
+use crate::transport::NodeConnection;
+
+/// How often a container's health is probed while waiting for it.
+const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Containers rke (and RKE1) run that a node may hold but no longer needs. `etcd` is not
+/// here: only the etcd membership step removes it, after the member is gone.
+pub const MANAGED_CONTAINERS: &[&str] = &[
+    names::KUBE_APISERVER,
+    names::KUBE_CONTROLLER_MANAGER,
+    names::KUBE_SCHEDULER,
+    names::KUBELET,
+    names::CRI_DOCKERD,
+    names::KUBE_PROXY,
+    names::NGINX_PROXY,
+    // RKE1's volume holder, which our specs do not need.
+    "service-sidekick",
+];
+
+pub struct Node {
+    pub cfg: RkeConfigNode,
+    pub conn: NodeConnection,
+    pub plan: NodePlan,
+}
+
+impl Node {
+    /// `hostname_override`, the name every message uses.
+    pub fn name(&self) -> &str {
+        &self.cfg.hostname_override
+    }
+
+    /// Pull the plan's images that are missing (all of them with `always`), and the helper
+    /// image files are written through.
+    pub async fn ensure_images(
+        &self,
+        helper_image: &str,
+        registries: &[PrivateRegistry],
+        always: bool,
+    ) -> anyhow::Result<()> {
+        let mut images: Vec<&str> = self
+            .plan
+            .containers
+            .iter()
+            .map(|c| c.image.as_str())
+            .chain([helper_image])
+            .collect();
+        images.sort_unstable();
+        images.dedup();
+        for image in images {
+            ensure_image(
+                &self.conn,
+                image,
+                credentials_for(image, registries),
+                always,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Write the plan's certificates, kubeconfigs and config files.
+    pub async fn upload_files(&self, helper_image: &str) -> anyhow::Result<Vec<String>> {
+        let done =
+            upload_files(&self.conn, &self.plan.files, &self.plan.dirs, helper_image).await?;
+        Ok(done.written)
+    }
+
+    /// The actions that would bring `plane`'s containers to the plan.
+    pub async fn plane_actions(&self, plane: Plane) -> anyhow::Result<Vec<Action>> {
+        let wanted: Vec<_> = self
+            .plan
+            .containers
+            .iter()
+            .filter(|c| c.plane == plane)
+            .cloned()
+            .collect();
+        let mut seen = observe(&self.conn).await?;
+        seen.retain(|o| wanted.iter().any(|w| w.name == o.name));
+        Ok(diff(&wanted, &seen))
+    }
+
+    /// Containers rke manages that the plan no longer has (a role was taken away).
+    pub async fn unplanned_actions(&self) -> anyhow::Result<Vec<Action>> {
+        let seen = observe(&self.conn).await?;
+        Ok(unplanned(&self.plan, &seen))
+    }
+
+    /// Carry out `actions`, logging each change.
+    pub async fn apply(
+        &self,
+        actions: &[Action],
+        registries: &[PrivateRegistry],
+    ) -> anyhow::Result<()> {
+        for line in apply(&self.conn, actions, registries).await? {
+            tracing::info!(node = self.name(), "{line}");
+        }
+        Ok(())
+    }
+
+    /// Wait until every container of `plane` that has a health check answers it.
+    pub async fn wait_healthy(
+        &self,
+        plane: Plane,
+        bundle: &CertBundle,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        for spec in self.plan.containers.iter().filter(|c| c.plane == plane) {
+            if let Some(check) = &spec.health {
+                wait_healthy(
+                    &self.conn,
+                    &spec.name,
+                    check,
+                    bundle,
+                    deadline,
+                    HEALTH_INTERVAL,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removals for managed containers (and leftovers of interrupted replaces) the plan lacks.
+pub fn unplanned(plan: &NodePlan, seen: &[ObservedContainer]) -> Vec<Action> {
+    seen.iter()
+        .filter(|o| {
+            let base = o.name.strip_prefix("old-").unwrap_or(&o.name);
+            MANAGED_CONTAINERS.contains(&base) && plan.container(&o.name).is_none()
+        })
+        .map(|o| Action::Remove {
+            name: o.name.clone(),
+            id: o.id.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn seen(name: &str) -> ObservedContainer {
+        ObservedContainer {
+            name: name.into(),
+            id: format!("id-{name}"),
+            image: "img".into(),
+            spec_hash: None,
+            state: "running".into(),
+            labels: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn only_managed_unplanned_containers_are_removed() {
+        let plan = NodePlan {
+            node: "n".into(),
+            address: "10.0.0.1".into(),
+            containers: vec![],
+            files: vec![],
+            dirs: vec![],
+        };
+        let observed = [
+            seen("kube-apiserver"),
+            seen("old-kubelet"),
+            seen("etcd"),
+            seen("rke-exec-test-1"),
+            seen("etcd-rolling-snapshots"),
+        ];
+        let removed: Vec<String> = unplanned(&plan, &observed)
+            .iter()
+            .map(|a| a.name().to_string())
+            .collect();
+        assert_eq!(removed, ["kube-apiserver", "old-kubelet"]);
+    }
+}

@@ -1,0 +1,152 @@
+//! The part of `rke up` that touches no node (RKE1's `ClusterInit`): validate `cluster.yml`,
+//! build or reuse the PKI and the encryption provider file, and write the state file and the
+//! admin kubeconfig.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::certs::{self, CertBundle};
+use crate::cluster::{self, encryption};
+use crate::config::{RkeConfig, load};
+use crate::error::{Classify, ErrorKind, classified};
+use crate::state::{self, ClusterState, FullState};
+use crate::{fsutil, paths};
+
+/// Everything `rke up` needs before it connects to a node.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// `cluster.yml` with RKE1's defaults applied and validated.
+    pub cfg: RkeConfig,
+    pub bundle: CertBundle,
+    /// The secrets encryption provider file; empty when encryption is off.
+    pub encryption_config: String,
+    /// What the last successful `rke up` applied (`currentState`); empty for a new cluster.
+    pub applied: ClusterState,
+    pub state_path: PathBuf,
+    pub kubeconfig_path: PathBuf,
+    /// The admin kubeconfig for the first control-plane node.
+    pub kubeconfig: String,
+}
+
+/// Where certificates come from.
+#[derive(Debug, Clone, Default)]
+pub struct CertSource {
+    /// Read them from `cert_dir` (`--custom-certs`) instead of generating them.
+    pub custom: bool,
+    pub cert_dir: Option<PathBuf>,
+}
+
+/// Validate, then build or reuse the certificates. Writes nothing.
+pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Prepared> {
+    let cfg = load::load_valid(config_path)?.config;
+    let state_path = paths::state_file(config_path);
+    let (previous_desired, applied) = match state::load::<RkeConfig>(&state_path)? {
+        Some(l) => {
+            for w in &l.warnings {
+                tracing::warn!("{}: {w}", state_path.display());
+            }
+            (l.state.desired_state, l.state.current_state)
+        }
+        None => (ClusterState::default(), ClusterState::default()),
+    };
+
+    let input = cluster::pki_input(&cfg, config_path);
+    let bundle = if certs_from.custom {
+        let dir = certs_from
+            .cert_dir
+            .clone()
+            .unwrap_or_else(|| paths::cert_dir(config_path));
+        certs::load_custom_certs(&dir, &input).kind(ErrorKind::State)?
+    } else {
+        let existing = if previous_desired.certificates_bundle.is_empty() {
+            &applied.certificates_bundle
+        } else {
+            &previous_desired.certificates_bundle
+        };
+        let (bundle, changes) = certs::ensure(&input, existing, time::OffsetDateTime::now_utc())
+            .kind(ErrorKind::State)?;
+        report_cert_changes(&changes, bundle.len());
+        bundle
+    };
+
+    let encryption_config =
+        encryption::provider_file(&cfg, &previous_desired.encryption_config)?.unwrap_or_default();
+    let server = cluster::admin_server_url(&cfg)
+        .ok_or_else(|| classified(ErrorKind::Config, "no controlplane node"))?;
+    let kubeconfig =
+        certs::admin_kubeconfig(&bundle, &server, &cfg.cluster_name).kind(ErrorKind::State)?;
+    Ok(Prepared {
+        cfg,
+        bundle,
+        encryption_config,
+        applied,
+        state_path,
+        kubeconfig_path: paths::admin_kubeconfig(config_path),
+        kubeconfig,
+    })
+}
+
+impl Prepared {
+    fn desired(&self) -> ClusterState {
+        ClusterState {
+            rke_config: Some(self.cfg.clone()),
+            certificates_bundle: self.bundle.clone(),
+            encryption_config: self.encryption_config.clone(),
+        }
+    }
+
+    /// The state once this run has been applied: `currentState` equal to `desiredState`.
+    pub fn applied_state(&self) -> FullState {
+        FullState {
+            desired_state: self.desired(),
+            current_state: self.desired(),
+        }
+    }
+
+    /// Record the new `desiredState` (keeping `currentState`, which only a finished run
+    /// advances) and write the admin kubeconfig, as RKE1's `ClusterInit` does.
+    pub fn write_desired(&self) -> anyhow::Result<()> {
+        let full = FullState {
+            desired_state: self.desired(),
+            current_state: self.applied.clone(),
+        };
+        state::save(&self.state_path, &full)?;
+        fsutil::write_private_atomic(
+            &self.kubeconfig_path,
+            self.kubeconfig.as_bytes(),
+            fsutil::Backup::None,
+        )
+        .with_context(|| format!("writing {}", self.kubeconfig_path.display()))
+        .kind(ErrorKind::State)
+    }
+
+    /// Record that this run's config is now what the cluster runs.
+    pub fn write_applied(&self) -> anyhow::Result<()> {
+        state::save(&self.state_path, &self.applied_state())
+    }
+
+    /// The config the last successful run applied, if any.
+    pub fn applied_config(&self) -> Option<&RkeConfig> {
+        self.applied.rke_config.as_ref()
+    }
+}
+
+fn report_cert_changes(changes: &certs::CertChanges, total: usize) {
+    for name in &changes.added {
+        tracing::debug!("certificate {name}: generated");
+    }
+    for (name, why) in &changes.regenerated {
+        tracing::info!("certificate {name}: regenerated ({why})");
+    }
+    for name in &changes.removed {
+        tracing::info!("certificate {name}: removed");
+    }
+    let reused = total - changes.added.len() - changes.regenerated.len();
+    tracing::info!(
+        "certificates: {reused} reused, {} generated, {} regenerated, {} removed",
+        changes.added.len(),
+        changes.regenerated.len(),
+        changes.removed.len()
+    );
+}

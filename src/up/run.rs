@@ -1,0 +1,250 @@
+//! The order of `rke up` once the nodes are connected (RKE1's `ClusterUp`): host facts, etcd
+//! membership, plans; then images and files on every node, the etcd plane, the control
+//! plane, the API objects, the worker plane, departed nodes, Node metadata, and last the
+//! state. `currentState` is only advanced when everything succeeded, so a failed run is
+//! simply run again.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::etcd_plane::{self, EtcdPlane};
+use super::node::Node;
+use super::planes::{self, PlaneCtx};
+use super::prepare::Prepared;
+use super::{Departed, dry_run, kube_step, membership, parallel};
+use crate::config::{RkeConfig, RkeConfigNode};
+use crate::error::{ErrorKind, classified};
+use crate::provision::node::{
+    clean_dirs, credentials_for, ensure_image, etcd_cleanup_dirs, host_cleanup_dirs,
+    remove_containers,
+};
+use crate::provision::spec::{PlanInputs, Plane, names, plan_cluster_with};
+use crate::transport::NodeConnection;
+
+/// How `rke up` runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Report what would change and change nothing.
+    pub dry_run: bool,
+    /// RKE1's `--update-only`: leave existing etcd and control-plane containers alone and only
+    /// bring up worker components on nodes new to the cluster.
+    pub update_only: bool,
+    /// Nodes worked on at once.
+    pub limit: usize,
+    /// How long components get to become healthy, and nodes to register.
+    pub health_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dry_run: false,
+            update_only: false,
+            limit: 50,
+            health_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The cluster now matches `cluster.yml`.
+    Applied,
+    /// `--dry-run`: this many changes would be made.
+    DryRun { changes: usize },
+}
+
+/// Bring the cluster to `prepared`'s config. `conns` must hold a connection for every node of
+/// the config; `departed` are the nodes the last applied config had and this one has not.
+pub async fn up(
+    prepared: &Prepared,
+    conns: Vec<NodeConnection>,
+    departed: Vec<Departed>,
+    opts: &Options,
+) -> anyhow::Result<Outcome> {
+    let cfg = &prepared.cfg;
+    let matched = match_connections(cfg, conns)?;
+    let etcd_external = !cfg.services.etcd.external_urls.is_empty();
+
+    let mut hosts = BTreeMap::new();
+    for (node, conn) in &matched {
+        hosts.insert(node.address.clone(), super::facts::host_facts(conn).await);
+    }
+
+    let etcd_plan = if etcd_external {
+        membership::plan(&[], None, &BTreeMap::new())?
+    } else {
+        let mut candidates: Vec<(&RkeConfigNode, &NodeConnection)> =
+            matched.iter().map(|(n, c)| (n, c)).collect();
+        candidates.sort_by_key(|(n, _)| !n.is_etcd());
+        candidates.extend(
+            departed
+                .iter()
+                .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
+        );
+        let was_set_up = prepared
+            .applied_config()
+            .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
+        let view = etcd_plane::discover(&candidates, &prepared.bundle, was_set_up).await?;
+        membership::plan(
+            &etcd_plane::etcd_nodes(&cfg.nodes),
+            view.members.as_deref(),
+            &view.running,
+        )?
+    };
+
+    let inputs = PlanInputs {
+        encryption_config: prepared.encryption_config.clone(),
+        cloud_config: String::new(),
+        hosts,
+        etcd: etcd_plan.memberships.clone(),
+    };
+    let plans = plan_cluster_with(cfg, &prepared.bundle, &inputs)?;
+    let nodes: Vec<Node> = matched
+        .into_iter()
+        .zip(plans)
+        .map(|((cfg, conn), plan)| Node { cfg, conn, plan })
+        .collect();
+    let helper_image = cfg.system_images.alpine.as_str();
+
+    if opts.dry_run {
+        let changes = dry_run::report(&nodes, &departed, &etcd_plan, helper_image).await?;
+        return Ok(Outcome::DryRun { changes });
+    }
+
+    prepared.write_desired()?;
+    let registries = cfg.private_registries.as_slice();
+    let always_pull = cfg.services.kube_api.always_pull_images;
+    parallel::for_each(&nodes, opts.limit, |node| async move {
+        node.ensure_images(helper_image, registries, always_pull)
+            .await
+            .context("images")?;
+        node.upload_files(helper_image).await.context("files")?;
+        Ok(())
+    })
+    .await?;
+
+    let ctx = PlaneCtx {
+        bundle: &prepared.bundle,
+        registries,
+        limit: opts.limit,
+        health_timeout: opts.health_timeout,
+    };
+    let new_cluster = prepared.applied_config().is_none();
+    let update_only = opts.update_only && !new_cluster && !etcd_plan.changes_membership();
+    if opts.update_only && !update_only {
+        tracing::info!("--update-only ignored: the cluster is new or its etcd membership changes");
+    }
+    EtcdPlane {
+        nodes: &nodes,
+        departed: &departed,
+        plan: &etcd_plan,
+        ctx: &ctx,
+        prefix_path: &cfg.prefix_path,
+        helper_image,
+        update_only,
+    }
+    .run()
+    .await?;
+    tracing::info!("etcd plane ready");
+
+    let strategy = cfg.upgrade_strategy.clone().unwrap_or_default();
+    if !update_only {
+        let control: Vec<&Node> = nodes.iter().filter(|n| n.cfg.is_controlplane()).collect();
+        let batch = planes::batch_size(&strategy.max_unavailable_controlplane, control.len());
+        planes::converge(&control, Plane::ControlPlane, batch, &ctx).await?;
+    }
+    let kube = kube_step::connect(&nodes, &prepared.bundle, opts.health_timeout)
+        .await
+        .context("control plane")?;
+    kube.apply_authz().await?;
+    tracing::info!("control plane ready");
+
+    let workers: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| !update_only || !was_applied(prepared.applied_config(), n))
+        .collect();
+    let batch = planes::batch_size(&strategy.max_unavailable_worker, workers.len());
+    planes::converge(&workers, Plane::Worker, batch, &ctx).await?;
+    parallel::for_each(&nodes, opts.limit, |node| async move {
+        let actions = node.unplanned_actions().await?;
+        node.apply(&actions, registries).await
+    })
+    .await
+    .context("removing components of roles nodes no longer have")?;
+    tracing::info!("worker plane ready");
+
+    kube_step::delete_departed(&kube, &departed).await?;
+    for d in &departed {
+        clean_departed(d, cfg, etcd_external).await;
+    }
+    kube_step::sync_metadata(&kube, cfg, prepared.applied_config(), opts.health_timeout).await?;
+
+    prepared.write_applied()?;
+    kube.save_state(&prepared.applied_state().to_compact_string()?)
+        .await
+        .context("saving the state in the cluster")?;
+    Ok(Outcome::Applied)
+}
+
+/// Pair every node of the config with its connection (by `hostname_override`).
+fn match_connections(
+    cfg: &RkeConfig,
+    mut conns: Vec<NodeConnection>,
+) -> anyhow::Result<Vec<(RkeConfigNode, NodeConnection)>> {
+    cfg.nodes
+        .iter()
+        .map(|node| {
+            let i = conns
+                .iter()
+                .position(|c| c.name() == node.hostname_override)
+                .ok_or_else(|| {
+                    classified(
+                        ErrorKind::Connection,
+                        format!("node {}: not connected", node.hostname_override),
+                    )
+                })?;
+            Ok((node.clone(), conns.swap_remove(i)))
+        })
+        .collect()
+}
+
+fn was_applied(applied: Option<&RkeConfig>, node: &Node) -> bool {
+    applied.is_some_and(|c| c.nodes.iter().any(|o| o.address == node.cfg.address))
+}
+
+/// Remove everything rke put on a node that left the cluster. Failures only warn (as in
+/// RKE1): the node is already out of the cluster, and a later `rke remove` can finish it.
+async fn clean_departed(d: &Departed, cfg: &RkeConfig, etcd_external: bool) {
+    let name = &d.cfg.hostname_override;
+    let Some(conn) = &d.conn else {
+        tracing::warn!(node = %name, "not reachable: its containers and files stay on it");
+        return;
+    };
+    let helper = cfg.system_images.alpine.as_str();
+    let mut containers: Vec<&str> = super::node::MANAGED_CONTAINERS.to_vec();
+    containers.push(names::ETCD);
+    let mut dirs = host_cleanup_dirs(&cfg.prefix_path);
+    if d.cfg.is_etcd() && !etcd_external {
+        dirs.extend(etcd_cleanup_dirs(&cfg.prefix_path));
+    }
+    let result = async {
+        remove_containers(conn, &containers).await?;
+        ensure_image(
+            conn,
+            helper,
+            credentials_for(helper, &cfg.private_registries),
+            false,
+        )
+        .await?;
+        clean_dirs(conn, &dirs, helper).await
+    }
+    .await;
+    match result {
+        Ok(()) => tracing::info!(node = %name, "containers removed and directories emptied"),
+        Err(e) => tracing::warn!(node = %name, "cleaning up after removal failed: {e:#}"),
+    }
+}
