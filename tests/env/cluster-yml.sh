@@ -85,12 +85,18 @@ services:
       # The nodes are containers: kube-proxy must not try to raise the host's conntrack table.
       conntrack-max-per-core: "0"
 EOF
-if ((${#kubelet_args[@]})); then
-	printf '  kubelet:\n    extra_args:\n'
-	for kv in "${kubelet_args[@]}"; do
-		printf '      %s: %s\n' "$(q "${kv%%=*}")" "$(q "${kv#*=}")"
-	done
-fi
+cat <<EOF
+  kubelet:
+    extra_args:
+      # The nodes share the host's disk, which builds fill: no disk-pressure taints or
+      # evictions, no image garbage collection of the cluster's images.
+      eviction-hard: "memory.available<100Mi,nodefs.available<1%,imagefs.available<1%,nodefs.inodesFree<1%"
+      image-gc-high-threshold: "100"
+      image-gc-low-threshold: "99"
+EOF
+for kv in ${kubelet_args[@]+"${kubelet_args[@]}"}; do
+	printf '      %s: %s\n' "$(q "${kv%%=*}")" "$(q "${kv#*=}")"
+done
 cat <<EOF
 system_images:
   etcd: $(get .images.etcd)
