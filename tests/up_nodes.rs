@@ -1,11 +1,11 @@
 //! `rke up` end to end on the real nodes of tests/env (4 nodes: `tests/env/up.sh 4`), with a
 //! real Kubernetes v1.20.2: the rke binary and kubectl are driven exactly as a user would.
 //!
-//! One scenario in sequence (each step builds on the previous one; after a failure the rest
-//! is skipped): a fresh 3-node cluster, a pod on the worker-only node, an idempotent re-run,
-//! adding and removing nodes while the API is watched, a run that fails on one node and its
-//! recovery, and no private keys in any container's configuration. The nodes are cleaned
-//! before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment fails.
+//! One scenario in sequence (steps build on the previous ones; after a failed step that later
+//! ones need, the rest is skipped): a fresh 3-node cluster, a pod on the worker-only node, an idempotent re-run,
+//! adding and removing nodes while the API is watched, runs that fail on one node (before and
+//! halfway) and the recovery, and no private keys in any container's configuration. The
+//! nodes are cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment fails.
 //! The last line, `up_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
 
 #[path = "up_nodes/api_watch.rs"]
@@ -28,35 +28,61 @@ use cluster::Ctx;
 
 type Step = fn(&mut Ctx) -> anyhow::Result<()>;
 
-const STEPS: [(&str, Step); 8] = [
+/// A step's failure stops the scenario when later steps build on what it does; checks that
+/// only look at the cluster do not.
+#[derive(PartialEq)]
+enum OnFailure {
+    Stop,
+    Continue,
+}
+use OnFailure::{Continue, Stop};
+
+const STEPS: [(&str, Step, OnFailure); 10] = [
     (
         "fresh 3-node cluster: nodes Ready, etcd healthy",
         steps_fresh::fresh_three_node_cluster,
+        Stop,
     ),
     (
         "a pod on the worker-only node, kubectl exec",
         steps_fresh::pod_on_worker_only_node,
+        Stop,
     ),
     (
-        "no private keys in containers (3 nodes)",
+        "no private keys in containers (fresh cluster)",
         steps_fresh::no_private_keys_in_containers,
+        Continue,
     ),
     (
         "re-run without change recreates nothing",
         steps_fresh::rerun_changes_nothing,
-    ),
-    ("add node4 as a worker", steps_change::add_worker_node4),
-    (
-        "remove node3, API up throughout",
-        steps_change::remove_node3,
+        Stop,
     ),
     (
-        "a run failing on node2, then recovery",
-        steps_change::failed_run_then_recovery,
+        "add node4 as a worker",
+        steps_change::add_worker_node4,
+        Stop,
+    ),
+    ("remove node3", steps_change::remove_node3, Stop),
+    (
+        "the API answered throughout adding node4 and removing node3",
+        steps_change::api_answered_throughout,
+        Continue,
+    ),
+    (
+        "node2's engine down before a run: fails, changes nothing",
+        steps_change::engine_down_before_the_run,
+        Stop,
+    ),
+    (
+        "node2's engine stops halfway through a run, then recovery",
+        steps_change::engine_stops_halfway_then_recovery,
+        Stop,
     ),
     (
         "no private keys in containers (after all changes)",
         steps_fresh::no_private_keys_in_containers,
+        Continue,
     ),
 ];
 
@@ -85,8 +111,9 @@ fn main() {
     nodes::cleanup(&ctx.env);
 
     let (mut passed, mut failed) = (0, 0);
-    for (name, step) in STEPS {
-        if failed > 0 {
+    let mut stopped = false;
+    for (name, step, on_failure) in STEPS {
+        if stopped {
             println!("-- skipped: {name}");
             continue;
         }
@@ -101,10 +128,12 @@ fn main() {
             }
             Ok(Err(e)) => {
                 failed += 1;
+                stopped = on_failure == Stop;
                 println!("FAILED ({secs:.0}s): {name}\n{e:#}");
             }
             Err(panic) => {
                 failed += 1;
+                stopped = on_failure == Stop;
                 let msg = panic
                     .downcast_ref::<String>()
                     .cloned()

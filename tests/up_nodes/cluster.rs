@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::api_watch::ApiWatch;
+use super::api_watch::{ApiWatch, Report};
 use super::e2e;
 
 /// One `rke` run: exit code, output, duration.
@@ -31,6 +31,17 @@ impl RkeRun {
         )
     }
 
+    /// Everything the run printed.
+    pub fn describe_all(&self) -> String {
+        format!(
+            "exit {:?} after {:.1}s\n--- stdout ---\n{}\n--- stderr ---\n{}\n",
+            self.code,
+            self.elapsed.as_secs_f64(),
+            self.stdout.trim_end(),
+            self.stderr.trim_end()
+        )
+    }
+
     pub fn last_stdout_line(&self) -> &str {
         self.stdout.trim_end().lines().last().unwrap_or("")
     }
@@ -49,6 +60,9 @@ pub struct Ctx {
     pub pod_image: String,
     /// Polls the API while nodes are added and removed (started and checked by the steps).
     pub api_watch: Option<ApiWatch>,
+    pub api_report: Option<Report>,
+    /// Runs so far; each run's output is saved as `rke-<n>.log` in the working directory.
+    runs: std::cell::Cell<usize>,
 }
 
 impl Ctx {
@@ -70,6 +84,8 @@ impl Ctx {
             kubectl,
             pod_image,
             api_watch: None,
+            api_report: None,
+            runs: std::cell::Cell::new(0),
         })
     }
 
@@ -94,9 +110,15 @@ impl Ctx {
     /// `rke up [extra...] --config cluster.yml`, host keys checked strictly against the
     /// environment's known_hosts (which holds the real keys of all nodes).
     pub fn rke_up(&self, extra: &[&str]) -> RkeRun {
+        self.rke_up_during(extra, || true)
+    }
+
+    /// `rke up` as `rke_up`, calling `act` about every 0.25 s while it runs until `act`
+    /// returns true (it has done what it waited for).
+    pub fn rke_up_during(&self, extra: &[&str], mut act: impl FnMut() -> bool) -> RkeRun {
         let known_hosts = self.env["ssh"]["known_hosts"].as_str().unwrap_or_default();
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_rke"))
+        let child = Command::new(env!("CARGO_BIN_EXE_rke"))
             .arg("up")
             .args(extra)
             .arg("--config")
@@ -106,8 +128,23 @@ impl Ctx {
             .env("NO_COLOR", "1")
             .env_remove("RKE_CONFIG")
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("the rke binary runs");
+        // A thread drains the pipes, so a chatty rke never blocks on a full one.
+        let waiter = std::thread::spawn(move || child.wait_with_output());
+        let mut acted = false;
+        while !waiter.is_finished() {
+            if !acted {
+                acted = act();
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let out = waiter
+            .join()
+            .expect("the waiting thread does not panic")
+            .expect("waiting for rke");
         let run = RkeRun {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -119,10 +156,17 @@ impl Ctx {
         } else {
             format!("rke up {}", extra.join(" "))
         };
+        self.runs.set(self.runs.get() + 1);
+        let log = self.dir.path().join(format!("rke-{}.log", self.runs.get()));
+        let saved = format!("$ {label}\n{}", run.describe_all());
+        if let Err(e) = std::fs::write(&log, saved) {
+            eprintln!("cannot save {}: {e}", log.display());
+        }
         println!(
-            "    {label}: exit {:?} in {:.1}s",
+            "    {label}: exit {:?} in {:.1}s (output: {})",
             run.code,
-            run.elapsed.as_secs_f64()
+            run.elapsed.as_secs_f64(),
+            log.file_name().unwrap_or_default().to_string_lossy()
         );
         run
     }

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, ensure};
+use anyhow::{Context, bail, ensure};
 use rke::config::RkeConfig;
 
 use super::api_watch::ApiWatch;
-use super::cluster::Ctx;
+use super::cluster::{Ctx, RkeRun};
 use super::nodes;
 
 const ALL_ROLES_1: &str = "1:etcd,controlplane,worker";
@@ -70,7 +70,7 @@ pub fn add_worker_node4(ctx: &mut Ctx) -> anyhow::Result<()> {
 }
 
 /// node3 leaves: its etcd member, its Kubernetes node, its containers and RKE1's directories
-/// go; the API answered all along (since `add_worker_node4` started watching).
+/// go. Stops the API watch `add_worker_node4` started (`api_answered_throughout` judges it).
 pub fn remove_node3(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_config(&[ALL_ROLES_1, ALL_ROLES_2, "4:worker"], &[])?;
     let dry = ctx.dry_run(2)?;
@@ -80,26 +80,13 @@ pub fn remove_node3(ctx: &mut Ctx) -> anyhow::Result<()> {
         dry.describe()
     );
     let up = ctx.up_ok();
-    let report = ctx
-        .api_watch
-        .take()
-        .context("the API watch was not started")?
-        .finish();
+    ctx.api_report = Some(
+        ctx.api_watch
+            .take()
+            .context("the API watch was not started")?
+            .finish(),
+    );
     up?;
-    println!(
-        "    check: the API answered on every one of {} polls during both changes",
-        report.ticks
-    );
-    for (server, failed) in &report.endpoint_failures {
-        println!("      {server}: {failed} polls unanswered (the other one answered)");
-    }
-    ensure!(
-        report.ticks > 0 && report.outages.is_empty(),
-        "no control-plane node answered /healthz at {} of {} polls:\n{}",
-        report.outages.len(),
-        report.ticks,
-        report.outages.join("\n")
-    );
     println!("    check: etcd has 2 members, both healthy");
     let members = nodes::etcd_members(&ctx.env, 1)?;
     ensure!(
@@ -118,17 +105,38 @@ pub fn remove_node3(ctx: &mut Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A change for every node (a kubelet flag) while node2's engine is down: rke fails naming
-/// node2 and the step, the state file still parses; with the engine back a re-run converges.
-pub fn failed_run_then_recovery(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let nodes_spec = [ALL_ROLES_1, ALL_ROLES_2, "4:worker"];
-    ctx.write_config(&nodes_spec, &["max-pods=111"])?;
-    println!("    node2's Docker engine stopped; cluster.yml adds kubelet max-pods=111");
-    nodes::stop_engine(&ctx.env, 2)?;
-    let run = ctx.rke_up(&[]);
-    let state = rke::state::load::<RkeConfig>(&ctx.state_file());
-    // Bring the engine back before judging, so a failed check leaves a working node.
-    let restarted = nodes::start_engine(&ctx.env, 2);
+/// At every poll while node4 was added and node3 removed, at least one control-plane node's
+/// API server answered /healthz "ok".
+pub fn api_answered_throughout(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let report = ctx
+        .api_report
+        .take()
+        .context("no API watch report (adding or removing a node failed)")?;
+    println!(
+        "    check: the API answered on every one of {} polls during both changes",
+        report.ticks
+    );
+    for (server, failed) in &report.endpoint_failures {
+        println!("      {server}: {failed} polls unanswered");
+    }
+    ensure!(
+        report.ticks > 0 && report.outages.is_empty(),
+        "no control-plane node answered /healthz at {} of {} polls:\n{}",
+        report.outages.len(),
+        report.ticks,
+        report.outages.join("\n")
+    );
+    Ok(())
+}
+
+/// The change the failure steps make: a kubelet flag, so every node's kubelet is replaced.
+const KUBELET_CHANGE: &str = "max-pods=111";
+const KUBELET_FLAG: &str = "--max-pods=111";
+const REMAINING: [&str; 3] = [ALL_ROLES_1, ALL_ROLES_2, "4:worker"];
+
+/// Checks every failed run must pass: a non-zero exit, a message naming node2 and a step,
+/// and a state file that still parses.
+fn check_failure(ctx: &Ctx, run: &RkeRun, state: anyhow::Result<bool>) -> anyhow::Result<()> {
     println!("    check: non-zero exit; the message names node2 and a step");
     ensure!(
         matches!(run.code, Some(c) if c != 0),
@@ -136,8 +144,9 @@ pub fn failed_run_then_recovery(ctx: &mut Ctx) -> anyhow::Result<()> {
         run.describe()
     );
     let said = format!("{}\n{}", run.stdout, run.stderr);
+    let names_node2 = |l: &str| l.contains("node2") || l.contains("10.77.0.12");
     ensure!(
-        said.contains("node2") || said.contains("10.77.0.12"),
+        names_node2(&said),
         "the error does not name node2: {}",
         run.describe()
     );
@@ -147,29 +156,105 @@ pub fn failed_run_then_recovery(ctx: &mut Ctx) -> anyhow::Result<()> {
         "the error names no step: {}",
         run.describe()
     );
-    let error_line = run
-        .stderr
-        .lines()
-        .rev()
-        .find(|l| l.contains("node2") || l.contains("10.77.0.12"))
-        .unwrap_or_default();
-    println!("      {}", error_line.trim());
+    for line in said.lines().filter(|l| names_node2(l)) {
+        println!("      | {}", line.trim());
+    }
+    println!("      step named: {}", step.unwrap_or(&""));
     println!("    check: the state file parses after the failure");
-    let state = state.context("loading cluster.rkestate after the failed run")?;
-    ensure!(state.is_some(), "no state file after the failed run");
-    restarted?;
+    ensure!(
+        state.context("loading cluster.rkestate after the failed run")?,
+        "no state file after the failed run at {}",
+        ctx.state_file().display()
+    );
+    Ok(())
+}
+
+fn load_state(ctx: &Ctx) -> anyhow::Result<bool> {
+    Ok(rke::state::load::<RkeConfig>(&ctx.state_file())?.is_some())
+}
+
+fn kubelet_args(ctx: &Ctx, i: usize) -> anyhow::Result<String> {
+    nodes::sh(
+        &ctx.env,
+        i,
+        "docker inspect kubelet --format '{{json .Args}}'",
+    )
+}
+
+/// With node2's engine down from the start, a change for every node fails before touching
+/// any: rke names node2, nothing is replaced anywhere, the state file parses.
+pub fn engine_down_before_the_run(ctx: &mut Ctx) -> anyhow::Result<()> {
+    ctx.write_config(&REMAINING, &[KUBELET_CHANGE])?;
+    println!("    cluster.yml adds kubelet {KUBELET_CHANGE}; node2's Docker engine stopped");
+    let before = [
+        nodes::rke_containers(&ctx.env, 1)?,
+        nodes::rke_containers(&ctx.env, 4)?,
+    ];
+    nodes::stop_engine(&ctx.env, 2)?;
+    let run = ctx.rke_up(&[]);
+    let state = load_state(ctx);
+    // Bring the engine back before judging, so a failed check leaves a working node.
+    nodes::start_engine(&ctx.env, 2)?;
+    check_failure(ctx, &run, state)?;
+    println!("    check: no container was replaced on node1 or node4");
+    let after = [
+        nodes::rke_containers(&ctx.env, 1)?,
+        nodes::rke_containers(&ctx.env, 4)?,
+    ];
+    ensure!(
+        before == after,
+        "containers changed: {before:#?} -> {after:#?}"
+    );
+    Ok(())
+}
+
+/// node2's engine stops in the middle of a run (once node1's kubelet has been replaced, so
+/// workers roll one at a time and node2 is next): rke fails naming node2 and the step, node1
+/// keeps its update, the state file parses; with the engine back a re-run converges and a
+/// dry run is clean.
+pub fn engine_stops_halfway_then_recovery(ctx: &mut Ctx) -> anyhow::Result<()> {
+    ctx.write_config(&REMAINING, &[KUBELET_CHANGE])?;
+    let old_kubelet = nodes::sh(&ctx.env, 1, "docker inspect kubelet --format '{{.Id}}'")?;
+    println!("    stopping node2's engine as soon as node1's kubelet is replaced");
+    let env = ctx.env.clone();
+    let mut stopped = None;
+    let run = ctx.rke_up_during(&[], || {
+        let now = nodes::sh(&env, 1, "docker inspect kubelet --format '{{.Id}}'");
+        if now.ok().as_ref() == Some(&old_kubelet) {
+            return false;
+        }
+        stopped = Some(nodes::stop_engine(&env, 2));
+        true
+    });
+    let state = load_state(ctx);
+    if stopped.is_some() {
+        nodes::start_engine(&ctx.env, 2)?;
+    }
+    match stopped {
+        None => bail!(
+            "rke finished before node1's kubelet was replaced: {}",
+            run.describe()
+        ),
+        Some(r) => r.context("stopping node2's engine")?,
+    }
+    check_failure(ctx, &run, state)?;
+    println!("    check: node1's kubelet has {KUBELET_FLAG}, node2's not yet");
+    ensure!(
+        kubelet_args(ctx, 1)?.contains(KUBELET_FLAG),
+        "node1 kubelet not updated"
+    );
+    ensure!(
+        !kubelet_args(ctx, 2)?.contains(KUBELET_FLAG),
+        "node2's kubelet was updated although its engine was down"
+    );
     println!("    check: with the engine back, rke up succeeds and a dry run is clean");
     ctx.up_ok()?;
     ctx.dry_run(0)?;
     for i in [1, 2, 4] {
-        let args = nodes::sh(
-            &ctx.env,
-            i,
-            "docker inspect kubelet --format '{{json .Args}}'",
-        )?;
+        let args = kubelet_args(ctx, i)?;
         ensure!(
-            args.contains("--max-pods=111"),
-            "node{i}'s kubelet lacks --max-pods=111: {args}"
+            args.contains(KUBELET_FLAG),
+            "node{i}'s kubelet lacks {KUBELET_FLAG}: {args}"
         );
     }
     ctx.wait_nodes_ready(&["node1", "node2", "node4"], Duration::from_secs(180))?;
