@@ -150,16 +150,19 @@ fn check_failure(ctx: &Ctx, run: &RkeRun, state: anyhow::Result<bool>) -> anyhow
         "the error does not name node2: {}",
         run.describe()
     );
-    let step = STEP_WORDS.iter().find(|w| said.contains(*w));
+    let steps: Vec<&str> = STEP_WORDS
+        .into_iter()
+        .filter(|w| said.contains(w))
+        .collect();
     ensure!(
-        step.is_some(),
+        !steps.is_empty(),
         "the error names no step: {}",
         run.describe()
     );
     for line in said.lines().filter(|l| names_node2(l)) {
         println!("      | {}", line.trim());
     }
-    println!("      step named: {}", step.unwrap_or(&""));
+    println!("      steps named: {steps:?}");
     println!("    check: the state file parses after the failure");
     ensure!(
         state.context("loading cluster.rkestate after the failed run")?,
@@ -208,17 +211,19 @@ pub fn engine_down_before_the_run(ctx: &mut Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// node2's engine stops in the middle of a run (once node1's kubelet has been replaced, so
-/// workers roll one at a time and node2 is next): rke fails naming node2 and the step, node1
-/// keeps its update, the state file parses; with the engine back a re-run converges and a
-/// dry run is clean.
+/// node2's engine stops in the middle of a run, once node1's kubelet has been replaced
+/// (workers roll one at a time: node1, node2, node4): rke fails naming node2 and the step,
+/// node1 keeps its update, node4 was never reached, the state file parses; with the engine
+/// back a re-run converges and a dry run is clean. (Whether node2's own kubelet got replaced
+/// depends on rke reusing an engine connection opened before the stop, so it is not judged.)
 pub fn engine_stops_halfway_then_recovery(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_config(&REMAINING, &[KUBELET_CHANGE])?;
     let old_kubelet = nodes::sh(&ctx.env, 1, "docker inspect kubelet --format '{{.Id}}'")?;
     println!("    stopping node2's engine as soon as node1's kubelet is replaced");
     let env = ctx.env.clone();
     let mut stopped = None;
-    let run = ctx.rke_up_during(&[], || {
+    // A short health timeout: node2's kubelet cannot become healthy without its engine.
+    let run = ctx.rke_up_during(&["--health-timeout", "30"], || {
         let now = nodes::sh(&env, 1, "docker inspect kubelet --format '{{.Id}}'");
         if now.ok().as_ref() == Some(&old_kubelet) {
             return false;
@@ -238,14 +243,14 @@ pub fn engine_stops_halfway_then_recovery(ctx: &mut Ctx) -> anyhow::Result<()> {
         Some(r) => r.context("stopping node2's engine")?,
     }
     check_failure(ctx, &run, state)?;
-    println!("    check: node1's kubelet has {KUBELET_FLAG}, node2's not yet");
+    println!("    check: node1's kubelet has {KUBELET_FLAG}, node4's not yet (halfway)");
     ensure!(
         kubelet_args(ctx, 1)?.contains(KUBELET_FLAG),
-        "node1 kubelet not updated"
+        "node1's kubelet was not updated"
     );
     ensure!(
-        !kubelet_args(ctx, 2)?.contains(KUBELET_FLAG),
-        "node2's kubelet was updated although its engine was down"
+        !kubelet_args(ctx, 4)?.contains(KUBELET_FLAG),
+        "node4's kubelet was updated although the run stopped at node2"
     );
     println!("    check: with the engine back, rke up succeeds and a dry run is clean");
     ctx.up_ok()?;
