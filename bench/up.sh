@@ -79,7 +79,7 @@ measure() {
 		die "$label: rke up exited $rc (want $want)"
 	fi
 	read -r secs rss < <(tail -n 1 "$WORK/time")
-	ROWS+=("$(printf '| %-34s | %8s | %13s |' "$label" "$secs" "$((rss / 1024))")")
+	ROWS+=("$(printf '| %-34s | %8s | %14s |' "$label" "$secs" "$((rss / 1024))")")
 }
 config() { bash tests/env/cluster-yml.sh --env "$ENV_JSON" "$@" >"$WORK/cluster.yml"; }
 
@@ -105,7 +105,7 @@ measure "remove node3 (etcd+worker)" 0
 
 printf '\nrke up on %s (%s, %s cores, load %s)\n\n' "$(jq -r .network.subnet "$ENV_JSON")" \
 	"$("$RKE" --version 2>/dev/null || echo rke)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| %-34s | %8s | %13s |\n' "run" "wall (s)" "peak RSS (MiB)"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..15})"
+printf '| %-34s | %8s | %14s |\n' "run" "wall (s)" "peak RSS (MiB)"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..16})"
 printf '%s\n' "${ROWS[@]}"
 printf '\ntotal %ss (without build and cleanup)\n' "$(($(date +%s) - started))"
