@@ -21,7 +21,7 @@ fi
 
 if [[ "${RKE_E2E_SKIP:-0}" != 1 ]]; then
     echo "==> test environment (tests/env/up.sh)"
-    bash tests/env/up.sh
+    bash tests/env/up.sh 4 # 4 nodes: tests/up_nodes.rs adds and removes one
     if [[ "${RKE_E2E_KEEP:-0}" != 1 ]]; then
         trap 'echo "==> tearing down the test environment"; bash tests/env/down.sh' EXIT
     fi

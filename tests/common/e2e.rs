@@ -11,9 +11,7 @@ pub fn env() -> Option<Value> {
         eprintln!("RKE_E2E_SKIP=1: skipping a test that needs the node environment");
         return None;
     }
-    let path = std::env::var_os("RKE_E2E_ENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/rke-e2e/run/env.json"));
+    let path = env_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "cannot read the test environment {} ({e}): run tests/env/up.sh first, \
@@ -59,4 +57,73 @@ pub fn cluster_yml(env: &Value, version: &str, extra: &str) -> String {
         ));
     }
     s
+}
+
+/// Where `env()` reads the environment description from.
+pub fn env_path() -> PathBuf {
+    std::env::var_os("RKE_E2E_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/rke-e2e/run/env.json"))
+}
+
+/// The host-side container of node `i` (1-based), e.g. `rke-e2e-node4`.
+pub fn node_container(env: &Value, i: usize) -> String {
+    env["nodes"][i - 1]["container"]
+        .as_str()
+        .unwrap_or_else(|| panic!("env.json has no node {i}"))
+        .to_string()
+}
+
+/// The pod subnet env.json suggests for node `i` (1-based), for the CNI stand-in.
+pub fn pod_cidr(env: &Value, i: usize) -> String {
+    env["nodes"][i - 1]["pod_cidr"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("10.42.{i}.0/24"))
+}
+
+/// The kubectl the environment built (`<cache>/kubernetes/<version>/bin/kubectl`; the cache is
+/// `$RKE_E2E_CACHE` or the parent of the state directory, as in tests/env/lib/common.sh).
+pub fn kubectl(env: &Value) -> PathBuf {
+    let version = env["kubernetes_version"].as_str().unwrap_or("v1.20.2");
+    let cache = std::env::var_os("RKE_E2E_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            env["state_dir"]
+                .as_str()
+                .and_then(|s| std::path::Path::new(s).parent().map(PathBuf::from))
+        })
+        .unwrap_or_else(|| PathBuf::from("/var/cache/rke-e2e"));
+    cache.join("kubernetes").join(version).join("bin/kubectl")
+}
+
+/// `docker exec <node container> sh -c <script>` on the host engine: (success, stdout, stderr).
+pub fn node_sh(env: &Value, i: usize, script: &str) -> (bool, String, String) {
+    let out = std::process::Command::new("docker")
+        .args(["exec", &node_container(env, i), "sh", "-c", script])
+        .output()
+        .expect("docker runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A cluster.yml from tests/env/cluster-yml.sh (the generator the scripts use too): `nodes`
+/// are `I:ROLE[,ROLE]` specs (empty: the three-node layout), `kubelet_args` `KEY=VALUE`.
+pub fn generated_cluster_yml(nodes: &[&str], kubelet_args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/env/cluster-yml.sh");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(script).arg("--env").arg(env_path());
+    for kv in kubelet_args {
+        cmd.args(["--kubelet-arg", kv]);
+    }
+    let out = cmd.args(nodes).output().expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{script} {nodes:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("cluster.yml is UTF-8")
 }

@@ -1,0 +1,157 @@
+//! `rke up` end to end on the real nodes of tests/env (4 nodes: `tests/env/up.sh 4`), with a
+//! real Kubernetes v1.20.2: the rke binary and kubectl are driven exactly as a user would.
+//!
+//! One scenario in sequence (steps build on the previous ones; after a failed step that later
+//! ones need, the rest is skipped): a fresh 3-node cluster, a pod on the worker-only node, an idempotent re-run,
+//! adding and removing nodes while the API is watched, runs that fail on one node (before and
+//! halfway) and the recovery, and no private keys in any container's configuration. The
+//! nodes are cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment fails.
+//! The last line, `up_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
+
+#[path = "up_nodes/api_watch.rs"]
+mod api_watch;
+#[path = "up_nodes/cluster.rs"]
+mod cluster;
+#[path = "common/e2e.rs"]
+mod e2e;
+#[path = "up_nodes/nodes.rs"]
+mod nodes;
+#[path = "up_nodes/steps_change.rs"]
+mod steps_change;
+#[path = "up_nodes/steps_fresh.rs"]
+mod steps_fresh;
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use cluster::Ctx;
+
+type Step = fn(&mut Ctx) -> anyhow::Result<()>;
+
+/// A step's failure stops the scenario when later steps build on what it does; checks that
+/// only look at the cluster do not.
+#[derive(PartialEq)]
+enum OnFailure {
+    Stop,
+    Continue,
+}
+use OnFailure::{Continue, Stop};
+
+const STEPS: [(&str, Step, OnFailure); 10] = [
+    (
+        "fresh 3-node cluster: nodes Ready, etcd healthy",
+        steps_fresh::fresh_three_node_cluster,
+        Stop,
+    ),
+    (
+        "a pod on the worker-only node, kubectl exec",
+        steps_fresh::pod_on_worker_only_node,
+        Stop,
+    ),
+    (
+        "no private keys in containers (fresh cluster)",
+        steps_fresh::no_private_keys_in_containers,
+        Continue,
+    ),
+    (
+        "re-run without change recreates nothing",
+        steps_fresh::rerun_changes_nothing,
+        Stop,
+    ),
+    (
+        "add node4 as a worker",
+        steps_change::add_worker_node4,
+        Stop,
+    ),
+    ("remove node3", steps_change::remove_node3, Stop),
+    (
+        "the API answered throughout adding node4 and removing node3",
+        steps_change::api_answered_throughout,
+        Continue,
+    ),
+    (
+        "node2's engine down before a run: fails, changes nothing",
+        steps_change::engine_down_before_the_run,
+        Stop,
+    ),
+    (
+        "node2's engine stops halfway through a run, then recovery",
+        steps_change::engine_stops_halfway_then_recovery,
+        Stop,
+    ),
+    (
+        "no private keys in containers (after all changes)",
+        steps_fresh::no_private_keys_in_containers,
+        Continue,
+    ),
+];
+
+fn main() {
+    let Some(env) = e2e::env() else {
+        println!("up_nodes: 0 passed, 0 failed");
+        return;
+    };
+    if nodes::node_count(&env) < 4 {
+        println!(
+            "up_nodes: {} describes {} nodes; this test needs 4 (tests/env/up.sh 4)",
+            e2e::env_path().display(),
+            nodes::node_count(&env)
+        );
+        println!("up_nodes: 0 passed, 1 failed");
+        std::process::exit(1);
+    }
+    let mut ctx = match Ctx::new(env) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("up_nodes: {e:#}\nup_nodes: 0 passed, 1 failed");
+            std::process::exit(1);
+        }
+    };
+    println!("up_nodes: working directory {}", ctx.dir.path().display());
+    nodes::cleanup(&ctx.env);
+
+    let (mut passed, mut failed) = (0, 0);
+    let mut stopped = false;
+    for (name, step, on_failure) in STEPS {
+        if stopped {
+            println!("-- skipped: {name}");
+            continue;
+        }
+        println!("== {name}");
+        let started = Instant::now();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| step(&mut ctx)));
+        let secs = started.elapsed().as_secs_f64();
+        match outcome {
+            Ok(Ok(())) => {
+                passed += 1;
+                println!("ok ({secs:.0}s): {name}");
+            }
+            Ok(Err(e)) => {
+                failed += 1;
+                stopped = on_failure == Stop;
+                println!("FAILED ({secs:.0}s): {name}\n{e:#}");
+            }
+            Err(panic) => {
+                failed += 1;
+                stopped = on_failure == Stop;
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                println!("FAILED ({secs:.0}s, panic): {name}\n{msg}");
+            }
+        }
+    }
+    drop(ctx.api_watch.take());
+    nodes::cleanup(&ctx.env);
+    if failed > 0 {
+        // Keep cluster.yml, the state file and the kubeconfig for a look.
+        let kept = ctx.dir.keep();
+        println!("up_nodes: files kept in {}", kept.display());
+    }
+    println!("up_nodes: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
