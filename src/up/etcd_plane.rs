@@ -1,7 +1,7 @@
-//! The etcd plane: discover the running membership, remove members that left `cluster.yml`
-//! (quorum checked first, member removed before its container stops), roll the existing
-//! members one at a time, then add new members one at a time (member add, then start with
-//! `initial-cluster-state=existing`, then a health check).
+//! The etcd plane: discover the running membership, roll the members that stay one at a time
+//! (health-checked), remove members that left `cluster.yml` (quorum checked first, member
+//! removed before its container stops), then add new members one at a time (member add, then
+//! start with `initial-cluster-state=existing`, then a health check).
 
 use std::collections::BTreeMap;
 
@@ -145,8 +145,9 @@ impl EtcdPlane<'_> {
         if self.plan.fresh {
             return planes::converge(&members, Plane::Etcd, members.len(), self.ctx).await;
         }
-        let client = self.client().await?;
-        self.remove_members(&client).await?;
+        // Roll the members that stay while the departing ones still count towards quorum:
+        // restarting one of two members after a removal would stop the cluster (their etcd
+        // certificates change whenever the member set does, so they do restart).
         if !self.update_only {
             let staying: Vec<&Node> = members
                 .iter()
@@ -155,6 +156,9 @@ impl EtcdPlane<'_> {
                 .collect();
             planes::converge(&staying, Plane::Etcd, 1, self.ctx).await?;
         }
+        // Connected after the roll, so the client does not start on a restarted member.
+        let client = self.client().await?;
+        self.remove_members(&client).await?;
         for add in &self.plan.add {
             let node = self.etcd_node(&add.name).ok_or_else(|| {
                 anyhow::anyhow!(
