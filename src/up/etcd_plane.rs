@@ -1,7 +1,8 @@
 //! The etcd plane: discover the running membership, roll the members that stay one at a time
-//! (health-checked), remove members that left `cluster.yml` (quorum checked first, member
-//! removed before its container stops), then add new members one at a time (member add, then
-//! start with `initial-cluster-state=existing`, then a health check).
+//! (health-checked), add new members one at a time (member add, then start with
+//! `initial-cluster-state=existing`, then a health check), and — once the control plane no
+//! longer points at them — remove members that left `cluster.yml` (quorum checked before any
+//! change, member removed before its container stops).
 
 use std::collections::BTreeMap;
 
@@ -158,7 +159,7 @@ impl EtcdPlane<'_> {
         }
         // Connected after the roll, so the client does not start on a restarted member.
         let client = self.client().await?;
-        self.remove_members(&client).await?;
+        self.check_quorum(&client).await?;
         for add in &self.plan.add {
             let node = self.etcd_node(&add.name).ok_or_else(|| {
                 anyhow::anyhow!(
@@ -197,7 +198,8 @@ impl EtcdPlane<'_> {
         ))
     }
 
-    async fn remove_members(&self, client: &EtcdClient) -> anyhow::Result<()> {
+    /// Refuse, before anything changes, removals the staying members could not carry.
+    async fn check_quorum(&self, client: &EtcdClient) -> anyhow::Result<()> {
         if self.plan.remove.is_empty() {
             return Ok(());
         }
@@ -205,7 +207,18 @@ impl EtcdPlane<'_> {
         client
             .quorum_check(&names)
             .await
-            .context("etcd plane: refusing to remove members")?;
+            .context("etcd plane: refusing to remove members")
+    }
+
+    /// Take the departed members out. Called after the control plane has been converged, so
+    /// no API server still lists a member that is about to stop (a Kubernetes 1.20 API server
+    /// reports etcd unhealthy while one of its `--etcd-servers` is gone).
+    pub async fn remove_members(&self) -> anyhow::Result<()> {
+        if self.plan.fresh || self.plan.remove.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        self.check_quorum(&client).await?;
         for member in &self.plan.remove {
             client
                 .remove_member(member.id)

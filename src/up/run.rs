@@ -142,7 +142,7 @@ pub async fn up(
     if opts.update_only && !update_only {
         tracing::info!("--update-only ignored: the cluster is new or its etcd membership changes");
     }
-    EtcdPlane {
+    let etcd = EtcdPlane {
         nodes: &nodes,
         departed: &departed,
         plan: &etcd_plan,
@@ -150,9 +150,8 @@ pub async fn up(
         prefix_path: &cfg.prefix_path,
         helper_image,
         update_only,
-    }
-    .run()
-    .await?;
+    };
+    etcd.run().await?;
     tracing::info!("etcd plane ready");
 
     let strategy = cfg.upgrade_strategy.clone().unwrap_or_default();
@@ -161,6 +160,7 @@ pub async fn up(
         let batch = planes::batch_size(&strategy.max_unavailable_controlplane, control.len());
         planes::converge(&control, Plane::ControlPlane, batch, &ctx).await?;
     }
+    etcd.remove_members().await?;
     let kube = kube_step::connect(&nodes, &prepared.bundle, opts.health_timeout)
         .await
         .context("control plane")?;
