@@ -250,6 +250,17 @@ impl EtcdClient {
         })
     }
 
+    /// Hand raft leadership to member `target`. Only the current leader accepts this, so
+    /// call it on a client connected to the leader.
+    pub async fn move_leader(&self, target: u64) -> anyhow::Result<()> {
+        self.call(
+            &format!("move leader to {target:x}"),
+            self.client.maintenance_client().move_leader(target),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Remove the member with this id.
     pub async fn remove_member(&self, id: u64) -> anyhow::Result<()> {
         self.reconfigure(&format!("member remove {id:x}"), || {

@@ -219,6 +219,7 @@ impl EtcdPlane<'_> {
         }
         let client = self.client().await?;
         self.check_quorum(&client).await?;
+        self.keep_leader_on_staying_member(&client).await?;
         for member in &self.plan.remove {
             client
                 .remove_member(member.id)
@@ -234,6 +235,47 @@ impl EtcdPlane<'_> {
                 ),
             }
         }
+        Ok(())
+    }
+
+    /// Removing the leader makes the rest elect a new one, a few seconds in which the API
+    /// servers report etcd unhealthy; hand leadership to a staying member first.
+    async fn keep_leader_on_staying_member(&self, client: &EtcdClient) -> anyhow::Result<()> {
+        let health = client.health().await.context("etcd plane")?;
+        let Some(leader) = self.plan.remove.iter().find(|m| m.id == health.leader) else {
+            return Ok(());
+        };
+        let Some(conn) = self.holder_of(leader) else {
+            tracing::warn!(
+                "etcd: member {} leads but its node is not reachable; removing it makes the \
+                 others elect a new leader",
+                leader.name
+            );
+            return Ok(());
+        };
+        let ip = leader
+            .peer_urls
+            .first()
+            .and_then(|u| u.strip_prefix("https://"))
+            .and_then(|a| a.rsplit_once(':'))
+            .map(|(host, _)| {
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let on_leader = EtcdClient::connect(conn, &ip, EtcdTls::from_bundle(self.ctx.bundle)?)
+            .await
+            .context("etcd plane: connecting to the leaving leader")?;
+        on_leader
+            .move_leader(health.member_id)
+            .await
+            .context("etcd plane: handing leadership to a staying member")?;
+        tracing::info!(
+            "etcd: leadership moved from {} to member {:x}",
+            leader.name,
+            health.member_id
+        );
         Ok(())
     }
 
