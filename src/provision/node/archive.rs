@@ -1,7 +1,7 @@
 //! The tar archive that carries a plan's files and directories to a node, and which host
 //! directories the helper container must bind-mount to receive it. Pure: no I/O.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 use anyhow::{Context, bail};
@@ -130,6 +130,45 @@ pub(crate) fn single_file(archive: &[u8]) -> anyhow::Result<Option<FileOnNode>> 
     }))
 }
 
+/// Every regular file of an archive returned by `GET /containers/{id}/archive?path=DIR`, by
+/// its path inside the archive (`<basename of DIR>/<relative path>`).
+pub(crate) fn files_in(archive: &[u8]) -> anyhow::Result<BTreeMap<String, FileOnNode>> {
+    let mut reader = tar::Archive::new(archive);
+    let mut files = BTreeMap::new();
+    for entry in reader.entries().context("reading the archive")? {
+        let mut entry = entry.context("reading an archive entry")?;
+        let header = entry.header();
+        if header.entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let mode = header.mode().context("archive entry mode")?;
+        let uid = header.uid().context("archive entry uid")?;
+        let gid = header.gid().context("archive entry gid")?;
+        let path = entry
+            .path()
+            .context("archive entry path")?
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string();
+        let mut contents = Vec::new();
+        entry
+            .read_to_end(&mut contents)
+            .context("reading an archive entry")?;
+        files.insert(
+            path,
+            FileOnNode {
+                contents,
+                mode,
+                owner: (
+                    u32::try_from(uid).unwrap_or(u32::MAX),
+                    u32::try_from(gid).unwrap_or(u32::MAX),
+                ),
+            },
+        );
+    }
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +208,29 @@ mod tests {
             let err = mount_points(&[file(bad, "", 0o644)], &[]).unwrap_err();
             assert!(err.to_string().contains(bad), "{err}");
         }
+    }
+
+    #[test]
+    fn every_regular_file_of_a_directory_archive_by_path() {
+        let mut key = file("/etc/kubernetes/ssl/key.pem", "secret", 0o600);
+        key.owner = Some((1, 2));
+        let conf = file("/etc/kubernetes/admission.yaml", "a: b", 0o644);
+        let dirs = [NodeDir {
+            path: "/etc/kubernetes/empty".into(),
+            mode: 0o700,
+            owner: None,
+        }];
+        let bytes = build(&[key.clone(), conf.clone()], &dirs).unwrap();
+        let files = files_in(&bytes).unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            [
+                "etc/kubernetes/admission.yaml",
+                "etc/kubernetes/ssl/key.pem"
+            ]
+        );
+        assert!(files["etc/kubernetes/ssl/key.pem"].matches(&key));
+        assert!(files["etc/kubernetes/admission.yaml"].matches(&conf));
     }
 
     #[test]

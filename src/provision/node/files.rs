@@ -9,6 +9,7 @@
 //! no owner there). Reading back what is really on disk, rather than trusting a manifest kept
 //! on the node, also repairs files someone changed by hand.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use bollard::models::{ContainerCreateBody, HostConfig};
@@ -120,8 +121,19 @@ async fn find_stale(
             stale.dirs.push(dir.clone());
         }
     }
+    // The engine mounts the helper for every archive request (~100 ms each), so directories
+    // holding several planned files are read in one request rather than file by file.
+    let batched = batch_dirs(files);
+    let mut seen: BTreeMap<String, FileOnNode> = BTreeMap::new();
+    for dir in &batched {
+        seen.extend(read_dir(node, helper, root, dir).await?);
+    }
     for file in files {
-        let current = read_file(node, helper, root, &file.path).await?;
+        let current = if batched.iter().any(|d| is_below(&file.path, d)) {
+            seen.remove(&file.path)
+        } else {
+            read_file(node, helper, root, &file.path).await?
+        };
         if !current.is_some_and(|c| c.matches(file)) {
             stale.files.push(file.clone());
         }
@@ -199,6 +211,59 @@ async fn remove_helper(node: &NodeConnection, helper: &str) -> anyhow::Result<()
         .map_err(|e| docker_error(node, format!("removing file helper {helper}"), e))
 }
 
+/// Directories holding at least two planned files, without those inside another one.
+fn batch_dirs(files: &[NodeFile]) -> Vec<String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in files {
+        if let Some((parent, _)) = f.path.rsplit_once('/')
+            && !parent.is_empty()
+        {
+            *count.entry(parent).or_default() += 1;
+        }
+    }
+    let busy: Vec<&str> = count
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(d, _)| d)
+        .collect();
+    busy.iter()
+        .filter(|d| !busy.iter().any(|other| other != *d && is_below(d, other)))
+        .map(|d| d.to_string())
+        .collect()
+}
+
+fn is_below(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Every regular file under node directory `dir`, by node path; empty when `dir` is absent.
+async fn read_dir(
+    node: &NodeConnection,
+    helper: &str,
+    root: &str,
+    dir: &str,
+) -> anyhow::Result<BTreeMap<String, FileOnNode>> {
+    let options = DownloadFromContainerOptionsBuilder::default()
+        .path(&format!("{root}{dir}"))
+        .build();
+    let stream = node.docker().download_from_container(helper, Some(options));
+    let chunks: Result<Vec<_>, _> = stream.try_collect().await;
+    let bytes = match chunks {
+        Ok(chunks) => chunks.concat(),
+        Err(e) if is_not_found(&e) => return Ok(BTreeMap::new()),
+        Err(e) => return Err(docker_error(node, format!("reading back {dir}"), e)),
+    };
+    let files = archive::files_in(&bytes)
+        .map_err(|e| anyhow::anyhow!("node {}: reading back {dir}: {e:#}", node.name()))?;
+    // Entries are named after the directory's last component: `<name>/<relative path>`.
+    let parent = dir.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+    Ok(files
+        .into_iter()
+        .map(|(entry, file)| (format!("{parent}/{entry}"), file))
+        .collect())
+}
+
 async fn read_file(
     node: &NodeConnection,
     helper: &str,
@@ -243,5 +308,36 @@ async fn dir_is_current(
         }
         Err(e) if is_not_found(&e) => Ok(false),
         Err(e) => Err(docker_error(node, format!("checking {}", dir.path), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> NodeFile {
+        NodeFile {
+            path: path.into(),
+            contents: vec![],
+            mode: 0o644,
+            secret: false,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn busy_directories_are_read_whole_and_nested_ones_not_twice() {
+        let files = [
+            file("/etc/kubernetes/a.yaml"),
+            file("/etc/kubernetes/b.yaml"),
+            file("/etc/kubernetes/ssl/x.pem"),
+            file("/etc/kubernetes/ssl/y.pem"),
+            file("/etc/kubernetes/nginx-proxy/nginx.conf"),
+            file("/var/lib/kubelet/config.json"),
+        ];
+        assert_eq!(batch_dirs(&files), ["/etc/kubernetes"]);
+        assert!(is_below("/etc/kubernetes/ssl/x.pem", "/etc/kubernetes"));
+        assert!(!is_below("/etc/kubernetes-old/x", "/etc/kubernetes"));
+        assert!(batch_dirs(&[file("/a/one")]).is_empty());
     }
 }
