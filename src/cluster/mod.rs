@@ -13,11 +13,7 @@ pub const DEFAULT_VALIDITY_DAYS: u32 = 3650;
 fn identity(node: &RkeConfigNode) -> NodeIdentity {
     NodeIdentity {
         address: node.address.clone(),
-        internal_address: if node.internal_address.is_empty() {
-            node.address.clone()
-        } else {
-            node.internal_address.clone()
-        },
+        internal_address: node.effective_internal_address().to_string(),
         hostname: node.hostname_override.clone(),
     }
 }

@@ -10,15 +10,13 @@ use anyhow::Context;
 
 use super::Departed;
 use super::membership::{self, EtcdNode, MembershipPlan};
-use super::node::Node;
+use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
 use crate::certs::CertBundle;
 use crate::config::RkeConfigNode;
 use crate::error::{ErrorKind, classified};
 use crate::etcd::{EtcdClient, EtcdTls, Member};
-use crate::provision::node::{
-    clean_dirs, credentials_for, ensure_image, etcd_cleanup_dirs, remove_containers,
-};
+use crate::provision::node::{etcd_cleanup_dirs, remove_containers};
 use crate::provision::spec::{EtcdMembership, Plane, names};
 use crate::transport::NodeConnection;
 
@@ -37,17 +35,9 @@ pub fn etcd_nodes(nodes: &[RkeConfigNode]) -> Vec<EtcdNode> {
         .filter(|n| n.is_etcd())
         .map(|n| EtcdNode {
             name: n.hostname_override.clone(),
-            internal: internal_address(n),
+            internal: n.effective_internal_address().to_string(),
         })
         .collect()
-}
-
-fn internal_address(n: &RkeConfigNode) -> String {
-    if n.internal_address.is_empty() {
-        n.address.clone()
-    } else {
-        n.internal_address.clone()
-    }
 }
 
 /// Read the etcd containers' flags and ask the first running member (config nodes first, then
@@ -71,7 +61,7 @@ pub async fn discover(
             continue;
         }
         let tls = EtcdTls::from_bundle(bundle)?;
-        match EtcdClient::connect(conn, &internal_address(cfg), tls).await {
+        match EtcdClient::connect(conn, cfg.effective_internal_address(), tls).await {
             Ok(client) => match client.members().await {
                 Ok(m) => view.members = Some(m),
                 Err(e) => asked.push(format!("{e:#}")),
@@ -157,6 +147,9 @@ impl EtcdPlane<'_> {
                 .collect();
             planes::converge(&staying, Plane::Etcd, 1, self.ctx).await?;
         }
+        if !self.plan.changes_membership() {
+            return Ok(());
+        }
         // Connected after the roll, so the client does not start on a restarted member.
         let client = self.client().await?;
         self.check_quorum(&client).await?;
@@ -176,15 +169,13 @@ impl EtcdPlane<'_> {
     async fn client(&self) -> anyhow::Result<EtcdClient> {
         let mut errors = Vec::new();
         for node in self.nodes {
-            let Some(membership) = self.plan.memberships.get(node.name()) else {
-                continue;
-            };
-            if self.plan.add.iter().any(|a| a.name == node.name()) || membership.members.is_empty()
-            {
+            let member = self.plan.memberships.contains_key(node.name());
+            if !member || self.plan.add.iter().any(|a| a.name == node.name()) {
                 continue;
             }
             let tls = EtcdTls::from_bundle(self.ctx.bundle)?;
-            match EtcdClient::connect(&node.conn, &internal_address(&node.cfg), tls).await {
+            match EtcdClient::connect(&node.conn, node.cfg.effective_internal_address(), tls).await
+            {
                 Ok(c) => return Ok(c),
                 Err(e) => errors.push(format!("{e:#}")),
             }
@@ -227,7 +218,7 @@ impl EtcdPlane<'_> {
                 .with_context(|| format!("etcd plane: removing member {}", member.name))?;
             tracing::info!("etcd: removed member {} ({:x})", member.name, member.id);
             match self.holder_of(member) {
-                Some(conn) => self.stop_and_clean(conn).await?,
+                Some((_, conn)) => self.stop_and_clean(conn).await?,
                 None => tracing::warn!(
                     "etcd: the node of member {} is not reachable; its etcd container and data \
                      stay on it",
@@ -245,7 +236,7 @@ impl EtcdPlane<'_> {
         let Some(leader) = self.plan.remove.iter().find(|m| m.id == health.leader) else {
             return Ok(());
         };
-        let Some(conn) = self.holder_of(leader) else {
+        let Some((holder, conn)) = self.holder_of(leader) else {
             tracing::warn!(
                 "etcd: member {} leads but its node is not reachable; removing it makes the \
                  others elect a new leader",
@@ -253,18 +244,8 @@ impl EtcdPlane<'_> {
             );
             return Ok(());
         };
-        let ip = leader
-            .peer_urls
-            .first()
-            .and_then(|u| u.strip_prefix("https://"))
-            .and_then(|a| a.rsplit_once(':'))
-            .map(|(host, _)| {
-                host.trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let on_leader = EtcdClient::connect(conn, &ip, EtcdTls::from_bundle(self.ctx.bundle)?)
+        let tls = EtcdTls::from_bundle(self.ctx.bundle)?;
+        let on_leader = EtcdClient::connect(conn, holder.effective_internal_address(), tls)
             .await
             .context("etcd plane: connecting to the leaving leader")?;
         on_leader
@@ -280,16 +261,15 @@ impl EtcdPlane<'_> {
     }
 
     /// The connected node that ran `member`: a departing node, or a node that lost its etcd role.
-    fn holder_of(&self, member: &Member) -> Option<&NodeConnection> {
+    fn holder_of(&self, member: &Member) -> Option<(&RkeConfigNode, &NodeConnection)> {
         let departed = self.departed.iter().filter_map(|d| {
             let conn = d.conn.as_ref()?;
             Some((&d.cfg, conn))
         });
         let staying = self.nodes.iter().map(|n| (&n.cfg, &n.conn));
-        departed
-            .chain(staying)
-            .find(|(cfg, _)| member.has_peer_url(&crate::etcd::peer_url(&internal_address(cfg))))
-            .map(|(_, conn)| conn)
+        departed.chain(staying).find(|(cfg, _)| {
+            member.has_peer_url(&crate::etcd::peer_url(cfg.effective_internal_address()))
+        })
     }
 
     /// Remove a node's etcd container and empty its data directory: a removed member's data
@@ -298,17 +278,10 @@ impl EtcdPlane<'_> {
         remove_containers(conn, &[names::ETCD])
             .await
             .context("etcd plane")?;
-        let creds = credentials_for(self.helper_image, self.ctx.registries);
-        ensure_image(conn, self.helper_image, creds, false)
+        let dirs = etcd_cleanup_dirs(self.prefix_path);
+        empty_dirs(conn, &dirs, self.helper_image, self.ctx.registries)
             .await
-            .context("etcd plane")?;
-        clean_dirs(
-            conn,
-            &etcd_cleanup_dirs(self.prefix_path),
-            self.helper_image,
-        )
-        .await
-        .context("etcd plane")
+            .context("etcd plane")
     }
 
     async fn add_member(

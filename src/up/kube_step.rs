@@ -46,13 +46,10 @@ pub fn metadata(node: &RkeConfigNode) -> NodeMetadata {
     let mut m = NodeMetadata::for_node(&node.role, &node.labels, &node.taints);
     m.annotations
         .insert(EXTERNAL_IP.to_string(), node.address.clone());
-    let internal = if node.internal_address.is_empty() {
-        &node.address
-    } else {
-        &node.internal_address
-    };
-    m.annotations
-        .insert(INTERNAL_IP.to_string(), internal.clone());
+    m.annotations.insert(
+        INTERNAL_IP.to_string(),
+        node.effective_internal_address().to_string(),
+    );
     m
 }
 

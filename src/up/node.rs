@@ -9,7 +9,8 @@ use crate::certs::CertBundle;
 use crate::config::{PrivateRegistry, RkeConfigNode};
 use crate::provision::health::wait_healthy;
 use crate::provision::node::{
-    Action, ObservedContainer, apply, credentials_for, diff, ensure_image, observe, upload_files,
+    Action, ObservedContainer, apply, clean_dirs, credentials_for, diff, ensure_image, observe,
+    upload_files,
 };
 use crate::provision::spec::{NodePlan, Plane, names};
 use crate::transport::NodeConnection;
@@ -134,6 +135,19 @@ impl Node {
         }
         Ok(())
     }
+}
+
+/// Empty `dirs` on a node through a cleaner container, pulling the helper image first if the
+/// node lacks it (a node being cleaned may never have had it).
+pub async fn empty_dirs(
+    conn: &NodeConnection,
+    dirs: &[String],
+    helper_image: &str,
+    registries: &[PrivateRegistry],
+) -> anyhow::Result<()> {
+    let creds = credentials_for(helper_image, registries);
+    ensure_image(conn, helper_image, creds, false).await?;
+    clean_dirs(conn, dirs, helper_image).await
 }
 
 /// Removals for managed containers (and leftovers of interrupted replaces) the plan lacks.

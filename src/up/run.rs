@@ -10,16 +10,13 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::etcd_plane::{self, EtcdPlane};
-use super::node::Node;
+use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
 use super::prepare::Prepared;
 use super::{Departed, dry_run, kube_step, membership, parallel};
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
-use crate::provision::node::{
-    clean_dirs, credentials_for, ensure_image, etcd_cleanup_dirs, host_cleanup_dirs,
-    remove_containers,
-};
+use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
 use crate::provision::spec::{PlanInputs, Plane, names, plan_cluster_with};
 use crate::transport::NodeConnection;
 
@@ -237,14 +234,7 @@ async fn clean_departed(d: &Departed, cfg: &RkeConfig, etcd_external: bool) {
     }
     let result = async {
         remove_containers(conn, &containers).await?;
-        ensure_image(
-            conn,
-            helper,
-            credentials_for(helper, &cfg.private_registries),
-            false,
-        )
-        .await?;
-        clean_dirs(conn, &dirs, helper).await
+        empty_dirs(conn, &dirs, helper, &cfg.private_registries).await
     }
     .await;
     match result {

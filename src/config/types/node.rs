@@ -86,4 +86,14 @@ impl RkeConfigNode {
     pub fn is_worker(&self) -> bool {
         self.has_role(ROLE_WORKER)
     }
+
+    /// The address other nodes reach this one on: `internal_address`, or `address` when unset
+    /// (RKE1's rule).
+    pub fn effective_internal_address(&self) -> &str {
+        if self.internal_address.is_empty() {
+            &self.address
+        } else {
+            &self.internal_address
+        }
+    }
 }

@@ -6,16 +6,13 @@
 //! Nothing here unmounts: callers never pass `/var/lib/kubelet`, the one RKE directory that can
 //! hold a kubelet's bind mounts (RKE1 does not clean it either).
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
 use futures_util::StreamExt;
 
-use super::files::HELPER_LABEL;
+use super::docker_error;
+use super::helper::{self, Helper};
 use super::logs::tail_logs;
-use super::{docker_error, is_not_found};
 use crate::error::{ErrorKind, classified};
 use crate::transport::NodeConnection;
 
@@ -33,18 +30,8 @@ pub async fn remove_containers(
     let mut removed = Vec::new();
     for name in names {
         for candidate in [name.to_string(), format!("old-{name}")] {
-            let options = RemoveContainerOptionsBuilder::default()
-                .force(true)
-                .v(true)
-                .build();
-            match node
-                .docker()
-                .remove_container(&candidate, Some(options))
-                .await
-            {
-                Ok(()) => removed.push(candidate),
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(docker_error(node, format!("removing {candidate}"), e)),
+            if helper::force_remove(node, &candidate, &candidate).await? {
+                removed.push(candidate);
             }
         }
     }
@@ -136,33 +123,21 @@ async fn create_cleaner(
     image: &str,
     dirs: &[String],
 ) -> anyhow::Result<String> {
-    static SEQ: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "rke-cleaner-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    );
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        // As the entrypoint, so an image's own entrypoint (rke-tools has one) is bypassed.
-        entrypoint: Some(cleaner_command(dirs)),
-        labels: Some([(HELPER_LABEL.to_string(), "true".to_string())].into()),
-        network_disabled: Some(true),
-        host_config: Some(HostConfig {
-            binds: Some(dirs.iter().map(|d| format!("{d}:{d}")).collect()),
-            network_mode: Some("none".into()),
+    helper::create(
+        node,
+        Helper {
+            kind: "cleaner",
+            what: "the cleaner",
+            image,
+            // As the entrypoint, so an image's own entrypoint (rke-tools has one) is bypassed.
+            entrypoint: Some(cleaner_command(dirs)),
+            cmd: None,
+            binds: dirs.iter().map(|d| format!("{d}:{d}")).collect(),
             // Deleting under SELinux-labelled host directories needs no relabelling this way.
             security_opt: Some(vec!["label=disable".into()]),
-            ..HostConfig::default()
-        }),
-        ..ContainerCreateBody::default()
-    };
-    let options = CreateContainerOptionsBuilder::default().name(&name).build();
-    node.docker()
-        .create_container(Some(options), body)
-        .await
-        .map_err(|e| docker_error(node, format!("creating the cleaner from {image}"), e))?;
-    Ok(name)
+        },
+    )
+    .await
 }
 
 /// Start the cleaner and wait for it; a non-zero exit or the timeout is an error quoting its
@@ -219,19 +194,9 @@ async fn run_to_end(node: &NodeConnection, name: &str, dirs: &[String]) -> anyho
 }
 
 async fn remove_cleaner(node: &NodeConnection, name: &str) -> anyhow::Result<()> {
-    let options = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    match node.docker().remove_container(name, Some(options)).await {
-        Ok(()) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(docker_error(
-            node,
-            format!("removing the cleaner {name}"),
-            e,
-        )),
-    }
+    helper::force_remove(node, name, &format!("the cleaner {name}"))
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]

@@ -10,12 +10,9 @@
 //! on the node, also repairs files someone changed by hand.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    ContainerArchiveInfoOptionsBuilder, CreateContainerOptionsBuilder,
-    DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    ContainerArchiveInfoOptionsBuilder, DownloadFromContainerOptionsBuilder,
     UploadToContainerOptionsBuilder,
 };
 use futures_util::TryStreamExt;
@@ -25,8 +22,7 @@ use super::{docker_error, is_not_found};
 use crate::provision::spec::{NodeDir, NodeFile};
 use crate::transport::NodeConnection;
 
-/// Label marking helper containers, so a crashed run's leftovers can be recognised.
-pub const HELPER_LABEL: &str = "io.rke.file-helper";
+use super::helper::{self, Helper};
 
 /// What [`upload_files`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -172,43 +168,27 @@ async fn create_helper(
     image: &str,
     binds: Vec<String>,
 ) -> anyhow::Result<String> {
-    static SEQ: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "rke-file-helper-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    );
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        // Never started; a command is given only so images without a default one are accepted.
-        cmd: Some(vec!["true".into()]),
-        labels: Some([(HELPER_LABEL.to_string(), "true".to_string())].into()),
-        network_disabled: Some(true),
-        host_config: Some(HostConfig {
-            // `Binds` (not `Mounts`) so the engine creates missing host directories.
-            binds: Some(binds),
-            network_mode: Some("none".into()),
-            ..HostConfig::default()
-        }),
-        ..ContainerCreateBody::default()
-    };
-    let options = CreateContainerOptionsBuilder::default().name(&name).build();
-    node.docker()
-        .create_container(Some(options), body)
-        .await
-        .map_err(|e| docker_error(node, format!("creating file helper from {image}"), e))?;
-    Ok(name)
+    helper::create(
+        node,
+        Helper {
+            kind: "file-helper",
+            what: "file helper",
+            image,
+            entrypoint: None,
+            // Never started; a command is given only so images without a default one are
+            // accepted.
+            cmd: Some(vec!["true".into()]),
+            binds,
+            security_opt: None,
+        },
+    )
+    .await
 }
 
-async fn remove_helper(node: &NodeConnection, helper: &str) -> anyhow::Result<()> {
-    let options = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    node.docker()
-        .remove_container(helper, Some(options))
+async fn remove_helper(node: &NodeConnection, name: &str) -> anyhow::Result<()> {
+    helper::force_remove(node, name, &format!("file helper {name}"))
         .await
-        .map_err(|e| docker_error(node, format!("removing file helper {helper}"), e))
+        .map(drop)
 }
 
 /// Directories holding at least two planned files, without those inside another one.

@@ -12,6 +12,7 @@ mod create;
 mod diff;
 mod explain;
 mod files;
+mod helper;
 mod image;
 mod logs;
 
@@ -22,6 +23,7 @@ pub use create::create_body;
 pub use diff::{Action, ObservedContainer, diff};
 pub use explain::{explain_replace, spec_from_inspect, without_image_defaults};
 pub use files::{FileUpload, stale_paths, upload_files};
+pub use helper::HELPER_LABEL;
 pub use image::{credentials_for, ensure_image, registry_host};
 pub use logs::tail_logs;
 

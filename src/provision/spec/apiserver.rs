@@ -19,7 +19,7 @@ fn etcd_servers(cluster: &Cluster, host: &Host) -> String {
     let mut urls: Vec<String> = Vec::new();
     let mut own = false;
     for node in &cluster.etcd_nodes {
-        let internal = super::inputs::internal_address(node);
+        let internal = node.effective_internal_address().to_string();
         if internal == host.internal {
             own = true;
         } else {

@@ -1,6 +1,6 @@
 //! The cluster- and host-level facts every component builder reads, computed once.
 
-use super::inputs::{HostFacts, PlanInputs, internal_address};
+use super::inputs::{HostFacts, PlanInputs};
 use super::net::under_prefix;
 use super::types::{CONTAINER_NAME_LABEL, ContainerSpec, Plane};
 use crate::certs::CertBundle;
@@ -127,7 +127,7 @@ impl<'a> Cluster<'a> {
     pub fn host(&self, node: &'a RkeConfigNode) -> Host<'a> {
         Host {
             node,
-            internal: internal_address(node),
+            internal: node.effective_internal_address().to_string(),
             facts: self
                 .inputs
                 .hosts

@@ -64,7 +64,12 @@ impl EtcdMembership {
                 .nodes
                 .iter()
                 .filter(|n| n.is_etcd())
-                .map(|n| (n.hostname_override.clone(), internal_address(n)))
+                .map(|n| {
+                    (
+                        n.hostname_override.clone(),
+                        n.effective_internal_address().to_string(),
+                    )
+                })
                 .collect(),
             state: EtcdClusterState::New,
         }
@@ -93,12 +98,4 @@ pub struct PlanInputs {
     /// Per etcd node (`hostname_override`); nodes not listed found a new cluster with every
     /// etcd node of the config.
     pub etcd: BTreeMap<String, EtcdMembership>,
-}
-
-pub(crate) fn internal_address(node: &crate::config::RkeConfigNode) -> String {
-    if node.internal_address.is_empty() {
-        node.address.clone()
-    } else {
-        node.internal_address.clone()
-    }
 }

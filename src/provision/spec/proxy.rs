@@ -86,7 +86,7 @@ pub fn nginx_config(cluster: &Cluster) -> String {
         .cp_nodes
         .iter()
         .map(|n| {
-            let ip = super::inputs::internal_address(n);
+            let ip = n.effective_internal_address().to_string();
             format!("    server {}:6443;\n", host_port(&ip))
         })
         .collect();
