@@ -35,7 +35,7 @@ fi
 
 say "building rke (release)"
 cargo build --release --locked >&2
-RKE=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/release/rke
+RKE=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/x86_64-unknown-linux-gnu/release/rke
 KNOWN_HOSTS=$(jq -r .ssh.known_hosts "$ENV_JSON")
 container() { jq -r ".nodes[$(($1 - 1))].container" "$ENV_JSON"; }
 

@@ -60,7 +60,7 @@ fi
 
 say "building rke (cargo build --release --locked)"
 cargo build --release --locked
-RKE=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/release/rke
+RKE=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/x86_64-unknown-linux-gnu/release/rke
 [[ -x $RKE ]] || die "no rke binary at $RKE after the build"
 
 # cluster.yml follows the environment (its registry password and keys change when it is

@@ -6,4 +6,5 @@
 pub mod archive;
 pub mod integrity;
 pub mod naming;
+pub mod package;
 pub mod s3;
