@@ -6,5 +6,6 @@
 pub mod archive;
 pub mod integrity;
 pub mod naming;
+pub mod on_node;
 pub mod package;
 pub mod s3;

@@ -8,18 +8,13 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-
-use super::docker_error;
 use super::helper::{self, Helper};
-use super::logs::tail_logs;
+use super::oneshot;
 use crate::error::{ErrorKind, classified};
 use crate::transport::NodeConnection;
 
 /// How long the cleaner may run before it is given up on.
 const CLEAN_TIMEOUT: Duration = Duration::from_secs(120);
-/// Log lines quoted when the cleaner fails.
-const LOG_TAIL_LINES: usize = 20;
 
 /// Force-remove (with anonymous volumes) each named container and its `old-<name>` leftover of
 /// an interrupted replace. Absent containers are fine. Returns the names actually removed.
@@ -78,11 +73,10 @@ pub async fn clean_dirs(
     if dirs.is_empty() {
         return Ok(());
     }
-    let name = create_cleaner(node, helper_image, &dirs).await?;
-    let outcome = run_to_end(node, &name, &dirs).await;
-    let removed = remove_cleaner(node, &name).await;
-    outcome?;
-    removed
+    let what = format!("cleaning {}", dirs.join(", "));
+    oneshot::run(node, cleaner(helper_image, &dirs), &what, CLEAN_TIMEOUT)
+        .await
+        .map(drop)
 }
 
 /// `dir` without trailing slashes, or why it may not be cleaned.
@@ -118,14 +112,8 @@ fn cleaner_command(dirs: &[String]) -> Vec<String> {
         .collect()
 }
 
-async fn create_cleaner(
-    node: &NodeConnection,
-    image: &str,
-    dirs: &[String],
-) -> anyhow::Result<String> {
-    helper::create(
-        node,
-        Helper {
+fn cleaner<'a>(image: &'a str, dirs: &[String]) -> Helper<'a> {
+    Helper {
             kind: "cleaner",
             what: "the cleaner",
             image,
@@ -135,68 +123,7 @@ async fn create_cleaner(
             binds: dirs.iter().map(|d| format!("{d}:{d}")).collect(),
             // Deleting under SELinux-labelled host directories needs no relabelling this way.
             security_opt: Some(vec!["label=disable".into()]),
-        },
-    )
-    .await
-}
-
-/// Start the cleaner and wait for it; a non-zero exit or the timeout is an error quoting its
-/// last log lines.
-async fn run_to_end(node: &NodeConnection, name: &str, dirs: &[String]) -> anyhow::Result<()> {
-    node.docker()
-        .start_container(name, None)
-        .await
-        .map_err(|e| docker_error(node, format!("starting the cleaner {name}"), e))?;
-    let what = format!("cleaning {}", dirs.join(", "));
-    let mut wait = node.docker().wait_container(name, None);
-    let code = match tokio::time::timeout(CLEAN_TIMEOUT, wait.next()).await {
-        Err(_) => {
-            let logs = tail_logs(node, name, LOG_TAIL_LINES)
-                .await
-                .unwrap_or_default();
-            return Err(classified(
-                ErrorKind::Docker,
-                format!(
-                    "node {}: {what}: still running after {} s; last output:\n{}",
-                    node.name(),
-                    CLEAN_TIMEOUT.as_secs(),
-                    logs.trim_end()
-                ),
-            ));
-        }
-        Ok(Some(Ok(response))) => response.status_code,
-        Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. }))) => code,
-        Ok(Some(Err(e))) => return Err(docker_error(node, format!("waiting for {name}"), e)),
-        Ok(None) => {
-            return Err(classified(
-                ErrorKind::Docker,
-                format!(
-                    "node {}: {what}: the engine ended the wait without a status",
-                    node.name()
-                ),
-            ));
-        }
-    };
-    if code == 0 {
-        return Ok(());
     }
-    let logs = tail_logs(node, name, LOG_TAIL_LINES)
-        .await
-        .unwrap_or_default();
-    Err(classified(
-        ErrorKind::Docker,
-        format!(
-            "node {}: {what}: the cleaner exited with status {code}; last output:\n{}",
-            node.name(),
-            logs.trim_end()
-        ),
-    ))
-}
-
-async fn remove_cleaner(node: &NodeConnection, name: &str) -> anyhow::Result<()> {
-    helper::force_remove(node, name, &format!("the cleaner {name}"))
-        .await
-        .map(drop)
 }
 
 #[cfg(test)]

@@ -84,6 +84,26 @@ pub async fn stale_paths(
     Ok(stale.paths())
 }
 
+/// The contents of one file on the node, `None` when it does not exist. Reads through a
+/// helper (never started) with the file's directory bound read-only; binding creates the
+/// directory when it is missing, which every caller here is fine with (RKE's own directories).
+pub async fn fetch_file(
+    node: &NodeConnection,
+    path: &str,
+    helper_image: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let dir = match path.rsplit_once('/') {
+        Some((dir, _)) if !dir.is_empty() => dir,
+        _ => anyhow::bail!("node {}: {path:?} is not a file below a directory", node.name()),
+    };
+    let helper = create_helper(node, helper_image, vec![format!("{dir}:{dir}:ro")]).await?;
+    let result = read_file(node, &helper, "", path).await;
+    let removed = remove_helper(node, &helper).await;
+    let file = result?;
+    removed?;
+    Ok(file.map(|f| f.contents))
+}
+
 /// The planned entries that differ from what the node holds.
 struct Stale {
     dirs: Vec<NodeDir>,

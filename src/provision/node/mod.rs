@@ -15,6 +15,7 @@ mod files;
 mod helper;
 mod image;
 mod logs;
+mod oneshot;
 
 pub use changes::field_changes;
 pub use clean::{clean_dirs, etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
@@ -22,7 +23,9 @@ pub use converge::{apply, observe};
 pub use create::create_body;
 pub use diff::{Action, ObservedContainer, diff};
 pub use explain::{explain_replace, spec_from_inspect, without_image_defaults};
-pub use files::{FileUpload, stale_paths, upload_files};
+pub use files::{FileUpload, fetch_file, stale_paths, upload_files};
+pub(crate) use helper::Helper;
+pub(crate) use oneshot::run as run_oneshot;
 pub use helper::HELPER_LABEL;
 pub use image::{credentials_for, ensure_image, registry_host};
 pub use logs::tail_logs;
