@@ -2,9 +2,12 @@
 
 mod cert;
 mod config_cmd;
+mod etcd;
 mod nodes;
 mod output;
 mod preflight;
+mod snapshot_list;
+mod snapshot_restore;
 mod up;
 mod validate;
 
@@ -45,6 +48,9 @@ pub enum Command {
     /// Certificate utilities.
     #[command(subcommand)]
     Cert(cert::CertCommand),
+    /// etcd snapshots: save, list, restore.
+    #[command(subcommand)]
+    Etcd(etcd::EtcdCommand),
 }
 
 /// Output format of commands that report results.
@@ -89,6 +95,7 @@ pub fn run() -> i32 {
         Command::Config(args) => config_cmd::run(&args),
         Command::Cert(cmd) => cert::run(&cmd),
         Command::Preflight(args) => preflight::run(&args),
+        Command::Etcd(cmd) => etcd::run(&cmd),
     };
     match result {
         Ok(code) => code,

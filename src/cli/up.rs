@@ -57,6 +57,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         update_only: args.update_only,
         limit: usize::from(args.connect.max_parallel),
         health_timeout: std::time::Duration::from_secs(args.health_timeout),
+        delete_unlisted_nodes: false,
     };
     let started = std::time::Instant::now();
     let outcome = nodes::runtime()?.block_on(async {

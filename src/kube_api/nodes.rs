@@ -177,6 +177,20 @@ impl KubeClient {
         }
     }
 
+    /// The names of every registered Node.
+    pub async fn node_names(&self) -> anyhow::Result<Vec<String>> {
+        let list = self
+            .nodes()
+            .list(&Default::default())
+            .await
+            .map_err(|e| api_error("listing nodes", e))?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect())
+    }
+
     /// The node object, `None` when it is not registered.
     pub async fn get_node(&self, node: &str) -> anyhow::Result<Option<Node>> {
         self.nodes()

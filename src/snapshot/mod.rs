@@ -8,4 +8,6 @@ pub mod integrity;
 pub mod naming;
 pub mod on_node;
 pub mod package;
+pub mod restore;
 pub mod s3;
+pub mod save;

@@ -99,6 +99,19 @@ pub async fn delete_departed(kube: &KubeClient, departed: &[Departed]) -> anyhow
     Ok(())
 }
 
+/// After a restore, delete the Node objects the snapshot brought back that `cluster.yml` no
+/// longer lists (RKE1's `RemoveOldNodes`, for every such node: a restored cluster's nodes are
+/// the config's).
+pub async fn delete_unlisted(kube: &KubeClient, cfg: &RkeConfig) -> anyhow::Result<()> {
+    for name in kube.node_names().await? {
+        if !cfg.nodes.iter().any(|n| n.hostname_override == name) {
+            kube.delete_node(&name).await?;
+            tracing::info!(node = %name, "removed from Kubernetes: not in the config");
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,8 @@ pub struct Options {
     pub limit: usize,
     /// How long components get to become healthy, and nodes to register.
     pub health_timeout: Duration,
+    /// After a snapshot restore: delete Node objects the config does not list.
+    pub delete_unlisted_nodes: bool,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             update_only: false,
             limit: 50,
             health_timeout: Duration::from_secs(120),
+            delete_unlisted_nodes: false,
         }
     }
 }
@@ -179,6 +182,9 @@ pub async fn up(
     tracing::info!("worker plane ready");
 
     kube_step::delete_departed(&kube, &departed).await?;
+    if opts.delete_unlisted_nodes {
+        kube_step::delete_unlisted(&kube, cfg).await?;
+    }
     for d in &departed {
         clean_departed(d, cfg, etcd_external).await;
     }

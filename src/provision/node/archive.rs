@@ -50,6 +50,10 @@ fn is_under(dir: &str, ancestor: &str) -> bool {
 /// planned directory is extracted after it.
 pub(crate) fn build(files: &[NodeFile], dirs: &[NodeDir]) -> anyhow::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
+    // The write time, as any file written on the node would carry (`ls -l`, snapshot lists).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     for dir in dirs {
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Directory);
@@ -58,7 +62,7 @@ pub(crate) fn build(files: &[NodeFile], dirs: &[NodeDir]) -> anyhow::Result<Vec<
         header.set_uid(uid.into());
         header.set_gid(gid.into());
         header.set_size(0);
-        header.set_mtime(0);
+        header.set_mtime(now);
         builder
             .append_data(&mut header, relative(&dir.path), std::io::empty())
             .with_context(|| format!("adding directory {} to the archive", dir.path))?;
@@ -71,7 +75,7 @@ pub(crate) fn build(files: &[NodeFile], dirs: &[NodeDir]) -> anyhow::Result<Vec<
         header.set_uid(uid.into());
         header.set_gid(gid.into());
         header.set_size(file.contents.len() as u64);
-        header.set_mtime(0);
+        header.set_mtime(now);
         builder
             .append_data(&mut header, relative(&file.path), file.contents.as_slice())
             .with_context(|| format!("adding {} to the archive", file.path))?;

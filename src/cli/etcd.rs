@@ -1,0 +1,236 @@
+//! `rke etcd snapshot-save | snapshot-list | snapshot-restore` (RKE1's flags; `snapshot-list`
+//! is new). The work is in [`crate::snapshot`]; this file reads the config and state, connects
+//! to the nodes and prints the result.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use super::nodes::{self, ConnectArgs};
+use super::{ConfigArg, OutputFormat};
+use crate::certs::CertBundle;
+use crate::config::{RkeConfig, load};
+use crate::error::{ErrorKind, classified};
+use crate::paths;
+use crate::snapshot::naming::{check_name, one_off_name};
+use crate::snapshot::s3::{self, S3Args, S3Store};
+use crate::snapshot::save::{self, EtcdHost};
+use crate::state::{self, FullState};
+use crate::transport::NodeConnection;
+
+// The variants are RKE1's command names (`snapshot-save`, ...).
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Subcommand)]
+pub enum EtcdCommand {
+    /// Take an etcd snapshot and store it on every etcd node (and in S3 with --s3).
+    SnapshotSave(SaveArgs),
+    /// List the snapshots on each etcd node and in S3, with size, time and checksum.
+    SnapshotList(ListArgs),
+    /// Restore the cluster from a snapshot (stops the control plane and etcd, then runs `up`).
+    SnapshotRestore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Snapshot name, without .zip (default: rke_etcd_snapshot_<time>).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Snapshot name, without .zip.
+    #[arg(long)]
+    pub name: String,
+    /// Use the local cluster.rkestate instead of the state stored in the snapshot.
+    #[arg(long)]
+    pub use_local_state: bool,
+    /// Use certificates from --cert-dir instead of the state's.
+    #[arg(long)]
+    pub custom_certs: bool,
+    /// Directory of custom certificates (default: `<config>_certs` next to the config).
+    #[arg(long)]
+    pub cert_dir: Option<PathBuf>,
+    /// Seconds components get to become healthy after the restore.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub health_timeout: u64,
+    #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+pub fn run(cmd: &EtcdCommand) -> anyhow::Result<i32> {
+    match cmd {
+        EtcdCommand::SnapshotSave(args) => run_save(args),
+        EtcdCommand::SnapshotList(args) => super::snapshot_list::run(args),
+        EtcdCommand::SnapshotRestore(args) => super::snapshot_restore::run(args),
+    }
+}
+
+/// The config, and the local state file's path and bytes (when it exists).
+pub(super) struct Loaded {
+    pub cfg: RkeConfig,
+    pub state_path: PathBuf,
+    pub state: Option<FullState>,
+    pub state_bytes: Option<Vec<u8>>,
+}
+
+pub(super) fn load_cluster(config_path: &Path) -> anyhow::Result<Loaded> {
+    let cfg = load::load_valid(config_path)?.config;
+    let state_path = paths::state_file(config_path);
+    let state = state::load::<RkeConfig>(&state_path)?.map(|l| l.state);
+    let state_bytes = match std::fs::read(&state_path) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(classified(
+                ErrorKind::State,
+                format!("reading {}: {e}", state_path.display()),
+            ));
+        }
+    };
+    Ok(Loaded {
+        cfg,
+        state_path,
+        state,
+        state_bytes,
+    })
+}
+
+/// The certificates a running cluster uses: `currentState`'s, else `desiredState`'s.
+pub(super) fn cluster_bundle(loaded: &Loaded) -> anyhow::Result<&CertBundle> {
+    let missing = || {
+        classified(
+            ErrorKind::State,
+            format!(
+                "{} has no certificates: run `rke up` first (the snapshot commands need the \
+                 cluster's kube-ca and kube-node certificates to reach etcd)",
+                loaded.state_path.display()
+            ),
+        )
+    };
+    let state = loaded.state.as_ref().ok_or_else(missing)?;
+    [&state.current_state, &state.desired_state]
+        .into_iter()
+        .map(|s| &s.certificates_bundle)
+        .find(|b| !b.is_empty())
+        .ok_or_else(missing)
+}
+
+/// Connect to the config's etcd nodes only (snapshots need nothing else).
+pub(super) async fn connect_etcd(
+    cfg: &RkeConfig,
+    args: &ConnectArgs,
+) -> anyhow::Result<Vec<NodeConnection>> {
+    let mut etcd_only = cfg.clone();
+    etcd_only.nodes.retain(|n| n.is_etcd());
+    if etcd_only.nodes.is_empty() {
+        return Err(classified(
+            ErrorKind::Config,
+            "the config has no etcd node (snapshots are taken from etcd nodes)",
+        ));
+    }
+    let connected = nodes::connect(&etcd_only, args).await;
+    if !connected.errors.is_empty() {
+        return Err(nodes::report_errors(&connected.errors));
+    }
+    Ok(connected.nodes)
+}
+
+/// Pair each etcd node of the config with its connection.
+pub(super) fn etcd_hosts<'a>(cfg: &'a RkeConfig, conns: &'a [NodeConnection]) -> Vec<EtcdHost<'a>> {
+    cfg.nodes
+        .iter()
+        .filter(|n| n.is_etcd())
+        .filter_map(|n| {
+            conns
+                .iter()
+                .find(|c| c.name() == n.hostname_override)
+                .map(|conn| EtcdHost { cfg: n, conn })
+        })
+        .collect()
+}
+
+pub(super) async fn s3_store(args: &S3Args, cfg: &RkeConfig) -> anyhow::Result<Option<S3Store>> {
+    match s3::settings(args, cfg)? {
+        Some(settings) => Ok(Some(S3Store::connect(&settings).await?)),
+        None => Ok(None),
+    }
+}
+
+fn run_save(args: &SaveArgs) -> anyhow::Result<i32> {
+    let loaded = load_cluster(&args.config.config)?;
+    let name = match &args.name {
+        Some(n) => {
+            let checked = check_name(n)?;
+            if let Some(w) = &checked.warning {
+                tracing::warn!("{w}");
+            }
+            checked.name
+        }
+        None => {
+            let n = one_off_name(time::OffsetDateTime::now_utc());
+            tracing::warn!("no --name given: the snapshot is named {n}");
+            n
+        }
+    };
+    let bundle = cluster_bundle(&loaded)?;
+    let settings = s3::settings(&args.s3, &loaded.cfg)?;
+    let helper = loaded.cfg.system_images.alpine.clone();
+    let saved = nodes::runtime()?.block_on(async {
+        let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
+        let hosts = etcd_hosts(&loaded.cfg, &conns);
+        save::save(
+            &hosts,
+            bundle,
+            &name,
+            loaded.state_bytes.as_deref(),
+            settings.as_ref(),
+            &helper,
+        )
+        .await
+    })?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string(&saved)?),
+        OutputFormat::Text => println!(
+            "Snapshot {} saved in {:.1}s: {} bytes (etcd database {} bytes), sha256 {}, from \
+             {}, on {}{}",
+            saved.name,
+            saved.seconds,
+            saved.archive_size,
+            saved.db_size,
+            saved.sha256,
+            saved.taken_from,
+            saved.nodes.join(", "),
+            saved
+                .s3_key
+                .as_ref()
+                .map(|k| format!(", and in S3 as {k}"))
+                .unwrap_or_default()
+        ),
+    }
+    Ok(0)
+}

@@ -1,0 +1,264 @@
+//! Stopping the cluster and restoring every etcd member from the same snapshot with the full
+//! member list (etcd's multi-member restore procedure, as RKE1 does it): on each etcd node the
+//! database is copied to `/opt/rke/etcd-snapshots-restore/`, `etcdctl snapshot restore`
+//! (`etcdutl` from etcd 3.5) runs in a one-shot container from the cluster's etcd image, and the
+//! restored `member/` directory replaces the one in etcd's data directory.
+
+use std::time::Duration;
+
+use bollard::query_parameters::StopContainerOptionsBuilder;
+
+use crate::config::RkeConfig;
+use crate::error::{ErrorKind, classified};
+use crate::provision::node::{Helper, clean_dirs, run_oneshot, upload_files};
+use crate::provision::spec::{NodeFile, names};
+use crate::snapshot::save::EtcdHost;
+use crate::transport::NodeConnection;
+
+/// RKE1's scratch directory for a restore.
+pub const RESTORE_DIR: &str = "/opt/rke/etcd-snapshots-restore";
+/// The cluster token every member was started with (RKE1's constant).
+const CLUSTER_TOKEN: &str = "etcd-cluster-1";
+const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Seconds a component gets to stop before it is killed.
+const STOP_GRACE: i32 = 30;
+
+/// The recurring snapshot container (it must not snapshot a half-restored member).
+pub const ROLLING_SNAPSHOTS: &str = "etcd-rolling-snapshots";
+
+/// Stop `containers` on a node; absent or already stopped ones are fine.
+pub async fn stop(conn: &NodeConnection, containers: &[&str]) -> anyhow::Result<()> {
+    for name in containers {
+        let options = StopContainerOptionsBuilder::default().t(STOP_GRACE).build();
+        match conn.docker().stop_container(name, Some(options)).await {
+            Ok(()) => tracing::info!(node = %conn.name(), "stopped {name}"),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 304,
+                ..
+            }) => {}
+            Err(e) => {
+                return Err(classified(
+                    ErrorKind::Docker,
+                    format!("node {}: stopping {name}: {e}", conn.name()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The control-plane components, stopped before etcd so nothing writes during the restore.
+pub const CONTROL_PLANE: &[&str] = &[
+    names::KUBE_APISERVER,
+    names::KUBE_CONTROLLER_MANAGER,
+    names::KUBE_SCHEDULER,
+];
+
+/// `--initial-cluster` for every etcd node of the config: `etcd-<name>=https://<ip>:2380,...`.
+pub fn initial_cluster(cfg: &RkeConfig) -> String {
+    cfg.nodes
+        .iter()
+        .filter(|n| n.is_etcd())
+        .map(|n| {
+            format!(
+                "etcd-{}=https://{}:2380",
+                n.hostname_override,
+                host_port(n.effective_internal_address())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn host_port(address: &str) -> String {
+    if address.contains(':') {
+        format!("[{address}]")
+    } else {
+        address.to_string()
+    }
+}
+
+/// Whether the etcd image ships `etcdutl` (3.5 and later), which replaced
+/// `etcdctl snapshot restore`.
+pub fn uses_etcdutl(etcd_image: &str) -> bool {
+    let tag = etcd_image.rsplit_once(':').map_or("", |(_, t)| t);
+    let mut parts = tag.trim_start_matches('v').split(['.', '-']);
+    let major = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
+    match (major, minor) {
+        (Some(major), Some(minor)) => (major, minor) >= (3, 5),
+        // An unknown tag is taken to be current.
+        _ => true,
+    }
+}
+
+/// The restore command inside the etcd image.
+pub fn restore_command(etcd_image: &str, host: &EtcdHost, initial_cluster: &str) -> Vec<String> {
+    command_for(etcd_image, host.cfg, initial_cluster)
+}
+
+fn command_for(
+    etcd_image: &str,
+    node: &crate::config::RkeConfigNode,
+    initial_cluster: &str,
+) -> Vec<String> {
+    let tool = if uses_etcdutl(etcd_image) {
+        "/usr/local/bin/etcdutl"
+    } else {
+        "/usr/local/bin/etcdctl"
+    };
+    let internal = host_port(node.effective_internal_address());
+    vec![
+        tool.to_string(),
+        "snapshot".into(),
+        "restore".into(),
+        "/restore/snapshot.db".into(),
+        "--data-dir=/restore/data".into(),
+        format!("--name=etcd-{}", node.hostname_override),
+        format!("--initial-cluster={initial_cluster}"),
+        format!("--initial-cluster-token={CLUSTER_TOKEN}"),
+        format!("--initial-advertise-peer-urls=https://{internal}:2380"),
+    ]
+}
+
+/// Restore one member: stage the database, run the restore, swap the data directory.
+pub async fn restore_member(
+    host: &EtcdHost<'_>,
+    cfg: &RkeConfig,
+    db: &[u8],
+    helper_image: &str,
+) -> anyhow::Result<()> {
+    let conn = host.conn;
+    let data_dir = format!("{}/var/lib/etcd", cfg.prefix_path.trim_end_matches('/'));
+    clean_dirs(conn, &[RESTORE_DIR.to_string()], helper_image).await?;
+    let staged = NodeFile {
+        path: format!("{RESTORE_DIR}/snapshot.db"),
+        contents: db.to_vec(),
+        mode: 0o600,
+        secret: true,
+        owner: None,
+    };
+    upload_files(conn, &[staged], &[], helper_image).await?;
+
+    let etcd_image = cfg.services.etcd.image.as_str();
+    let restore = Helper {
+        kind: "etcd-restore",
+        what: "the etcd restore",
+        image: etcd_image,
+        entrypoint: Some(restore_command(etcd_image, host, &initial_cluster(cfg))),
+        cmd: None,
+        binds: vec![format!("{RESTORE_DIR}:/restore")],
+        security_opt: Some(vec!["label=disable".into()]),
+    };
+    let output = run_oneshot(
+        conn,
+        restore,
+        "restoring the etcd snapshot",
+        RESTORE_TIMEOUT,
+    )
+    .await?;
+    tracing::debug!(node = %conn.name(), "etcd restore: {}", output.trim_end());
+
+    // Replace the member directory; hand it to etcd's user when etcd runs as one.
+    let etcd = &cfg.services.etcd;
+    let chown = if etcd.uid > 0 || etcd.gid > 0 {
+        format!(" && chown -R {}:{} /data/member", etcd.uid, etcd.gid)
+    } else {
+        String::new()
+    };
+    let script = format!(
+        "rm -rf /data/member /data/member.old && mv /restore/data/member /data/member{chown} \
+         && rm -rf /restore/data /restore/snapshot.db"
+    );
+    let swap = Helper {
+        kind: "etcd-restore-swap",
+        what: "the etcd data swap",
+        image: helper_image,
+        entrypoint: Some(vec!["sh".into(), "-c".into(), script]),
+        cmd: None,
+        binds: vec![
+            format!("{RESTORE_DIR}:/restore"),
+            format!("{data_dir}:/data"),
+        ],
+        security_opt: Some(vec!["label=disable".into()]),
+    };
+    run_oneshot(
+        conn,
+        swap,
+        "moving the restored data into place",
+        RESTORE_TIMEOUT,
+    )
+    .await
+    .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RkeConfigNode;
+
+    fn node(name: &str, ip: &str, roles: &[&str]) -> RkeConfigNode {
+        RkeConfigNode {
+            address: ip.into(),
+            hostname_override: name.into(),
+            role: roles.iter().map(|r| r.to_string()).collect(),
+            ..RkeConfigNode::default()
+        }
+    }
+
+    #[test]
+    fn initial_cluster_lists_every_etcd_node_of_the_config() {
+        let cfg = RkeConfig {
+            nodes: vec![
+                node("a", "10.0.0.1", &["etcd", "controlplane"]),
+                node("b", "10.0.0.2", &["worker"]),
+                node("c", "fd00::3", &["etcd"]),
+            ],
+            ..RkeConfig::default()
+        };
+        assert_eq!(
+            initial_cluster(&cfg),
+            "etcd-a=https://10.0.0.1:2380,etcd-c=https://[fd00::3]:2380"
+        );
+    }
+
+    #[test]
+    fn etcdutl_from_3_5() {
+        assert!(!uses_etcdutl("rancher/mirrored-coreos-etcd:v3.4.23"));
+        assert!(!uses_etcdutl("registry:5000/etcd:v3.4.3-rancher1"));
+        assert!(uses_etcdutl("rancher/mirrored-coreos-etcd:v3.5.9"));
+        assert!(uses_etcdutl("quay.io/coreos/etcd:v3.6.0"));
+        assert!(uses_etcdutl("etcd"));
+    }
+
+    #[test]
+    fn restore_command_names_the_member_and_the_whole_cluster() {
+        let n = node("a", "10.0.0.1", &["etcd"]);
+        let cmd = command_for("img:v3.4.23", &n, "X");
+        assert_eq!(
+            &cmd[..4],
+            [
+                "/usr/local/bin/etcdctl",
+                "snapshot",
+                "restore",
+                "/restore/snapshot.db"
+            ]
+        );
+        for want in [
+            "--data-dir=/restore/data",
+            "--name=etcd-a",
+            "--initial-cluster=X",
+            "--initial-cluster-token=etcd-cluster-1",
+            "--initial-advertise-peer-urls=https://10.0.0.1:2380",
+        ] {
+            assert!(
+                cmd.contains(&want.to_string()),
+                "{want} missing from {cmd:?}"
+            );
+        }
+        assert_eq!(
+            command_for("img:v3.5.9", &n, "X")[0],
+            "/usr/local/bin/etcdutl"
+        );
+    }
+}
