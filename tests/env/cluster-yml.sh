@@ -2,8 +2,11 @@
 # Prints a cluster.yml for the e2e environment (env.json) on stdout: the one generator shared
 # by tests/up_nodes.rs, scripts/local-cluster.sh and bench/up.sh.
 #
-#   tests/env/cluster-yml.sh [--env ENV_JSON] [--kubelet-arg KEY=VALUE]... [I:ROLE[,ROLE]...]...
+#   tests/env/cluster-yml.sh [--env ENV_JSON] [--kubelet-arg KEY=VALUE]... [--snapshots C:R]
+#                            [I:ROLE[,ROLE]...]...
 #
+# --snapshots CREATION:RETENTION turns recurring etcd snapshots on (Go durations, e.g. 10s:40s);
+# without it they are off.
 # I:ROLES picks node I of the environment (1-based) with those roles, e.g. 4:worker.
 # Without any, the three-node layout: 1 and 2 etcd+controlplane+worker, 3 etcd+worker.
 # Nodes are named node<I> (hostname_override); odd nodes log in as `rke` (docker group),
@@ -12,13 +15,14 @@
 set -euo pipefail
 
 usage() {
-	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 env_json=${RKE_E2E_ENV:-${RKE_E2E_ENV_JSON:-/var/cache/rke-e2e/run/env.json}}
 kubelet_args=()
 specs=()
+snapshots=
 while (($#)); do
 	case $1 in
 	--env)
@@ -30,6 +34,12 @@ while (($#)); do
 		(($# >= 2)) || usage
 		[[ $2 == *=* ]] || { echo "--kubelet-arg wants KEY=VALUE, got '$2'" >&2; exit 2; }
 		kubelet_args+=("$2")
+		shift 2
+		;;
+	--snapshots)
+		(($# >= 2)) || usage
+		[[ $2 =~ ^[0-9a-z.]+:[0-9a-z.]+$ ]] || { echo "--snapshots wants CREATION:RETENTION, got '$2'" >&2; exit 2; }
+		snapshots=$2
 		shift 2
 		;;
 	-h | --help) usage ;;
@@ -79,7 +89,11 @@ ingress:
   provider: none
 services:
   etcd:
-    snapshot: false
+$(if [[ -n $snapshots ]]; then
+	printf '    snapshot: true\n    creation: %s\n    retention: %s\n' "${snapshots%%:*}" "${snapshots#*:}"
+else
+	printf '    snapshot: false\n'
+fi)
   kubeproxy:
     extra_args:
       # The nodes are containers: kube-proxy must not try to raise the host's conntrack table.

@@ -1,5 +1,7 @@
 //! The scenario's working directory (cluster.yml, state file, kubeconfig) and the two tools it
-//! drives: the rke binary under test and the environment's kubectl.
+//! drives: the rke binary under test and the environment's kubectl. Shared by the up_nodes and
+//! snapshot_nodes scenarios, which each use part of it.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -55,6 +57,11 @@ pub fn tail(text: &str, lines: usize) -> String {
 pub struct Ctx {
     pub env: Value,
     pub dir: tempfile::TempDir,
+    /// Where cluster.yml, the state file and the kubeconfig are (`dir` unless a step moves to
+    /// another cluster's directory).
+    pub work: PathBuf,
+    /// Extra environment for every rke run (e.g. S3 keys, which must work from variables).
+    pub rke_env: Vec<(String, String)>,
     pub kubectl: PathBuf,
     /// The image test pods run (the environment's busybox, from the private registry).
     pub pod_image: String,
@@ -80,6 +87,8 @@ impl Ctx {
         let dir = tempfile::Builder::new().prefix("rke-up-nodes.").tempdir()?;
         Ok(Ctx {
             env,
+            work: dir.path().to_path_buf(),
+            rke_env: Vec::new(),
             dir,
             kubectl,
             pod_image,
@@ -90,15 +99,15 @@ impl Ctx {
     }
 
     pub fn config(&self) -> PathBuf {
-        self.dir.path().join("cluster.yml")
+        self.work.join("cluster.yml")
     }
 
     pub fn state_file(&self) -> PathBuf {
-        self.dir.path().join("cluster.rkestate")
+        self.work.join("cluster.rkestate")
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kube_config_cluster.yml")
+        self.work.join("kube_config_cluster.yml")
     }
 
     /// Write cluster.yml for `nodes` (`I:ROLES` specs) and kubelet `KEY=VALUE` args.
@@ -115,17 +124,30 @@ impl Ctx {
 
     /// `rke up` as `rke_up`, calling `act` about every 0.25 s while it runs until `act`
     /// returns true (it has done what it waited for).
-    pub fn rke_up_during(&self, extra: &[&str], mut act: impl FnMut() -> bool) -> RkeRun {
+    pub fn rke_up_during(&self, extra: &[&str], act: impl FnMut() -> bool) -> RkeRun {
+        let mut args = vec!["up"];
+        args.extend_from_slice(extra);
+        self.rke_during(&args, act)
+    }
+
+    /// `rke <args...> --config cluster.yml` with strict host keys, like `rke_up`.
+    pub fn rke(&self, args: &[&str]) -> RkeRun {
+        self.rke_during(args, || true)
+    }
+
+    /// `rke <args...>` as `rke`, calling `act` about every 0.25 s while it runs until `act`
+    /// returns true.
+    pub fn rke_during(&self, args: &[&str], mut act: impl FnMut() -> bool) -> RkeRun {
         let known_hosts = self.env["ssh"]["known_hosts"].as_str().unwrap_or_default();
         let started = Instant::now();
         let child = Command::new(env!("CARGO_BIN_EXE_rke"))
-            .arg("up")
-            .args(extra)
+            .args(args)
             .arg("--config")
             .arg(self.config())
             .args(["--ssh-host-key-checking", "strict", "--known-hosts"])
             .arg(known_hosts)
             .env("NO_COLOR", "1")
+            .envs(self.rke_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("RKE_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -151,11 +173,7 @@ impl Ctx {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             elapsed: started.elapsed(),
         };
-        let label = if extra.is_empty() {
-            "rke up".to_string()
-        } else {
-            format!("rke up {}", extra.join(" "))
-        };
+        let label = format!("rke {}", args.join(" "));
         self.runs.set(self.runs.get() + 1);
         let log = self.dir.path().join(format!("rke-{}.log", self.runs.get()));
         let saved = format!("$ {label}\n{}", run.describe_all());

@@ -1,0 +1,137 @@
+//! etcd snapshots end to end on the real nodes of tests/env (5 nodes: `tests/env/up.sh 5`) with
+//! a real Kubernetes v1.20.2, the rke binary and kubectl driven as a user would, and a local S3
+//! server (moto, tests/env/s3/moto.sh):
+//!
+//! save + restore (a ConfigMap created before the snapshot is back, one created after is gone,
+//! etcd and nodes healthy, a pod schedules; the API's downtime is measured); a corrupt copy on
+//! one node refused before anything stops; the same through S3 with every local copy deleted;
+//! recurring snapshots with a short interval, pruned by retention; and a disaster-recovery
+//! restore onto two other nodes with different addresses, from S3, with no local state.
+//!
+//! One scenario in sequence, like tests/up_nodes.rs (whose helpers it shares); the last line,
+//! `snapshot_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
+
+#[path = "up_nodes/api_watch.rs"]
+mod api_watch;
+#[path = "up_nodes/cluster.rs"]
+mod cluster;
+#[path = "common/e2e.rs"]
+mod e2e;
+#[path = "up_nodes/nodes.rs"]
+mod nodes;
+#[path = "snapshot_s3/servers.rs"]
+mod servers;
+#[path = "snapshot_nodes/steps_dr.rs"]
+mod steps_dr;
+#[path = "snapshot_nodes/steps_restore.rs"]
+mod steps_restore;
+#[path = "snapshot_nodes/support.rs"]
+mod support;
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use cluster::Ctx;
+
+type Step = fn(&mut Ctx) -> anyhow::Result<()>;
+
+const STEPS: [(&str, Step); 6] = [
+    (
+        "fresh 3-node cluster with recurring snapshots every 10s",
+        steps_restore::fresh_cluster,
+    ),
+    (
+        "snapshot-save, changes, snapshot-restore: the changes are undone",
+        steps_restore::save_and_restore,
+    ),
+    (
+        "a corrupt copy on one node: restore refuses before stopping anything",
+        steps_restore::corrupt_copy_refused,
+    ),
+    (
+        "through S3: save uploads, local copies deleted, restore downloads",
+        steps_restore::through_s3,
+    ),
+    (
+        "recurring snapshots appear on every etcd node and are pruned",
+        steps_restore::recurring_snapshots,
+    ),
+    (
+        "restore onto two new nodes with other addresses, from S3, without local state",
+        steps_dr::restore_onto_new_nodes,
+    ),
+];
+
+fn main() {
+    let Some(env) = e2e::env() else {
+        println!("snapshot_nodes: 0 passed, 0 failed");
+        return;
+    };
+    if nodes::node_count(&env) < 5 {
+        println!(
+            "snapshot_nodes: {} describes {} nodes; this test needs 5 (tests/env/up.sh 5)",
+            e2e::env_path().display(),
+            nodes::node_count(&env)
+        );
+        println!("snapshot_nodes: 0 passed, 1 failed");
+        std::process::exit(1);
+    }
+    let mut ctx = match Ctx::new(env) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("snapshot_nodes: {e:#}\nsnapshot_nodes: 0 passed, 1 failed");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "snapshot_nodes: working directory {}",
+        ctx.dir.path().display()
+    );
+    support::cleanup(&ctx.env);
+
+    let (mut passed, mut failed) = (0, 0);
+    let mut stopped = false;
+    for (name, step) in STEPS {
+        if stopped {
+            println!("-- skipped: {name}");
+            continue;
+        }
+        println!("== {name}");
+        let started = Instant::now();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| step(&mut ctx)));
+        let secs = started.elapsed().as_secs_f64();
+        let error = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("{e:#}")),
+            Err(panic) => Some(
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into()),
+            ),
+        };
+        match error {
+            None => {
+                passed += 1;
+                println!("ok ({secs:.0}s): {name}");
+            }
+            Some(e) => {
+                // Every step builds on the cluster the previous ones left.
+                failed += 1;
+                stopped = true;
+                println!("FAILED ({secs:.0}s): {name}\n{e}");
+            }
+        }
+    }
+    drop(ctx.api_watch.take());
+    support::cleanup(&ctx.env);
+    if failed > 0 {
+        let kept = ctx.dir.keep();
+        println!("snapshot_nodes: files kept in {}", kept.display());
+    }
+    println!("snapshot_nodes: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,79 @@
+//! Disaster recovery: the 3-node cluster (node1..3) is lost; a snapshot of it, in S3, is
+//! restored onto node4 and node5 (other addresses) from a directory holding only a new
+//! cluster.yml: the state, with the CA, comes from the snapshot, and the certificates are
+//! reissued for the new nodes.
+
+use std::time::Duration;
+
+use anyhow::ensure;
+
+use super::cluster::Ctx;
+use super::nodes;
+use super::steps_restore::{RECURRING, s3_folder};
+use super::support::{self, ok};
+
+pub fn restore_onto_new_nodes(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let folder = format!("{}-dr", s3_folder());
+    let srv = super::servers::servers().ok_or_else(|| anyhow::anyhow!("no S3 servers"))?;
+    let flags = [
+        "--s3",
+        "--s3-endpoint",
+        &srv.auth_endpoint,
+        "--access-key",
+        &srv.auth_access_key,
+        "--bucket-name",
+        &srv.auth_bucket,
+        "--folder",
+        &folder,
+    ];
+    ctx.rke_env = vec![("RKE_S3_SECRET_KEY".into(), srv.auth_secret_key.clone())];
+    support::create_configmap(ctx, "dr-before")?;
+    let mut save = vec!["etcd", "snapshot-save", "--name", "e2e-dr"];
+    save.extend(flags);
+    ok(ctx.rke(&save), "snapshot-save --s3")?;
+    let old_ca = std::fs::read_to_string(ctx.state_file())?;
+
+    println!("    the old cluster is lost: every container on node1..3 stopped");
+    for i in 1..=3 {
+        nodes::sh(
+            &ctx.env,
+            i,
+            "ids=$(docker ps -q); [ -z \"$ids\" ] || docker stop -t 1 $ids >/dev/null",
+        )?;
+    }
+
+    let dr = ctx.dir.path().join("dr");
+    std::fs::create_dir_all(&dr)?;
+    ctx.work = dr;
+    let mut spec = RECURRING.to_vec();
+    spec.extend(["4:etcd,controlplane,worker", "5:etcd,worker"]);
+    ctx.write_config(&spec, &[])?;
+    for i in 4..=5 {
+        nodes::install_cni(&ctx.env, i)?;
+    }
+    let mut restore = vec!["etcd", "snapshot-restore", "--name", "e2e-dr"];
+    restore.extend(flags);
+    let run = ok(ctx.rke(&restore), "snapshot-restore onto node4, node5")?;
+    println!(
+        "    figure: restore onto new nodes {:.1}s",
+        run.elapsed.as_secs_f64()
+    );
+    ensure!(ctx.kubeconfig().is_file(), "no kubeconfig written");
+    support::expect_configmaps(ctx, &["dr-before"], &[])?;
+    println!("    check: exactly node4 and node5 are registered and Ready");
+    ctx.wait_nodes_ready(&["node4", "node5"], Duration::from_secs(300))?;
+    support::etcd_healthy(ctx, 4, 2)?;
+    println!("    check: the cluster kept its CA (from the snapshot's state)");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ctx.state_file())?)?;
+    let ca = state["desiredState"]["certificatesBundle"]["kube-ca"]["certificatePEM"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(
+        !ca.is_empty() && old_ca.contains(ca.trim()),
+        "the restored cluster has another CA"
+    );
+    support::pod_runs_on(ctx, "after-dr", "node5")?;
+    ctx.rke_env.clear();
+    Ok(())
+}
