@@ -21,7 +21,7 @@ fi
 
 if [[ "${RKE_E2E_SKIP:-0}" != 1 ]]; then
     echo "==> test environment (tests/env/up.sh)"
-    bash tests/env/up.sh 4 # 4 nodes: tests/up_nodes.rs adds and removes one
+    bash tests/env/up.sh 5 # 5 nodes: up_nodes adds and removes one; snapshot_nodes restores onto node4, node5
     if [[ "${RKE_E2E_KEEP:-0}" != 1 ]]; then
         trap 'echo "==> tearing down the test environment"; bash tests/env/down.sh' EXIT
     fi

@@ -20,31 +20,38 @@ pub const RESTORE_DIR: &str = "/opt/rke/etcd-snapshots-restore";
 /// The cluster token every member was started with (RKE1's constant).
 const CLUSTER_TOKEN: &str = "etcd-cluster-1";
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
-/// Seconds a component gets to stop before it is killed.
-const STOP_GRACE: i32 = 30;
+/// Seconds a component gets to stop before it is killed. Short: everything stopped here is
+/// about to be restored or restarted (etcd's data is replaced, and a killed etcd is
+/// crash-safe), while a graceful kube-apiserver drains watches for 30 s and a leader etcd
+/// tries to hand over leadership to peers that are already gone.
+const STOP_GRACE: i32 = 3;
 
 /// The recurring snapshot container (it must not snapshot a half-restored member).
 pub const ROLLING_SNAPSHOTS: &str = "etcd-rolling-snapshots";
 
-/// Stop `containers` on a node; absent or already stopped ones are fine.
+/// Stop `containers` on a node, all at once; absent or already stopped ones are fine.
 pub async fn stop(conn: &NodeConnection, containers: &[&str]) -> anyhow::Result<()> {
-    for name in containers {
-        let options = StopContainerOptionsBuilder::default().t(STOP_GRACE).build();
-        match conn.docker().stop_container(name, Some(options)).await {
-            Ok(()) => tracing::info!(node = %conn.name(), "stopped {name}"),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404 | 304,
-                ..
-            }) => {}
-            Err(e) => {
-                return Err(classified(
-                    ErrorKind::Docker,
-                    format!("node {}: stopping {name}: {e}", conn.name()),
-                ));
-            }
+    futures_util::future::try_join_all(containers.iter().map(|name| stop_one(conn, name)))
+        .await
+        .map(drop)
+}
+
+async fn stop_one(conn: &NodeConnection, name: &str) -> anyhow::Result<()> {
+    let options = StopContainerOptionsBuilder::default().t(STOP_GRACE).build();
+    match conn.docker().stop_container(name, Some(options)).await {
+        Ok(()) => {
+            tracing::info!(node = %conn.name(), "stopped {name}");
+            Ok(())
         }
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 304,
+            ..
+        }) => Ok(()),
+        Err(e) => Err(classified(
+            ErrorKind::Docker,
+            format!("node {}: stopping {name}: {e}", conn.name()),
+        )),
     }
-    Ok(())
 }
 
 /// The control-plane components, stopped before etcd so nothing writes during the restore.
