@@ -5,17 +5,24 @@ mod common;
 
 use common::{THREE_NODES, rke, stderr_of, write};
 
-#[test]
-fn snapshot_save_without_a_state_file_says_to_run_up_first() {
+/// `rke etcd <args> --config <a three-node cluster.yml with no state file>`: exit code, stderr.
+fn etcd(args: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
     let out = rke()
-        .args(["etcd", "snapshot-save", "--name", "s1", "--config"])
+        .arg("etcd")
+        .args(args)
+        .arg("--config")
         .arg(&cfg)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(11), "{}", stderr_of(&out));
-    let err = stderr_of(&out);
+    (out.status.code(), stderr_of(&out))
+}
+
+#[test]
+fn snapshot_save_without_a_state_file_says_to_run_up_first() {
+    let (code, err) = etcd(&["snapshot-save", "--name", "s1"]);
+    assert_eq!(code, Some(11), "{err}");
     assert!(
         err.contains("cluster.rkestate") && err.contains("rke up"),
         "{err}"
@@ -24,80 +31,33 @@ fn snapshot_save_without_a_state_file_says_to_run_up_first() {
 
 #[test]
 fn snapshot_restore_needs_a_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke()
-        .args(["etcd", "snapshot-restore", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("--name"), "{}", stderr_of(&out));
+    let (code, err) = etcd(&["snapshot-restore"]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("--name"), "{err}");
 }
 
 #[test]
 fn snapshot_names_with_a_path_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke()
-        .args([
-            "etcd",
-            "snapshot-restore",
-            "--name",
-            "../etc/passwd",
-            "--config",
-        ])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("../etc/passwd"),
-        "{}",
-        stderr_of(&out)
-    );
+    let (code, err) = etcd(&["snapshot-restore", "--name", "../etc/passwd"]);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("../etc/passwd"), "{err}");
 }
 
 #[test]
 fn use_local_state_without_a_state_file_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke()
-        .args([
-            "etcd",
-            "snapshot-restore",
-            "--name",
-            "s1",
-            "--use-local-state",
-            "--config",
-        ])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(11), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("--use-local-state"),
-        "{}",
-        stderr_of(&out)
-    );
+    let (code, err) = etcd(&["snapshot-restore", "--name", "s1", "--use-local-state"]);
+    assert_eq!(code, Some(11), "{err}");
+    assert!(err.contains("--use-local-state"), "{err}");
 }
 
 #[test]
 fn s3_flags_without_a_bucket_are_a_config_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke()
-        .args([
-            "etcd",
-            "snapshot-list",
-            "--s3",
-            "--s3-endpoint",
-            "http://127.0.0.1:9",
-            "--config",
-        ])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("bucket"), "{}", stderr_of(&out));
+    let (code, err) = etcd(&[
+        "snapshot-list",
+        "--s3",
+        "--s3-endpoint",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("bucket"), "{err}");
 }

@@ -19,6 +19,8 @@ mod cluster;
 mod e2e;
 #[path = "up_nodes/nodes.rs"]
 mod nodes;
+#[path = "up_nodes/scenario.rs"]
+mod scenario;
 #[path = "snapshot_s3/servers.rs"]
 mod servers;
 #[path = "snapshot_nodes/steps_dr.rs"]
@@ -28,37 +30,40 @@ mod steps_restore;
 #[path = "snapshot_nodes/support.rs"]
 mod support;
 
-use std::panic::AssertUnwindSafe;
-use std::time::Instant;
-
 use cluster::Ctx;
+// Every step builds on the cluster the previous ones left.
+use scenario::OnFailure::Stop;
 
-type Step = fn(&mut Ctx) -> anyhow::Result<()>;
-
-const STEPS: [(&str, Step); 6] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
     (
         "fresh 3-node cluster with recurring snapshots every 10s",
         steps_restore::fresh_cluster,
+        Stop,
     ),
     (
         "snapshot-save, changes, snapshot-restore: the changes are undone",
         steps_restore::save_and_restore,
+        Stop,
     ),
     (
         "a corrupt copy on one node: restore refuses before stopping anything",
         steps_restore::corrupt_copy_refused,
+        Stop,
     ),
     (
         "through S3: save uploads, local copies deleted, restore downloads",
         steps_restore::through_s3,
+        Stop,
     ),
     (
         "recurring snapshots appear on every etcd node and are pruned",
         steps_restore::recurring_snapshots,
+        Stop,
     ),
     (
         "restore onto two new nodes with other addresses, from S3, without local state",
         steps_dr::restore_onto_new_nodes,
+        Stop,
     ),
 ];
 
@@ -89,41 +94,7 @@ fn main() {
     );
     support::cleanup(&ctx.env);
 
-    let (mut passed, mut failed) = (0, 0);
-    let mut stopped = false;
-    for (name, step) in STEPS {
-        if stopped {
-            println!("-- skipped: {name}");
-            continue;
-        }
-        println!("== {name}");
-        let started = Instant::now();
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| step(&mut ctx)));
-        let secs = started.elapsed().as_secs_f64();
-        let error = match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("{e:#}")),
-            Err(panic) => Some(
-                panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panic".into()),
-            ),
-        };
-        match error {
-            None => {
-                passed += 1;
-                println!("ok ({secs:.0}s): {name}");
-            }
-            Some(e) => {
-                // Every step builds on the cluster the previous ones left.
-                failed += 1;
-                stopped = true;
-                println!("FAILED ({secs:.0}s): {name}\n{e}");
-            }
-        }
-    }
+    let (passed, failed) = scenario::run(&mut ctx, &STEPS);
     drop(ctx.api_watch.take());
     support::cleanup(&ctx.env);
     if failed > 0 {

@@ -16,28 +16,17 @@ mod cluster;
 mod e2e;
 #[path = "up_nodes/nodes.rs"]
 mod nodes;
+#[path = "up_nodes/scenario.rs"]
+mod scenario;
 #[path = "up_nodes/steps_change.rs"]
 mod steps_change;
 #[path = "up_nodes/steps_fresh.rs"]
 mod steps_fresh;
 
-use std::panic::AssertUnwindSafe;
-use std::time::Instant;
-
 use cluster::Ctx;
+use scenario::OnFailure::{Continue, Stop};
 
-type Step = fn(&mut Ctx) -> anyhow::Result<()>;
-
-/// A step's failure stops the scenario when later steps build on what it does; checks that
-/// only look at the cluster do not.
-#[derive(PartialEq)]
-enum OnFailure {
-    Stop,
-    Continue,
-}
-use OnFailure::{Continue, Stop};
-
-const STEPS: [(&str, Step, OnFailure); 10] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
     (
         "fresh 3-node cluster: nodes Ready, etcd healthy",
         steps_fresh::fresh_three_node_cluster,
@@ -110,39 +99,7 @@ fn main() {
     println!("up_nodes: working directory {}", ctx.dir.path().display());
     nodes::cleanup(&ctx.env);
 
-    let (mut passed, mut failed) = (0, 0);
-    let mut stopped = false;
-    for (name, step, on_failure) in STEPS {
-        if stopped {
-            println!("-- skipped: {name}");
-            continue;
-        }
-        println!("== {name}");
-        let started = Instant::now();
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| step(&mut ctx)));
-        let secs = started.elapsed().as_secs_f64();
-        match outcome {
-            Ok(Ok(())) => {
-                passed += 1;
-                println!("ok ({secs:.0}s): {name}");
-            }
-            Ok(Err(e)) => {
-                failed += 1;
-                stopped = on_failure == Stop;
-                println!("FAILED ({secs:.0}s): {name}\n{e:#}");
-            }
-            Err(panic) => {
-                failed += 1;
-                stopped = on_failure == Stop;
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                println!("FAILED ({secs:.0}s, panic): {name}\n{msg}");
-            }
-        }
-    }
+    let (passed, failed) = scenario::run(&mut ctx, &STEPS);
     drop(ctx.api_watch.take());
     nodes::cleanup(&ctx.env);
     if failed > 0 {

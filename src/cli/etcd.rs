@@ -67,12 +67,8 @@ pub struct RestoreArgs {
     /// Use the local cluster.rkestate instead of the state stored in the snapshot.
     #[arg(long)]
     pub use_local_state: bool,
-    /// Use certificates from --cert-dir instead of the state's.
-    #[arg(long)]
-    pub custom_certs: bool,
-    /// Directory of custom certificates (default: `<config>_certs` next to the config).
-    #[arg(long)]
-    pub cert_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub certs: super::up::CertArgs,
     /// Seconds components get to become healthy after the restore.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub health_timeout: u64,

@@ -18,7 +18,7 @@ use crate::provision::node::{credentials_for, ensure_image};
 use crate::snapshot::naming::check_name;
 use crate::snapshot::restore::{locate, restore_data};
 use crate::state::{self, ClusterState, FullState};
-use crate::up::{self, CertSource, Options};
+use crate::up::{self, Options};
 
 pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
@@ -90,11 +90,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 .collect();
             restore_data(&located, &hosts, &control, cfg, &helper).await?;
         }
-        let certs_from = CertSource {
-            custom: args.custom_certs,
-            cert_dir: args.cert_dir.clone(),
-        };
-        let prepared = up::prepare(config_path, &certs_from)?;
+        let prepared = up::prepare(config_path, &args.certs.source())?;
         let opts = Options {
             health_timeout: std::time::Duration::from_secs(args.health_timeout),
             limit: usize::from(args.connect.max_parallel),

@@ -22,12 +22,8 @@ pub struct UpArgs {
     /// components on nodes new to the cluster (ignored for a new cluster or etcd changes).
     #[arg(long)]
     pub update_only: bool,
-    /// Use certificates from --cert-dir instead of generating them.
-    #[arg(long)]
-    pub custom_certs: bool,
-    /// Directory of custom certificates (default: `<config>_certs` next to the config).
-    #[arg(long)]
-    pub cert_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub certs: CertArgs,
     /// Seconds components get to become healthy (and nodes to register).
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub health_timeout: u64,
@@ -35,13 +31,29 @@ pub struct UpArgs {
     pub connect: ConnectArgs,
 }
 
+/// `--custom-certs`, `--cert-dir` (`rke up`, `rke etcd snapshot-restore`).
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    /// Use certificates from --cert-dir instead of generating them.
+    #[arg(long)]
+    pub custom_certs: bool,
+    /// Directory of custom certificates (default: `<config>_certs` next to the config).
+    #[arg(long)]
+    pub cert_dir: Option<PathBuf>,
+}
+
+impl CertArgs {
+    pub fn source(&self) -> CertSource {
+        CertSource {
+            custom: self.custom_certs,
+            cert_dir: self.cert_dir.clone(),
+        }
+    }
+}
+
 pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
-    let certs_from = CertSource {
-        custom: args.custom_certs,
-        cert_dir: args.cert_dir.clone(),
-    };
-    let prepared = up::prepare(config_path, &certs_from)?;
+    let prepared = up::prepare(config_path, &args.certs.source())?;
     if args.init {
         prepared.write_desired()?;
         println!(

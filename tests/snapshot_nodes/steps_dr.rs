@@ -9,27 +9,16 @@ use anyhow::ensure;
 
 use super::cluster::Ctx;
 use super::nodes;
-use super::steps_restore::{RECURRING, s3_folder};
+use super::steps_restore::{RECURRING, s3_flags, s3_folder};
 use super::support::{self, ok};
 
 pub fn restore_onto_new_nodes(ctx: &mut Ctx) -> anyhow::Result<()> {
     let folder = format!("{}-dr", s3_folder());
-    let srv = super::servers::servers().ok_or_else(|| anyhow::anyhow!("no S3 servers"))?;
-    let flags = [
-        "--s3",
-        "--s3-endpoint",
-        &srv.auth_endpoint,
-        "--access-key",
-        &srv.auth_access_key,
-        "--bucket-name",
-        &srv.auth_bucket,
-        "--folder",
-        &folder,
-    ];
-    ctx.rke_env = vec![("RKE_S3_SECRET_KEY".into(), srv.auth_secret_key.clone())];
+    let flags = s3_flags(ctx, &folder)?;
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     support::create_configmap(ctx, "dr-before")?;
     let mut save = vec!["etcd", "snapshot-save", "--name", "e2e-dr"];
-    save.extend(flags);
+    save.extend(&flags);
     ok(ctx.rke(&save), "snapshot-save --s3")?;
     let old_ca = std::fs::read_to_string(ctx.state_file())?;
 
@@ -52,7 +41,7 @@ pub fn restore_onto_new_nodes(ctx: &mut Ctx) -> anyhow::Result<()> {
         nodes::install_cni(&ctx.env, i)?;
     }
     let mut restore = vec!["etcd", "snapshot-restore", "--name", "e2e-dr"];
-    restore.extend(flags);
+    restore.extend(&flags);
     let run = ok(ctx.rke(&restore), "snapshot-restore onto node4, node5")?;
     println!(
         "    figure: restore onto new nodes {:.1}s",

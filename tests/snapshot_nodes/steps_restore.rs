@@ -153,7 +153,7 @@ pub fn corrupt_copy_refused(ctx: &mut Ctx) -> anyhow::Result<()> {
 }
 
 /// S3 flags for the moto server that checks signatures; the secret key goes by variable.
-fn s3_flags(ctx: &mut Ctx, folder: &str) -> anyhow::Result<Vec<String>> {
+pub fn s3_flags(ctx: &mut Ctx, folder: &str) -> anyhow::Result<Vec<String>> {
     let srv = servers::servers().context("the S3 servers are needed")?;
     ctx.rke_env = vec![("RKE_S3_SECRET_KEY".into(), srv.auth_secret_key.clone())];
     Ok([
