@@ -5,6 +5,7 @@ mod config_cmd;
 mod nodes;
 mod output;
 mod preflight;
+mod snapshot_agent;
 mod up;
 mod validate;
 
@@ -45,6 +46,9 @@ pub enum Command {
     /// Certificate utilities.
     #[command(subcommand)]
     Cert(cert::CertCommand),
+    /// The recurring etcd snapshot agent `rke up` runs on etcd nodes.
+    #[command(hide = true, name = "snapshot-agent")]
+    SnapshotAgent(snapshot_agent::SnapshotAgentArgs),
 }
 
 /// Output format of commands that report results.
@@ -89,6 +93,7 @@ pub fn run() -> i32 {
         Command::Config(args) => config_cmd::run(&args),
         Command::Cert(cmd) => cert::run(&cmd),
         Command::Preflight(args) => preflight::run(&args),
+        Command::SnapshotAgent(args) => snapshot_agent::run(&args),
     };
     match result {
         Ok(code) => code,
