@@ -168,9 +168,8 @@ mod tests {
     fn listing_lines_parse_with_and_without_sidecars() {
         let a = "a".repeat(64);
         let b = "b".repeat(64);
-        let out = format!(
-            "2048 1700000000 {a} {a} snap one.zip\n10 1700000001 {b} - raw_snapshot\n\n"
-        );
+        let out =
+            format!("2048 1700000000 {a} {a} snap one.zip\n10 1700000001 {b} - raw_snapshot\n\n");
         let found = parse_listing(&out).unwrap();
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].file_name, "raw_snapshot");

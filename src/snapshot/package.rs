@@ -51,12 +51,7 @@ pub fn package(
     write_archive(&zip_path, db_path, name, state_json)?;
     let sha256 = sha256_file(&zip_path)?;
     let size = std::fs::metadata(&zip_path)
-        .map_err(|e| {
-            classified(
-                ErrorKind::Snapshot,
-                format!("{}: {e}", zip_path.display()),
-            )
-        })?
+        .map_err(|e| classified(ErrorKind::Snapshot, format!("{}: {e}", zip_path.display())))?
         .len();
     let sidecar = dir.join(sidecar_file_name(&file_name));
     fsutil::write_private_atomic(
@@ -87,7 +82,10 @@ mod tests {
         let text = sidecar_text(&hex, "x.zip");
         assert_eq!(text, format!("{hex}  x.zip\n"));
         assert_eq!(parse_sidecar(&text).as_deref(), Some(hex.as_str()));
-        assert_eq!(parse_sidecar(&text.to_uppercase()).as_deref(), Some(hex.as_str()));
+        assert_eq!(
+            parse_sidecar(&text.to_uppercase()).as_deref(),
+            Some(hex.as_str())
+        );
         assert_eq!(parse_sidecar("abc  x.zip"), None);
         assert_eq!(parse_sidecar(""), None);
         assert_eq!(parse_sidecar(&format!("{}  x.zip", "g".repeat(64))), None);

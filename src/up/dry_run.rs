@@ -5,9 +5,9 @@ use super::Departed;
 use super::membership::MembershipPlan;
 use super::node::Node;
 use super::snapshot_agent;
-use crate::snapshot::agent::LocalBinary;
 use crate::provision::node::{Action, explain_replace, stale_paths};
 use crate::provision::spec::Plane;
+use crate::snapshot::agent::LocalBinary;
 
 /// Print the report on stdout; returns the number of pending changes.
 pub async fn report(

@@ -260,7 +260,10 @@ mod tests {
 
     #[test]
     fn settling_waits_only_for_fresh_starts() {
-        assert_eq!(settle_wait(OffsetDateTime::now_utc() - time::Duration::hours(1)), None);
+        assert_eq!(
+            settle_wait(OffsetDateTime::now_utc() - time::Duration::hours(1)),
+            None
+        );
         let wait = settle_wait(OffsetDateTime::now_utc()).unwrap();
         assert!(wait <= SETTLE && wait > Duration::from_secs(2), "{wait:?}");
     }

@@ -56,7 +56,12 @@ pub async fn upload_binary(
     let (dir, file) = path
         .rsplit_once('/')
         .filter(|(dir, file)| dir.starts_with('/') && !file.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("node {}: {path:?} is not an absolute file path", node.name()))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "node {}: {path:?} is not an absolute file path",
+                node.name()
+            )
+        })?;
     let bytes = tokio::fs::read(local).await.map_err(|e| {
         classified(
             ErrorKind::General,
@@ -114,11 +119,7 @@ done"#;
     Ok(out.lines().map(str::to_string).collect())
 }
 
-async fn create(
-    node: &NodeConnection,
-    image: &str,
-    binds: Vec<String>,
-) -> anyhow::Result<String> {
+async fn create(node: &NodeConnection, image: &str, binds: Vec<String>) -> anyhow::Result<String> {
     helper::create(
         node,
         Helper {

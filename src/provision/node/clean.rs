@@ -114,15 +114,15 @@ fn cleaner_command(dirs: &[String]) -> Vec<String> {
 
 fn cleaner<'a>(image: &'a str, dirs: &[String]) -> Helper<'a> {
     Helper {
-            kind: "cleaner",
-            what: "the cleaner",
-            image,
-            // As the entrypoint, so an image's own entrypoint (rke-tools has one) is bypassed.
-            entrypoint: Some(cleaner_command(dirs)),
-            cmd: None,
-            binds: dirs.iter().map(|d| format!("{d}:{d}")).collect(),
-            // Deleting under SELinux-labelled host directories needs no relabelling this way.
-            security_opt: Some(vec!["label=disable".into()]),
+        kind: "cleaner",
+        what: "the cleaner",
+        image,
+        // As the entrypoint, so an image's own entrypoint (rke-tools has one) is bypassed.
+        entrypoint: Some(cleaner_command(dirs)),
+        cmd: None,
+        binds: dirs.iter().map(|d| format!("{d}:{d}")).collect(),
+        // Deleting under SELinux-labelled host directories needs no relabelling this way.
+        security_opt: Some(vec!["label=disable".into()]),
     }
 }
 

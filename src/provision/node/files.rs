@@ -94,7 +94,10 @@ pub async fn fetch_file(
 ) -> anyhow::Result<Option<Vec<u8>>> {
     let dir = match path.rsplit_once('/') {
         Some((dir, _)) if !dir.is_empty() => dir,
-        _ => anyhow::bail!("node {}: {path:?} is not a file below a directory", node.name()),
+        _ => anyhow::bail!(
+            "node {}: {path:?} is not a file below a directory",
+            node.name()
+        ),
     };
     let helper = create_helper(node, helper_image, vec![format!("{dir}:{dir}:ro")]).await?;
     let result = read_file(node, &helper, "", path).await;

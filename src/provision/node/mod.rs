@@ -26,11 +26,11 @@ pub use create::create_body;
 pub use diff::{Action, ObservedContainer, diff};
 pub use explain::{explain_replace, spec_from_inspect, without_image_defaults};
 pub use files::{FileUpload, fetch_file, stale_paths, upload_files};
-pub(crate) use helper::Helper;
-pub(crate) use oneshot::run as run_oneshot;
 pub use helper::HELPER_LABEL;
+pub(crate) use helper::Helper;
 pub use image::{credentials_for, ensure_image, registry_host};
 pub use logs::tail_logs;
+pub(crate) use oneshot::run as run_oneshot;
 
 use crate::error::{ErrorKind, classified};
 use crate::transport::NodeConnection;

@@ -78,7 +78,10 @@ pub async fn round(settings: &AgentSettings, now: OffsetDateTime) -> Round {
     let dir = Path::new(&settings.backup_dir);
     let removed = prune_local(dir, now, settings.retention());
     if !removed.is_empty() {
-        round.step("local retention", Ok(format!("removed {}", removed.join(", "))));
+        round.step(
+            "local retention",
+            Ok(format!("removed {}", removed.join(", "))),
+        );
     }
     if let Some(s3) = &settings.s3 {
         let upload = tokio::time::timeout(
@@ -125,11 +128,10 @@ async fn take(settings: &AgentSettings, name: &str) -> anyhow::Result<Packaged> 
         }
     };
     let (db_path, name_owned) = (db.clone(), name.to_string());
-    let packaged = tokio::task::spawn_blocking(move || {
-        package(&db_path, &name_owned, state.as_deref(), &dir)
-    })
-    .await
-    .map_err(|e| classified(ErrorKind::Snapshot, format!("packaging stopped: {e}")));
+    let packaged =
+        tokio::task::spawn_blocking(move || package(&db_path, &name_owned, state.as_deref(), &dir))
+            .await
+            .map_err(|e| classified(ErrorKind::Snapshot, format!("packaging stopped: {e}")));
     let _ = std::fs::remove_file(&db);
     packaged?
 }
@@ -251,7 +253,10 @@ mod tests {
                 "rke_etcd_snapshot_2020-01-01T00:00:00Z.zip",
             ]
         );
-        assert_eq!(newest_recurring(dir.path()), Some(t("2024-03-10T11:59:50Z")));
+        assert_eq!(
+            newest_recurring(dir.path()),
+            Some(t("2024-03-10T11:59:50Z"))
+        );
         assert!(prune_local(&dir.path().join("missing"), now, Duration::ZERO).is_empty());
     }
 
@@ -266,6 +271,9 @@ mod tests {
         ] {
             std::fs::write(dir.path().join(f), b"x").unwrap();
         }
-        assert_eq!(newest_recurring(dir.path()), Some(t("2024-01-01T00:00:00Z")));
+        assert_eq!(
+            newest_recurring(dir.path()),
+            Some(t("2024-01-01T00:00:00Z"))
+        );
     }
 }

@@ -67,7 +67,10 @@ fn the_container_runs_the_uploaded_binary_in_the_etcd_image() {
     );
     let old = plans_with(&config(V120, ""), &agent_inputs());
     let agent = spec(&old, "node1", ETCD_ROLLING_SNAPSHOTS);
-    assert_eq!(agent.binds[0], "/opt/rke/etcd-snapshots:/opt/rke/etcd-snapshots:z");
+    assert_eq!(
+        agent.binds[0],
+        "/opt/rke/etcd-snapshots:/opt/rke/etcd-snapshots:z"
+    );
     assert_eq!(agent.binds[1], "/etc/kubernetes:/etc/kubernetes:ro,z");
 }
 
@@ -77,12 +80,16 @@ fn prefix_path_moves_the_kubernetes_dir_but_not_the_snapshots() {
     let plans = plans_with(&cfg, &agent_inputs());
     let plan = node(&plans, "node3");
     let agent = plan.container(ETCD_ROLLING_SNAPSHOTS).unwrap();
-    assert!(agent
-        .binds
-        .contains(&"/opt/custom/etc/kubernetes:/etc/kubernetes:ro".to_string()));
-    assert!(agent
-        .binds
-        .contains(&"/opt/rke/etcd-snapshots:/opt/rke/etcd-snapshots".to_string()));
+    assert!(
+        agent
+            .binds
+            .contains(&"/opt/custom/etc/kubernetes:/etc/kubernetes:ro".to_string())
+    );
+    assert!(
+        agent
+            .binds
+            .contains(&"/opt/rke/etcd-snapshots:/opt/rke/etcd-snapshots".to_string())
+    );
     assert!(plan.file(&format!("/opt/custom{SETTINGS}")).is_some());
     assert!(plan.file(&format!("/opt/custom{STATE}")).is_some());
 }
@@ -94,14 +101,23 @@ fn settings_point_at_the_nodes_etcd_and_its_certificate() {
     assert_eq!(s.node, "node1");
     assert_eq!((s.etcd.ip.as_str(), s.etcd.port), ("10.0.0.11", 2379));
     assert_eq!(s.etcd.ca_file, "/etc/kubernetes/ssl/kube-ca.pem");
-    assert_eq!(s.etcd.cert_file, "/etc/kubernetes/ssl/kube-etcd-10-0-0-11.pem");
-    assert_eq!(s.etcd.key_file, "/etc/kubernetes/ssl/kube-etcd-10-0-0-11-key.pem");
+    assert_eq!(
+        s.etcd.cert_file,
+        "/etc/kubernetes/ssl/kube-etcd-10-0-0-11.pem"
+    );
+    assert_eq!(
+        s.etcd.key_file,
+        "/etc/kubernetes/ssl/kube-etcd-10-0-0-11-key.pem"
+    );
     // The certificate etcd itself serves with.
     let etcd = spec(&plans, "node1", ETCD);
     assert_eq!(arg(etcd, "cert-file"), Some(s.etcd.cert_file.as_str()));
     assert_eq!(s.backup_dir, "/opt/rke/etcd-snapshots");
     assert_eq!(s.state_file, STATE);
-    assert_eq!((s.creation_secs, s.retention_secs, s.timeout_secs), (43_200, 259_200, 300));
+    assert_eq!(
+        (s.creation_secs, s.retention_secs, s.timeout_secs),
+        (43_200, 259_200, 300)
+    );
     assert_eq!(s.s3, None);
     // node3 has no internal address: its address is used.
     assert_eq!(settings(node(&plans, "node3")).etcd.ip, "192.168.1.13");
@@ -109,7 +125,11 @@ fn settings_point_at_the_nodes_etcd_and_its_certificate() {
     let state = node(&plans, "node1").file(STATE).unwrap();
     assert_eq!(state.contents, b"{\"desiredState\":{}}");
     for f in [state, node(&plans, "node1").file(SETTINGS).unwrap()] {
-        assert!(f.secret && f.mode == 0o600 && f.owner.is_none(), "{}", f.path);
+        assert!(
+            f.secret && f.mode == 0o600 && f.owner.is_none(),
+            "{}",
+            f.path
+        );
     }
 }
 
@@ -128,7 +148,10 @@ fn backup_config_and_s3_reach_the_settings() {
         (s3.bucket.as_str(), s3.endpoint.as_str(), s3.folder.as_str()),
         ("snaps", "http://10.0.0.9:9000", "cluster-a")
     );
-    assert_eq!((s3.access_key.as_str(), s3.secret_key.as_str()), ("AK", "SK"));
+    assert_eq!(
+        (s3.access_key.as_str(), s3.secret_key.as_str()),
+        ("AK", "SK")
+    );
 }
 
 #[test]
@@ -144,7 +167,11 @@ fn no_agent_when_snapshots_are_off_external_or_without_a_binary() {
         }
     }
     let plans = plans(&config(V132, ""));
-    assert!(plans.iter().all(|p| p.container(ETCD_ROLLING_SNAPSHOTS).is_none()));
+    assert!(
+        plans
+            .iter()
+            .all(|p| p.container(ETCD_ROLLING_SNAPSHOTS).is_none())
+    );
 }
 
 #[test]
