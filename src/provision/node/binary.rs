@@ -145,6 +145,10 @@ fn one_file_tar(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     header.set_uid(0);
     header.set_gid(0);
     header.set_size(bytes.len() as u64);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    header.set_mtime(now);
     header.set_cksum();
     builder
         .append_data(&mut header, name, bytes)

@@ -165,7 +165,7 @@ async fn to_s3(
     now: OffsetDateTime,
     retention: Duration,
 ) -> anyhow::Result<String> {
-    let store = S3Store::connect(settings).await?;
+    let store = S3Store::connect(&with_public_roots(settings)).await?;
     let mut done = Vec::new();
     if let Some(p) = packaged {
         let file = p
@@ -195,6 +195,24 @@ async fn to_s3(
         done.push("nothing to do".into());
     }
     Ok(done.join(", "))
+}
+
+/// `settings` as the agent connects with them: without a `custom_ca`, Mozilla's root
+/// certificates, which rke-tools' image trusted. The etcd image the agent runs in usually has
+/// no CA store, and the TLS client refuses to start without any root (even for plain HTTP).
+fn with_public_roots(settings: &s3::S3Settings) -> s3::S3Settings {
+    static PUBLIC_ROOTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut s = settings.clone();
+    if s.endpoint_ca.is_none() {
+        let roots = PUBLIC_ROOTS.get_or_init(|| {
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|der| pem::encode(&pem::Pem::new("CERTIFICATE", der.as_ref().to_vec())))
+                .collect()
+        });
+        s.endpoint_ca = Some(roots.clone());
+    }
+    s
 }
 
 /// The newest recurring snapshot archive in `dir`, by the time in its name.
@@ -258,6 +276,31 @@ mod tests {
             Some(t("2024-03-10T11:59:50Z"))
         );
         assert!(prune_local(&dir.path().join("missing"), now, Duration::ZERO).is_empty());
+    }
+
+    #[test]
+    fn public_roots_only_without_a_custom_ca() {
+        let base = s3::S3Settings {
+            endpoint: "http://127.0.0.1:9000".into(),
+            endpoint_ca: None,
+            access_key: String::new(),
+            secret_key: String::new(),
+            bucket: "b".into(),
+            region: "us-east-1".into(),
+            folder: String::new(),
+        };
+        let with = with_public_roots(&base);
+        let bundle = with.endpoint_ca.as_deref().unwrap();
+        assert!(bundle.matches("BEGIN CERTIFICATE").count() > 100);
+        with.validate("test").unwrap();
+        let custom = s3::S3Settings {
+            endpoint_ca: Some("MINE".into()),
+            ..base
+        };
+        assert_eq!(
+            with_public_roots(&custom).endpoint_ca.as_deref(),
+            Some("MINE")
+        );
     }
 
     #[test]
