@@ -124,7 +124,8 @@ async fn check(conn: &NodeConnection) -> anyhow::Result<()> {
         tokio::time::sleep(wait).await;
         state = inspect_state(conn).await?;
     }
-    if state.running && !state.restarting && state.restarts == 0 {
+    // Not the restart count: it only grows, and would warn forever about a past failure.
+    if state.running && !state.restarting {
         return Ok(());
     }
     let logs = tail_logs(conn, name, 5).await.unwrap_or_default();
