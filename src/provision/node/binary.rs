@@ -62,13 +62,15 @@ pub async fn upload_binary(
                 node.name()
             )
         })?;
-    let bytes = tokio::fs::read(local).await.map_err(|e| {
+    let read_error = |e: std::io::Error| {
         classified(
             ErrorKind::General,
             format!("cannot read {}: {e}", local.display()),
         )
-    })?;
-    let tar = one_file_tar(file, &bytes)?;
+    };
+    let source = tokio::fs::File::open(local).await.map_err(read_error)?;
+    let size = source.metadata().await.map_err(read_error)?.len();
+    let header = tar_header(file, size)?;
     let name = create(node, helper_image, vec![format!("{dir}:{dir}")]).await?;
     let options = UploadToContainerOptionsBuilder::default()
         .path(dir)
@@ -76,7 +78,11 @@ pub async fn upload_binary(
         .build();
     let result = node
         .docker()
-        .upload_to_container(&name, Some(options), bollard::body_full(tar.into()))
+        .upload_to_container(
+            &name,
+            Some(options),
+            bollard::body_try_stream(tar_stream(header, source, size)),
+        )
         .await
         .map_err(|e| docker_error(node, format!("writing {path}"), e));
     let removed = helper::force_remove(node, &name, &format!("file helper {name}")).await;
@@ -136,26 +142,61 @@ async fn create(node: &NodeConnection, image: &str, binds: Vec<String>) -> anyho
     .await
 }
 
-/// A tar holding `name` (mode 0755, root) with `bytes`.
-fn one_file_tar(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::with_capacity(bytes.len() + 1024));
+const BLOCK: usize = 512;
+const CHUNK: usize = 1 << 20;
+
+/// The tar header of one regular file `name` (mode 0755, root) of `size` bytes.
+fn tar_header(name: &str, size: u64) -> anyhow::Result<[u8; BLOCK]> {
     let mut header = tar::Header::new_gnu();
+    header
+        .set_path(name)
+        .map_err(|e| anyhow::anyhow!("building the archive for {name}: {e}"))?;
     header.set_entry_type(tar::EntryType::Regular);
     header.set_mode(0o755);
     header.set_uid(0);
     header.set_gid(0);
-    header.set_size(bytes.len() as u64);
+    header.set_size(size);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     header.set_mtime(now);
     header.set_cksum();
-    builder
-        .append_data(&mut header, name, bytes)
-        .map_err(|e| anyhow::anyhow!("building the archive for {name}: {e}"))?;
-    builder
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("building the archive for {name}: {e}"))
+    let mut block = [0u8; BLOCK];
+    block.copy_from_slice(header.as_bytes());
+    Ok(block)
+}
+
+/// A one-file tar archive, streamed: the header, exactly `size` bytes of `source` in 1 MiB
+/// chunks, padding to a whole block, and the two zero blocks that end an archive. The binary
+/// is tens of megabytes, so it is never held in memory whole.
+fn tar_stream<R>(
+    header: [u8; BLOCK],
+    source: R,
+    size: u64,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    use futures_util::StreamExt;
+    use tokio::io::AsyncReadExt;
+    let padding = (BLOCK - (size % BLOCK as u64) as usize) % BLOCK;
+    let body = futures_util::stream::try_unfold((source, size), |(mut source, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
+        let mut buf = vec![0u8; want];
+        source.read_exact(&mut buf).await?;
+        Ok(Some((
+            bytes::Bytes::from(buf),
+            (source, left - want as u64),
+        )))
+    });
+    futures_util::stream::once(async move { Ok(bytes::Bytes::copy_from_slice(&header)) })
+        .chain(body)
+        .chain(futures_util::stream::once(async move {
+            Ok(bytes::Bytes::from(vec![0u8; padding + 2 * BLOCK]))
+        }))
 }
 
 /// Whether a Go `os.FileMode` (the engine's path stat) is a regular file: none of ModeDir,
@@ -169,23 +210,33 @@ fn is_regular(mode: u32) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn tar_holds_one_executable() {
-        let tar = one_file_tar("rke-0123", b"\x7fELF...").unwrap();
-        let mut archive = tar::Archive::new(tar.as_slice());
-        let entries: Vec<(String, u32, u64)> = archive
-            .entries()
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.path().unwrap().display().to_string(),
-                    e.header().mode().unwrap(),
-                    e.header().size().unwrap(),
-                )
-            })
-            .collect();
-        assert_eq!(entries, [("rke-0123".to_string(), 0o755, 7)]);
+    async fn streamed(content: &[u8], size: u64) -> Result<Vec<u8>, std::io::Error> {
+        use futures_util::TryStreamExt;
+        let header = tar_header("rke-0123", size).unwrap();
+        let source = std::io::Cursor::new(content.to_vec());
+        let chunks: Vec<bytes::Bytes> = tar_stream(header, source, size).try_collect().await?;
+        Ok(chunks.concat())
+    }
+
+    #[tokio::test]
+    async fn streamed_tar_holds_one_executable() {
+        for len in [0usize, 7, 512, 1 << 20, (1 << 20) + 513] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let tar = streamed(&content, len as u64).await.unwrap();
+            assert_eq!(tar.len() % 512, 0, "{len}");
+            let mut archive = tar::Archive::new(tar.as_slice());
+            let mut entries = archive.entries().unwrap();
+            let mut entry = entries.next().unwrap().unwrap();
+            assert_eq!(entry.path().unwrap().to_str(), Some("rke-0123"));
+            assert_eq!(entry.header().mode().unwrap(), 0o755);
+            let mut read = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut read).unwrap();
+            assert_eq!(read, content, "{len}");
+            drop(entry);
+            assert!(entries.next().is_none());
+        }
+        // A file that shrank while being sent fails rather than sending a short binary.
+        assert!(streamed(b"short", 10).await.is_err());
     }
 
     #[test]
