@@ -28,6 +28,9 @@ pub enum EtcdCommand {
     SnapshotList(ListArgs),
     /// Restore the cluster from a snapshot (stops the control plane and etcd, then runs `up`).
     SnapshotRestore(RestoreArgs),
+    /// The recurring snapshot agent `rke up` runs on etcd nodes (not for interactive use).
+    #[command(hide = true)]
+    SnapshotAgent(super::snapshot_agent::SnapshotAgentArgs),
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +86,7 @@ pub fn run(cmd: &EtcdCommand) -> anyhow::Result<i32> {
         EtcdCommand::SnapshotSave(args) => run_save(args),
         EtcdCommand::SnapshotList(args) => super::snapshot_list::run(args),
         EtcdCommand::SnapshotRestore(args) => super::snapshot_restore::run(args),
+        EtcdCommand::SnapshotAgent(args) => super::snapshot_agent::run(args),
     }
 }
 

@@ -6,6 +6,7 @@ mod etcd;
 mod nodes;
 mod output;
 mod preflight;
+mod snapshot_agent;
 mod snapshot_list;
 mod snapshot_restore;
 mod up;

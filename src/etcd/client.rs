@@ -1,4 +1,5 @@
-//! A client for one etcd member, reached through the SSH connection of a node.
+//! A client for one etcd member, reached through the SSH connection of a node (or directly,
+//! from the node itself: [`EtcdClient::connect_direct`]).
 //!
 //! Every gRPC connection is a `direct-tcpip` channel from that node to `<ip>:2379`, so etcd
 //! needs no port published to the machine running `rke`. TLS runs end to end over the tunnel,
@@ -84,17 +85,6 @@ impl EtcdClient {
             host_for_url(endpoint_ip),
             via.name()
         );
-        let fail = |what: &str, detail: String| {
-            classified(ErrorKind::Etcd, format!("{label}: {what}: {detail}"))
-        };
-        let uri = format!("https://{}:{port}", host_for_url(endpoint_ip));
-        let endpoint = Endpoint::from_shared(uri)
-            .map_err(|e| fail("invalid endpoint address", e.to_string()))?
-            .tls_config(tls.tonic_config(endpoint_ip))
-            .map_err(|e| fail("invalid TLS material", source_chain(&e)))?
-            .connect_timeout(timeout)
-            .timeout(timeout);
-
         // One SSH channel per HTTP/2 connection; tonic reconnects through it as needed.
         let node = via.clone();
         let target = endpoint_ip.to_string();
@@ -106,6 +96,56 @@ impl EtcdClient {
                 Ok::<_, crate::transport::TransportError>(TokioIo::new(stream))
             }
         });
+        Self::connect_with(label, endpoint_ip, port, tls, timeout, connector).await
+    }
+
+    /// Connect straight over TCP to `endpoint_ip:port`, for a client running on the etcd node
+    /// itself (the recurring snapshot agent); otherwise as [`connect_to`](Self::connect_to).
+    pub async fn connect_direct(
+        endpoint_ip: &str,
+        port: u16,
+        tls: EtcdTls,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let label = format!("etcd at {}:{port}", host_for_url(endpoint_ip));
+        let target = endpoint_ip.to_string();
+        let connector = tower::service_fn(move |_: Uri| {
+            let target = target.clone();
+            async move {
+                let stream = tokio::net::TcpStream::connect((target.as_str(), port)).await?;
+                stream.set_nodelay(true)?;
+                Ok::<_, std::io::Error>(TokioIo::new(stream))
+            }
+        });
+        Self::connect_with(label, endpoint_ip, port, tls, timeout, connector).await
+    }
+
+    /// TLS to `endpoint_ip` (the name checked against the member's certificate) over the
+    /// streams `connector` opens, with `timeout` for connecting and for each later call.
+    async fn connect_with<C>(
+        label: String,
+        endpoint_ip: &str,
+        port: u16,
+        tls: EtcdTls,
+        timeout: Duration,
+        connector: C,
+    ) -> anyhow::Result<Self>
+    where
+        C: tower::Service<Uri> + Send + 'static,
+        C::Response: hyper::rt::Read + hyper::rt::Write + Send + Unpin + 'static,
+        C::Future: Send + 'static,
+        Box<dyn std::error::Error + Send + Sync>: From<C::Error>,
+    {
+        let fail = |what: &str, detail: String| {
+            classified(ErrorKind::Etcd, format!("{label}: {what}: {detail}"))
+        };
+        let uri = format!("https://{}:{port}", host_for_url(endpoint_ip));
+        let endpoint = Endpoint::from_shared(uri)
+            .map_err(|e| fail("invalid endpoint address", e.to_string()))?
+            .tls_config(tls.tonic_config(endpoint_ip))
+            .map_err(|e| fail("invalid TLS material", source_chain(&e)))?
+            .connect_timeout(timeout)
+            .timeout(timeout);
         let channel =
             match tokio::time::timeout(timeout, endpoint.connect_with_connector(connector)).await {
                 Ok(Ok(channel)) => channel,

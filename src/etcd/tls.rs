@@ -54,6 +54,24 @@ impl EtcdTls {
         ))
     }
 
+    /// From PEM files, as the snapshot agent finds them on the etcd node. Read afresh for every
+    /// connection, so renewed certificates are picked up without a restart.
+    pub fn from_pem_files(
+        ca: &std::path::Path,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> anyhow::Result<Self> {
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).map_err(|e| {
+                classified(
+                    ErrorKind::State,
+                    format!("cannot read etcd TLS file {}: {e}", path.display()),
+                )
+            })
+        };
+        Ok(EtcdTls::new(read(ca)?, read(cert)?, read(key)?))
+    }
+
     pub(crate) fn tonic_config(&self, server_name: &str) -> tonic::transport::ClientTlsConfig {
         tonic::transport::ClientTlsConfig::new()
             .ca_certificate(tonic::transport::Certificate::from_pem(&self.ca_pem))
@@ -89,6 +107,21 @@ mod tests {
             EtcdTls::new("CA".into(), "NODE".into(), "NODEKEY".into())
         );
         assert!(!format!("{tls:?}").contains("NODEKEY"));
+    }
+
+    #[test]
+    fn reads_pem_files_and_names_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [("ca", "CA"), ("cert", "CERT"), ("key", "KEY")] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let p = |n: &str| dir.path().join(n);
+        let tls = EtcdTls::from_pem_files(&p("ca"), &p("cert"), &p("key")).unwrap();
+        assert_eq!(tls, EtcdTls::new("CA".into(), "CERT".into(), "KEY".into()));
+        let err = EtcdTls::from_pem_files(&p("ca"), &p("cert"), &p("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! etcd snapshots in RKE1's on-disk format: `<name>.zip` archives in `/opt/rke/etcd-snapshots/`
 //! holding the snapshot and the cluster state file ([`archive`]), the checks a snapshot must
 //! pass before a restore stops anything ([`integrity`]), RKE1's snapshot names and local
-//! retention ([`naming`]), and copies in S3-compatible object storage ([`s3`]).
+//! retention ([`naming`]), copies in S3-compatible object storage ([`s3`]), and the agent
+//! that takes recurring snapshots on every etcd node ([`agent`]).
 
+pub mod agent;
 pub mod archive;
 pub mod integrity;
 pub mod naming;

@@ -4,8 +4,10 @@
 use super::Departed;
 use super::membership::MembershipPlan;
 use super::node::Node;
+use super::snapshot_agent;
 use crate::provision::node::{Action, explain_replace, stale_paths};
 use crate::provision::spec::Plane;
+use crate::snapshot::agent::LocalBinary;
 
 /// Print the report on stdout; returns the number of pending changes.
 pub async fn report(
@@ -13,6 +15,7 @@ pub async fn report(
     departed: &[Departed],
     etcd: &MembershipPlan,
     helper_image: &str,
+    agent_binary: Option<&LocalBinary>,
 ) -> anyhow::Result<usize> {
     let mut total = 0;
     if etcd.fresh && nodes.iter().any(|n| n.cfg.is_etcd()) {
@@ -32,7 +35,8 @@ pub async fn report(
         total += 1;
     }
     for node in nodes {
-        let lines = node_changes(node, helper_image).await?;
+        let mut lines = node_changes(node, helper_image).await?;
+        lines.extend(snapshot_agent::dry_run_line(node, agent_binary, helper_image).await);
         if lines.is_empty() {
             println!("{} ({}): no changes", node.name(), node.cfg.address);
         } else {

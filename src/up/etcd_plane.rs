@@ -275,7 +275,7 @@ impl EtcdPlane<'_> {
     /// Remove a node's etcd container and empty its data directory: a removed member's data
     /// must never be reused, and a node that joins again starts from nothing.
     async fn stop_and_clean(&self, conn: &NodeConnection) -> anyhow::Result<()> {
-        remove_containers(conn, &[names::ETCD])
+        remove_containers(conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])
             .await
             .context("etcd plane")?;
         let dirs = etcd_cleanup_dirs(self.prefix_path);
@@ -290,11 +290,13 @@ impl EtcdPlane<'_> {
         node: &Node,
         add: &EtcdNode,
     ) -> anyhow::Result<()> {
-        // An etcd container on a node that is not a member holds stale data.
+        // An etcd container on a node that is not a member holds stale data. (The snapshot
+        // agent, also in the etcd plane, says nothing about it.)
         if node
             .plane_actions(Plane::Etcd)
             .await?
             .iter()
+            .filter(|a| a.name() == names::ETCD)
             .any(|a| !matches!(a, crate::provision::node::Action::Create(_)))
         {
             self.stop_and_clean(&node.conn).await?;

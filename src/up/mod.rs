@@ -14,6 +14,7 @@ mod parallel;
 mod planes;
 mod prepare;
 mod run;
+mod snapshot_agent;
 
 pub use planes::batch_size;
 pub use prepare::{CertSource, Prepared, prepare};

@@ -28,6 +28,7 @@ pub const MANAGED_CONTAINERS: &[&str] = &[
     names::CRI_DOCKERD,
     names::KUBE_PROXY,
     names::NGINX_PROXY,
+    names::ETCD_ROLLING_SNAPSHOTS,
     // RKE1's volume holder, which our specs do not need.
     "service-sidekick",
 ];
@@ -204,6 +205,14 @@ mod tests {
             .iter()
             .map(|a| a.name().to_string())
             .collect();
-        assert_eq!(removed, ["kube-apiserver", "old-kubelet", "old-etcd"]);
+        assert_eq!(
+            removed,
+            [
+                "kube-apiserver",
+                "old-kubelet",
+                "old-etcd",
+                "etcd-rolling-snapshots"
+            ]
+        );
     }
 }

@@ -13,7 +13,7 @@ use super::etcd_plane::{self, EtcdPlane};
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
 use super::prepare::Prepared;
-use super::{Departed, dry_run, kube_step, membership, parallel};
+use super::{Departed, dry_run, kube_step, membership, parallel, snapshot_agent};
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
 use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
@@ -100,11 +100,14 @@ pub async fn up(
         )?
     };
 
+    let agent_binary = snapshot_agent::binary_for(cfg, &hosts)?;
     let inputs = PlanInputs {
         encryption_config: prepared.encryption_config.clone(),
         cloud_config: String::new(),
         hosts,
         etcd: etcd_plan.memberships.clone(),
+        snapshot_agent: agent_binary.as_ref().map(snapshot_agent::plan_binary),
+        state_json: prepared.applied_state().to_compact_string()?,
     };
     let plans = plan_cluster_with(cfg, &prepared.bundle, &inputs)?;
     let nodes: Vec<Node> = matched
@@ -115,21 +118,41 @@ pub async fn up(
     let helper_image = cfg.system_images.alpine.as_str();
 
     if opts.dry_run {
-        let changes = dry_run::report(&nodes, &departed, &etcd_plan, helper_image).await?;
+        let changes = dry_run::report(
+            &nodes,
+            &departed,
+            &etcd_plan,
+            helper_image,
+            agent_binary.as_ref(),
+        )
+        .await?;
         return Ok(Outcome::DryRun { changes });
     }
 
     prepared.write_desired()?;
     let registries = cfg.private_registries.as_slice();
     let always_pull = cfg.services.kube_api.always_pull_images;
-    parallel::for_each(&nodes, opts.limit, |node| async move {
-        node.ensure_images(helper_image, registries, always_pull)
-            .await
-            .context("images")?;
-        node.upload_files(helper_image).await.context("files")?;
-        Ok(())
+    let agent_binary = agent_binary.as_ref();
+    let uploaded = std::sync::Mutex::new(Vec::new());
+    parallel::for_each(&nodes, opts.limit, |node| {
+        let uploaded = &uploaded;
+        async move {
+            node.ensure_images(helper_image, registries, always_pull)
+                .await
+                .context("images")?;
+            if snapshot_agent::ensure_binary(node, agent_binary, helper_image).await? {
+                uploaded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(node.name().to_string());
+            }
+            node.upload_files(helper_image).await.context("files")?;
+            Ok(())
+        }
     })
     .await?;
+    let uploaded = uploaded.into_inner().unwrap_or_else(|e| e.into_inner());
+    let uploaded = &uploaded;
 
     let ctx = PlaneCtx {
         bundle: &prepared.bundle,
@@ -153,6 +176,16 @@ pub async fn up(
     };
     etcd.run().await?;
     tracing::info!("etcd plane ready");
+    parallel::for_each(&nodes, opts.limit, |node| async move {
+        snapshot_agent::check_started(node).await;
+        if let Some(binary) = agent_binary
+            && uploaded.iter().any(|n| n == node.name())
+        {
+            snapshot_agent::prune_old(node, binary, helper_image).await;
+        }
+        Ok(())
+    })
+    .await?;
 
     let strategy = cfg.upgrade_strategy.clone().unwrap_or_default();
     if !update_only {

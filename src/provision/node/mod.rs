@@ -5,6 +5,7 @@
 //! node's Docker API (one transport), so a user in the `docker` group is enough.
 
 mod archive;
+mod binary;
 mod changes;
 mod clean;
 mod converge;
@@ -17,6 +18,7 @@ mod image;
 mod logs;
 mod oneshot;
 
+pub use binary::{binary_present, prune_binaries, upload_binary};
 pub use changes::field_changes;
 pub use clean::{clean_dirs, etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
 pub use converge::{apply, observe};

@@ -1,6 +1,7 @@
 //! What planning needs besides `cluster.yml` and the certificates: facts about each host (from
 //! `docker info`) and the etcd membership each etcd node should start with.
 
+use super::snapshot_agent::AgentBinary;
 use crate::config::RkeConfig;
 use std::collections::BTreeMap;
 
@@ -98,4 +99,9 @@ pub struct PlanInputs {
     /// Per etcd node (`hostname_override`); nodes not listed found a new cluster with every
     /// etcd node of the config.
     pub etcd: BTreeMap<String, EtcdMembership>,
+    /// The binary the recurring snapshot agent runs. `None` plans no agent (nor its files)
+    /// even when `services.etcd.snapshot` is on: there is nothing to run it with.
+    pub snapshot_agent: Option<AgentBinary>,
+    /// The cluster state JSON the agent embeds in every archive (what `rke up` records).
+    pub state_json: String,
 }

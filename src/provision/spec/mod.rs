@@ -19,12 +19,14 @@ mod kubelet;
 mod net;
 mod paths;
 mod proxy;
+mod snapshot_agent;
 mod types;
 
 #[cfg(test)]
 mod tests;
 
 pub use inputs::{EtcdClusterState, EtcdMembership, HostFacts, PlanInputs};
+pub use snapshot_agent::{AGENT_ARGS, AgentBinary, NODE_BIN_DIR};
 pub use types::{
     CONTAINER_NAME_LABEL, ContainerSpec, FILES_HASH_LABEL, HealthCheck, NodeDir, NodeFile,
     NodePlan, Plane, SPEC_HASH_LABEL,
@@ -39,6 +41,7 @@ pub mod names {
     pub use super::etcd::NAME as ETCD;
     pub use super::kubelet::{CRI_DOCKERD, NAME as KUBELET};
     pub use super::proxy::{KUBE_PROXY_NAME as KUBE_PROXY, NGINX_PROXY};
+    pub use super::snapshot_agent::NAME as ETCD_ROLLING_SNAPSHOTS;
 }
 
 use crate::certs::CertBundle;
@@ -81,7 +84,7 @@ fn plan_node(
     node: &RkeConfigNode,
 ) -> anyhow::Result<NodePlan> {
     let host = cluster.host(node);
-    let files = files::node_files(cluster, shared, &host)?;
+    let mut files = files::node_files(cluster, shared, &host)?;
     let mut dirs = Vec::new();
     let mut containers = Vec::new();
 
@@ -98,6 +101,15 @@ fn plan_node(
             mode: 0o700,
             owner: etcd::owner(&cluster.cfg.services.etcd),
         });
+        // After etcd: the executor starts a plane's containers in plan order.
+        if let Some(binary) = &cluster.inputs.snapshot_agent
+            && let Some(schedule) = crate::snapshot::agent::schedule(&cluster.cfg.services.etcd)?
+        {
+            containers.push(snapshot_agent::build(cluster, &host, binary));
+            files.extend(snapshot_agent::files(cluster, &host, &schedule));
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            dirs.extend(snapshot_agent::dirs(cluster));
+        }
     }
     if node.is_controlplane() {
         containers.push(apiserver::build(cluster, &host));

@@ -26,9 +26,6 @@ const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
 /// tries to hand over leadership to peers that are already gone.
 const STOP_GRACE: i32 = 3;
 
-/// The recurring snapshot container (it must not snapshot a half-restored member).
-pub const ROLLING_SNAPSHOTS: &str = "etcd-rolling-snapshots";
-
 /// Stop `containers` on a node, all at once; absent or already stopped ones are fine.
 pub async fn stop(conn: &NodeConnection, containers: &[&str]) -> anyhow::Result<()> {
     futures_util::future::try_join_all(containers.iter().map(|name| stop_one(conn, name)))

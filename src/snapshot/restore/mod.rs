@@ -8,7 +8,7 @@ mod locate;
 mod members;
 
 pub use locate::{Located, locate};
-pub use members::{CONTROL_PLANE, RESTORE_DIR, ROLLING_SNAPSHOTS, initial_cluster, stop};
+pub use members::{CONTROL_PLANE, RESTORE_DIR, initial_cluster, stop};
 
 use futures_util::future::{join_all, try_join_all};
 
@@ -75,7 +75,8 @@ pub async fn restore_data(
     try_join_all(
         etcd_hosts
             .iter()
-            .map(|h| stop(h.conn, &[ROLLING_SNAPSHOTS, names::ETCD])),
+            // The agent first: it must not snapshot a member being restored.
+            .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
     )
     .await?;
     let db = std::fs::read(&located.db_path).map_err(|e| {

@@ -14,9 +14,11 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// `endpoint` is RKE1's `host[:port]`, always reached over HTTPS as rke-tools does. RKE1 (minio-go)
 /// rejects a scheme in the endpoint, so no existing config has one; we accept `https://host[:port]`
 /// as the same thing and `http://host[:port]` as the explicit way to use plain HTTP.
-#[derive(Clone, PartialEq, Eq)]
+/// Serializable for the recurring snapshot agent's settings file (mode 0600).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct S3Settings {
     pub endpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     /// PEM of the CA that signed the endpoint's certificate (RKE1 `custom_ca`: the content).
     pub endpoint_ca: Option<String>,
     pub access_key: String,

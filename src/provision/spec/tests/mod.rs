@@ -5,6 +5,7 @@ mod files;
 mod golden;
 mod hashes;
 mod secrets;
+mod snapshot_agent;
 
 use super::*;
 use crate::certs::{CertBundle, CertificatePki};

@@ -7,6 +7,7 @@ use crate::certs::{self, CertBundle};
 const REGISTRY_PASSWORD: &str = "reg1stry-Pa55word";
 const ENCRYPTION_SECRET: &str = "ZW5jcnlwdGlvbi1rZXktZm9yLXRoZS10ZXN0";
 const CLOUD_PASSWORD: &str = "cl0ud-Pa55word";
+const S3_SECRET: &str = "s3-Secr3t-Access-Key";
 
 fn real_bundle(cfg: &RkeConfig) -> CertBundle {
     let input = crate::cluster::pki_input(cfg, Path::new("cluster.yml"));
@@ -54,6 +55,13 @@ services:
   kube-api:
     secrets_encryption_config:
       enabled: true
+  etcd:
+    backup_config:
+      s3backupconfig:
+        bucket_name: snaps
+        endpoint: minio.local:9000
+        access_key: AKIA
+        secret_key: {S3_SECRET}
 cloud_provider:
   name: custom
   customCloudProvider: |
@@ -70,6 +78,10 @@ cloud_provider:
                 "key-1",
                 ENCRYPTION_SECRET,
             ),
+            snapshot_agent: Some(AgentBinary {
+                sha256: "ab".repeat(32),
+            }),
+            state_json: format!("{{\"s3\":\"{S3_SECRET}\"}}"),
             ..PlanInputs::default()
         };
         let plans = plan_cluster_with(&cfg, &bundle, &inputs).unwrap();
@@ -82,6 +94,7 @@ cloud_provider:
                     assert!(!s.contains(REGISTRY_PASSWORD), "{}: {s}", spec.name);
                     assert!(!s.contains(ENCRYPTION_SECRET), "{}: {s}", spec.name);
                     assert!(!s.contains(CLOUD_PASSWORD), "{}: {s}", spec.name);
+                    assert!(!s.contains(S3_SECRET), "{}: {s}", spec.name);
                     for fragment in &fragments {
                         assert!(
                             !s.contains(fragment.as_str()),
@@ -97,6 +110,7 @@ cloud_provider:
                 if text.contains("PRIVATE KEY")
                     || text.contains(ENCRYPTION_SECRET)
                     || text.contains(CLOUD_PASSWORD)
+                    || text.contains(S3_SECRET)
                 {
                     assert!(f.secret && f.mode == 0o600, "{}", f.path);
                 }
@@ -107,11 +121,17 @@ cloud_provider:
                 REGISTRY_PASSWORD,
                 ENCRYPTION_SECRET,
                 CLOUD_PASSWORD,
+                S3_SECRET,
                 "PRIVATE KEY",
             ] {
                 assert!(!printed.contains(secret), "{}: {secret}", plan.node);
             }
         }
         assert!(checked > 300, "{checked}");
+        let agents = plans
+            .iter()
+            .filter(|p| p.container(names::ETCD_ROLLING_SNAPSHOTS).is_some())
+            .count();
+        assert_eq!(agents, 3, "every etcd node runs the agent");
     }
 }

@@ -1,0 +1,390 @@
+//! What the snapshot agent is told: when to snapshot, how long to keep snapshots, where etcd
+//! and its certificates are, and where copies go in S3. Built by `rke up` from
+//! `services.etcd` exactly as RKE1 builds the rke-tools command line, written to the etcd
+//! node as a 0600 JSON file (so S3 keys never appear in a container's environment or
+//! arguments), and read back by the agent.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::EtcdService;
+use crate::config::defaults::DEFAULT_BACKUP_TIMEOUT;
+use crate::error::{ErrorKind, classified};
+use crate::snapshot::s3::S3Settings;
+
+/// When recurring snapshots are taken and kept, as `services.etcd` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// Time between snapshots (`creation`, or `interval_hours`).
+    pub creation: Duration,
+    /// Age after which a recurring snapshot is deleted (`retention`, or `retention` ×
+    /// `interval_hours`).
+    pub retention: Duration,
+    /// Longest one snapshot (save, package, upload) may take.
+    pub timeout: Duration,
+    pub s3: Option<S3Settings>,
+}
+
+/// The recurring snapshot schedule of a defaulted `services.etcd`, `None` when recurring
+/// snapshots are off (`snapshot: false`, `backup_config.enabled: false`, or external etcd).
+///
+/// RKE1 (`services/etcd.go` `RunEtcdSnapshotSave`, `configS3BackupImgCmd`): without
+/// `backup_config` the container gets `--creation=<creation> --retention=<retention>`; with it,
+/// `--creation=<interval_hours>h --retention=<retention × interval_hours>h` and the S3 flags.
+pub fn schedule(etcd: &EtcdService) -> anyhow::Result<Option<Schedule>> {
+    if etcd.snapshot != Some(true) || !etcd.external_urls.is_empty() {
+        return Ok(None);
+    }
+    let field = |key: &str, value: &str| {
+        parse_go_duration(value).map_err(|why| {
+            classified(
+                ErrorKind::Config,
+                format!("cluster.yml: services.etcd.{key}: {why}"),
+            )
+        })
+    };
+    let schedule = match &etcd.backup_config {
+        Some(backup) if backup.enabled == Some(false) => return Ok(None),
+        Some(backup) => {
+            let hours = |n: i64, key: &str| {
+                u64::try_from(n)
+                    .ok()
+                    .and_then(|n| n.checked_mul(3600))
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        classified(
+                            ErrorKind::Config,
+                            format!(
+                                "cluster.yml: services.etcd.backup_config.{key}: {n} must not be \
+                                 negative"
+                            ),
+                        )
+                    })
+            };
+            let interval = hours(backup.interval_hours, "interval_hours")?;
+            let retention = hours(
+                backup.retention.saturating_mul(backup.interval_hours),
+                "retention",
+            )?;
+            let timeout = if backup.timeout > 0 {
+                backup.timeout
+            } else {
+                DEFAULT_BACKUP_TIMEOUT
+            };
+            Schedule {
+                creation: interval,
+                retention,
+                timeout: Duration::from_secs(timeout.unsigned_abs()),
+                s3: backup
+                    .s3_backup_config
+                    .as_ref()
+                    .map(S3Settings::from_config),
+            }
+        }
+        None => Schedule {
+            creation: field("creation", &etcd.creation)?,
+            retention: field("retention", &etcd.retention)?,
+            timeout: Duration::from_secs(DEFAULT_BACKUP_TIMEOUT.unsigned_abs()),
+            s3: None,
+        },
+    };
+    if schedule.creation.is_zero() {
+        return Err(classified(
+            ErrorKind::Config,
+            "cluster.yml: services.etcd: the recurring snapshot interval (creation or \
+             backup_config.interval_hours) must be longer than zero",
+        ));
+    }
+    if let Some(s3) = &schedule.s3 {
+        s3.validate("cluster.yml: services.etcd.backup_config.s3backupconfig")?;
+    }
+    Ok(Some(schedule))
+}
+
+/// A Go duration (`time.ParseDuration`): `12h`, `1h30m`, `1.5h`, `500ms`. No sign.
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+    // Longest unit first, so "ms" is not read as "m" followed by "s".
+    const UNITS: [(&str, f64); 8] = [
+        ("ns", 1e-9),
+        ("us", 1e-6),
+        ("µs", 1e-6),
+        ("μs", 1e-6),
+        ("ms", 1e-3),
+        ("h", 3600.0),
+        ("m", 60.0),
+        ("s", 1.0),
+    ];
+    let bad = || format!("{text:?} is not a duration such as 12h or 30m");
+    let mut rest = text.trim();
+    if rest == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let (unit, scale) = UNITS
+            .iter()
+            .filter(|(u, _)| rest.starts_with(u))
+            .max_by_key(|(u, _)| u.len())
+            .ok_or_else(bad)?;
+        total += number * scale;
+        rest = &rest[unit.len()..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// Where etcd answers and with which certificate the agent connects, as etcd itself uses it
+/// (`--cert-file`/`--key-file`/`--trusted-ca-file`); paths inside the agent's container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EtcdEndpoint {
+    /// The node's internal address (etcd's certificate has it as an IP SAN).
+    pub ip: String,
+    pub port: u16,
+    pub ca_file: String,
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+/// The agent's settings file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// The node, for log lines.
+    pub node: String,
+    pub etcd: EtcdEndpoint,
+    /// Where archives are written (`/opt/rke/etcd-snapshots`).
+    pub backup_dir: String,
+    /// The cluster state file embedded in every archive; read at each snapshot.
+    pub state_file: String,
+    pub creation_secs: u64,
+    pub retention_secs: u64,
+    pub timeout_secs: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Secret key included: the file is 0600 and read only by the agent.
+    pub s3: Option<S3Settings>,
+}
+
+impl AgentSettings {
+    pub fn creation(&self) -> Duration {
+        Duration::from_secs(self.creation_secs)
+    }
+
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_secs)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    /// Pretty JSON with a trailing newline: the file's exact bytes, so equal settings give an
+    /// equal file (and an unchanged container).
+    pub fn to_json(&self) -> String {
+        // Strings, integers and options cannot fail to serialize.
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// Read and check a settings file.
+    pub fn load(path: &Path) -> anyhow::Result<AgentSettings> {
+        let fail = |why: String| {
+            classified(
+                ErrorKind::Config,
+                format!("snapshot agent settings {}: {why}", path.display()),
+            )
+        };
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let settings: AgentSettings =
+            serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
+        if settings.creation_secs == 0 {
+            return Err(fail("creation_secs must be longer than zero".into()));
+        }
+        if settings.timeout_secs == 0 {
+            return Err(fail("timeout_secs must be longer than zero".into()));
+        }
+        if let Some(s3) = &settings.s3 {
+            s3.validate(&path.display().to_string())?;
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BackupConfig, S3BackupConfig};
+    use crate::error::kind_of;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// `services.etcd` with RKE1's defaults applied, from YAML.
+    fn etcd(yaml: &str) -> EtcdService {
+        let text = format!(
+            "nodes:\n  - address: 10.0.0.1\n    user: rke\n    role: [etcd, controlplane, \
+             worker]\n{yaml}"
+        );
+        let loaded =
+            crate::config::load::load_str(&text, Path::new("cluster.yml")).expect("parses");
+        loaded.config.services.etcd
+    }
+
+    #[test]
+    fn rke1_defaults_are_12h_and_72h_without_s3() {
+        let s = schedule(&etcd("")).unwrap().unwrap();
+        assert_eq!(s.creation, 12 * HOUR);
+        assert_eq!(s.retention, 72 * HOUR);
+        assert_eq!(s.timeout, Duration::from_secs(300));
+        assert_eq!(s.s3, None);
+    }
+
+    #[test]
+    fn creation_and_retention_are_go_durations() {
+        let s = schedule(&etcd(
+            "services:\n  etcd:\n    creation: 10s\n    retention: 1h30m\n",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.creation, Duration::from_secs(10));
+        assert_eq!(s.retention, Duration::from_secs(5400));
+    }
+
+    #[test]
+    fn backup_config_replaces_creation_and_retention() {
+        let s = schedule(&etcd(
+            "services:\n  etcd:\n    creation: 10s\n    backup_config:\n      \
+             interval_hours: 2\n      retention: 5\n      timeout: 60\n      s3backupconfig:\n        \
+             bucket_name: snaps\n        endpoint: http://10.0.0.9:9000\n        access_key: a\n        \
+             secret_key: b\n",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.creation, 2 * HOUR);
+        assert_eq!(s.retention, 10 * HOUR);
+        assert_eq!(s.timeout, Duration::from_secs(60));
+        let s3 = s.s3.unwrap();
+        assert_eq!(s3.bucket, "snaps");
+        assert_eq!(s3.endpoint, "http://10.0.0.9:9000");
+
+        // An empty backup_config takes RKE1's defaults: every 12 h, 6 kept.
+        let s = schedule(&etcd("services:\n  etcd:\n    backup_config: {}\n"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.creation, s.retention), (12 * HOUR, 72 * HOUR));
+    }
+
+    #[test]
+    fn off_switches() {
+        assert_eq!(
+            schedule(&etcd("services:\n  etcd:\n    snapshot: false\n")).unwrap(),
+            None
+        );
+        assert_eq!(
+            schedule(&etcd(
+                "services:\n  etcd:\n    backup_config:\n      enabled: false\n"
+            ))
+            .unwrap(),
+            None
+        );
+        let mut external = etcd("");
+        external.external_urls = vec!["https://10.0.0.5:2379".into()];
+        assert_eq!(schedule(&external).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_values_are_config_errors_naming_the_field() {
+        let mut e = etcd("");
+        e.creation = "12 hours".into();
+        let err = schedule(&e).unwrap_err();
+        assert_eq!(kind_of(&err), ErrorKind::Config);
+        assert!(err.to_string().contains("services.etcd.creation"), "{err}");
+
+        let mut e = etcd("");
+        e.creation = "0s".into();
+        assert!(schedule(&e).unwrap_err().to_string().contains("zero"));
+
+        let mut e = etcd("");
+        e.backup_config = Some(BackupConfig {
+            enabled: Some(true),
+            interval_hours: 1,
+            retention: 1,
+            s3_backup_config: Some(S3BackupConfig::default()),
+            ..BackupConfig::default()
+        });
+        let err = schedule(&e).unwrap_err().to_string();
+        assert!(err.contains("bucket"), "{err}");
+    }
+
+    #[test]
+    fn go_durations() {
+        for (text, secs) in [
+            ("12h", 43_200.0),
+            ("1h30m", 5_400.0),
+            ("1.5h", 5_400.0),
+            ("500ms", 0.5),
+            ("10s", 10.0),
+            ("0", 0.0),
+            ("2m3s", 123.0),
+        ] {
+            assert_eq!(
+                parse_go_duration(text),
+                Ok(Duration::from_secs_f64(secs)),
+                "{text}"
+            );
+        }
+        for bad in ["", "12", "h", "-1h", "12 h", "1d", "1.2.3s"] {
+            assert!(parse_go_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settings_round_trip_and_reject_nonsense() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = AgentSettings {
+            node: "n1".into(),
+            etcd: EtcdEndpoint {
+                ip: "10.0.0.1".into(),
+                port: 2379,
+                ca_file: "/etc/kubernetes/ssl/kube-ca.pem".into(),
+                cert_file: "/etc/kubernetes/ssl/kube-etcd-10-0-0-1.pem".into(),
+                key_file: "/etc/kubernetes/ssl/kube-etcd-10-0-0-1-key.pem".into(),
+            },
+            backup_dir: "/opt/rke/etcd-snapshots".into(),
+            state_file: "/etc/kubernetes/snapshot-agent/cluster.rkestate".into(),
+            creation_secs: 10,
+            retention_secs: 30,
+            timeout_secs: 300,
+            s3: Some(S3Settings {
+                endpoint: "http://127.0.0.1:9000".into(),
+                endpoint_ca: None,
+                access_key: "AK".into(),
+                secret_key: "very-secret".into(),
+                bucket: "b".into(),
+                region: "us-east-1".into(),
+                folder: String::new(),
+            }),
+        };
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, settings.to_json()).unwrap();
+        assert_eq!(AgentSettings::load(&path).unwrap(), settings);
+        assert!(!format!("{settings:?}").contains("very-secret"));
+
+        let mut zero = settings.clone();
+        zero.creation_secs = 0;
+        std::fs::write(&path, zero.to_json()).unwrap();
+        let err = AgentSettings::load(&path).unwrap_err();
+        assert_eq!(kind_of(&err), ErrorKind::Config);
+        assert!(err.to_string().contains("settings.json"), "{err}");
+        std::fs::write(&path, "{").unwrap();
+        assert!(AgentSettings::load(&path).is_err());
+    }
+}
