@@ -75,7 +75,7 @@ pub async fn restore_data(
     try_join_all(
         etcd_hosts
             .iter()
-            // The agent first: it must not snapshot a member being restored.
+            // The agent too: it must not snapshot a member being restored.
             .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
     )
     .await?;
