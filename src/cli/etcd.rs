@@ -12,11 +12,13 @@ use crate::certs::CertBundle;
 use crate::config::{RkeConfig, load};
 use crate::error::{ErrorKind, classified};
 use crate::paths;
+use crate::provision::node::{credentials_for, ensure_image};
 use crate::snapshot::naming::{check_name, one_off_name};
 use crate::snapshot::s3::{self, S3Args, S3Store};
 use crate::snapshot::save::{self, EtcdHost};
 use crate::state::{self, FullState};
 use crate::transport::NodeConnection;
+use futures_util::future::try_join_all;
 
 // The variants are RKE1's command names (`snapshot-save`, ...).
 #[allow(clippy::enum_variant_names)]
@@ -160,6 +162,21 @@ pub(super) async fn connect_etcd(
     Ok(connected.nodes)
 }
 
+/// Make sure `images` are on every node of `conns` (pulled with the config's registry
+/// credentials when missing): the helper image runs the listing and copying, which a node new
+/// to the cluster does not have yet.
+pub(super) async fn ensure_images(
+    cfg: &RkeConfig,
+    conns: &[&NodeConnection],
+    images: &[&str],
+) -> anyhow::Result<()> {
+    for image in images {
+        let creds = || credentials_for(image, &cfg.private_registries);
+        try_join_all(conns.iter().map(|c| ensure_image(c, image, creds(), false))).await?;
+    }
+    Ok(())
+}
+
 /// Pair each etcd node of the config with its connection.
 pub(super) fn etcd_hosts<'a>(cfg: &'a RkeConfig, conns: &'a [NodeConnection]) -> Vec<EtcdHost<'a>> {
     cfg.nodes
@@ -202,6 +219,7 @@ fn run_save(args: &SaveArgs) -> anyhow::Result<i32> {
     let helper = loaded.cfg.system_images.alpine.clone();
     let saved = nodes::runtime()?.block_on(async {
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
+        ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
         let hosts = etcd_hosts(&loaded.cfg, &conns);
         save::save(
             &hosts,

@@ -7,7 +7,7 @@ use futures_util::future::try_join_all;
 use serde::Serialize;
 
 use super::OutputFormat;
-use super::etcd::{ListArgs, connect_etcd, load_cluster, s3_store};
+use super::etcd::{ListArgs, connect_etcd, ensure_images, load_cluster, s3_store};
 use super::nodes;
 use crate::snapshot::on_node::{self, NodeSnapshot};
 
@@ -41,6 +41,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<i32> {
     let rows = nodes::runtime()?.block_on(async {
         let store = s3_store(&args.s3, &loaded.cfg).await?;
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
+        ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
         let listings = try_join_all(conns.iter().map(|c| on_node::list(c, &helper))).await?;
         let mut rows: BTreeMap<String, Row> = BTreeMap::new();
         for (conn, listing) in conns.iter().zip(listings) {

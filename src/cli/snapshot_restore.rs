@@ -7,14 +7,11 @@
 
 use std::time::Instant;
 
-use futures_util::future::try_join_all;
-
-use super::etcd::{RestoreArgs, etcd_hosts, load_cluster, s3_store};
+use super::etcd::{RestoreArgs, ensure_images, etcd_hosts, load_cluster, s3_store};
 use super::nodes;
 use crate::certs::KUBE_CA;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
-use crate::provision::node::{credentials_for, ensure_image};
 use crate::snapshot::naming::check_name;
 use crate::snapshot::restore::{locate, restore_data};
 use crate::state::{self, ClusterState, FullState};
@@ -47,7 +44,6 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         ));
     }
     let helper = cfg.system_images.alpine.clone();
-    let registries = cfg.private_registries.clone();
 
     nodes::runtime()?.block_on(async {
         let store = s3_store(&args.s3, cfg).await?;
@@ -58,6 +54,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         let conns = connected.nodes;
         {
             let hosts = etcd_hosts(cfg, &conns);
+            let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
+            ensure_images(cfg, &etcd_conns, &[&helper, &cfg.services.etcd.image]).await?;
             let located =
                 locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper).await?;
             tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
@@ -76,12 +74,6 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                     current_state: ClusterState::default(),
                 },
             )?;
-            for image in [cfg.services.etcd.image.as_str(), helper.as_str()] {
-                try_join_all(hosts.iter().map(|h| {
-                    ensure_image(h.conn, image, credentials_for(image, &registries), false)
-                }))
-                .await?;
-            }
             let control: Vec<_> = cfg
                 .nodes
                 .iter()
