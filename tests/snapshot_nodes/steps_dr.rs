@@ -20,7 +20,7 @@ pub fn restore_onto_new_nodes(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut save = vec!["etcd", "snapshot-save", "--name", "e2e-dr"];
     save.extend(&flags);
     ok(ctx.rke(&save), "snapshot-save --s3")?;
-    let old_ca = std::fs::read_to_string(ctx.state_file())?;
+    let old_ca = kube_ca(ctx)?;
 
     println!("    the old cluster is lost: every container on node1..3 stopped");
     for i in 1..=3 {
@@ -53,16 +53,24 @@ pub fn restore_onto_new_nodes(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.wait_nodes_ready(&["node4", "node5"], Duration::from_secs(300))?;
     support::etcd_healthy(ctx, 4, 2)?;
     println!("    check: the cluster kept its CA (from the snapshot's state)");
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ctx.state_file())?)?;
-    let ca = state["desiredState"]["certificatesBundle"]["kube-ca"]["certificatePEM"]
-        .as_str()
-        .unwrap_or_default();
+    let new_ca = kube_ca(ctx)?;
     ensure!(
-        !ca.is_empty() && old_ca.contains(ca.trim()),
+        !new_ca.is_empty() && new_ca == old_ca,
         "the restored cluster has another CA"
     );
     support::pod_runs_on(ctx, "after-dr", "node5")?;
     ctx.rke_env.clear();
     Ok(())
+}
+
+/// The CA certificate in the state file of the current working directory.
+fn kube_ca(ctx: &Ctx) -> anyhow::Result<String> {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ctx.state_file())?)?;
+    Ok(
+        state["desiredState"]["certificatesBundle"]["kube-ca"]["certificatePEM"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
 }
