@@ -28,7 +28,7 @@ pub async fn binary_present(
     size: u64,
     helper_image: &str,
 ) -> anyhow::Result<bool> {
-    let name = create(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
+    let name = helper::create_idle(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
     let options = ContainerArchiveInfoOptionsBuilder::default()
         .path(&format!("{HOST_VIEW}{path}"))
         .build();
@@ -71,7 +71,7 @@ pub async fn upload_binary(
     let source = tokio::fs::File::open(local).await.map_err(read_error)?;
     let size = source.metadata().await.map_err(read_error)?.len();
     let header = tar_header(file, size)?;
-    let name = create(node, helper_image, vec![format!("{dir}:{dir}")]).await?;
+    let name = helper::create_idle(node, helper_image, vec![format!("{dir}:{dir}")]).await?;
     let options = UploadToContainerOptionsBuilder::default()
         .path(dir)
         .copy_uidgid("true")
@@ -123,23 +123,6 @@ done"#;
     };
     let out = oneshot::run(node, helper, "removing old binaries", PRUNE_TIMEOUT).await?;
     Ok(out.lines().map(str::to_string).collect())
-}
-
-async fn create(node: &NodeConnection, image: &str, binds: Vec<String>) -> anyhow::Result<String> {
-    helper::create(
-        node,
-        Helper {
-            kind: "file-helper",
-            what: "file helper",
-            image,
-            entrypoint: None,
-            // Never started; a command only so images without a default one are accepted.
-            cmd: Some(vec!["true".into()]),
-            binds,
-            security_opt: None,
-        },
-    )
-    .await
 }
 
 const BLOCK: usize = 512;

@@ -22,7 +22,7 @@ use super::{docker_error, is_not_found};
 use crate::provision::spec::{NodeDir, NodeFile};
 use crate::transport::NodeConnection;
 
-use super::helper::{self, Helper};
+use super::helper;
 
 /// What [`upload_files`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,7 +47,7 @@ pub async fn upload_files(
     let mounts = archive::mount_points(files, dirs)
         .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
     let binds: Vec<String> = mounts.iter().map(|m| format!("{m}:{m}")).collect();
-    let helper = create_helper(node, helper_image, binds).await?;
+    let helper = helper::create_idle(node, helper_image, binds).await?;
     let result = sync_through(node, &helper, files, dirs).await;
     let removed = remove_helper(node, &helper).await;
     let report = result?;
@@ -76,7 +76,7 @@ pub async fn stale_paths(
     // Same path rules as upload_files, so a dry run refuses what a real run would.
     archive::mount_points(files, dirs)
         .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
-    let helper = create_helper(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
+    let helper = helper::create_idle(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
     let result = find_stale(node, &helper, HOST_VIEW, files, dirs).await;
     let removed = remove_helper(node, &helper).await;
     let stale = result?;
@@ -99,7 +99,7 @@ pub async fn fetch_file(
             node.name()
         ),
     };
-    let helper = create_helper(node, helper_image, vec![format!("{dir}:{dir}:ro")]).await?;
+    let helper = helper::create_idle(node, helper_image, vec![format!("{dir}:{dir}:ro")]).await?;
     let result = read_file(node, &helper, "", path).await;
     let removed = remove_helper(node, &helper).await;
     let file = result?;
@@ -184,28 +184,6 @@ async fn sync_through(
         .await
         .map_err(|e| docker_error(node, format!("writing {}", written.join(", ")), e))?;
     Ok(FileUpload { written, unchanged })
-}
-
-async fn create_helper(
-    node: &NodeConnection,
-    image: &str,
-    binds: Vec<String>,
-) -> anyhow::Result<String> {
-    helper::create(
-        node,
-        Helper {
-            kind: "file-helper",
-            what: "file helper",
-            image,
-            entrypoint: None,
-            // Never started; a command is given only so images without a default one are
-            // accepted.
-            cmd: Some(vec!["true".into()]),
-            binds,
-            security_opt: None,
-        },
-    )
-    .await
 }
 
 async fn remove_helper(node: &NodeConnection, name: &str) -> anyhow::Result<()> {

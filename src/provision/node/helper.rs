@@ -79,3 +79,27 @@ pub(crate) async fn force_remove(
         Err(e) => Err(docker_error(node, format!("removing {what}"), e)),
     }
 }
+
+/// Create a helper that is never started, only mounted (`binds`) so the engine's archive API
+/// can read and write the node's files through it.
+pub(crate) async fn create_idle(
+    node: &NodeConnection,
+    image: &str,
+    binds: Vec<String>,
+) -> anyhow::Result<String> {
+    create(
+        node,
+        Helper {
+            kind: "file-helper",
+            what: "file helper",
+            image,
+            entrypoint: None,
+            // Never started; a command is given only so images without a default one are
+            // accepted.
+            cmd: Some(vec!["true".into()]),
+            binds,
+            security_opt: None,
+        },
+    )
+    .await
+}
