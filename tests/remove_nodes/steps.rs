@@ -88,15 +88,10 @@ pub fn version_shows_server(ctx: &mut Ctx) -> anyhow::Result<()> {
         .as_str()
         .context("env.json has no kubernetes_version")?;
     ensure!(
-        run.stdout.contains(&format!("Server Version: {want}")),
-        "want Server Version: {want}: {}",
-        run.describe()
+        stdout.contains(&format!("Server Version: {want}")),
+        "want Server Version: {want}: {describe}"
     );
-    ensure!(
-        run.stdout.starts_with("rke version v"),
-        "{}",
-        run.describe()
-    );
+    ensure!(stdout.starts_with("rke version v"), "{describe}");
     Ok(())
 }
 
