@@ -191,7 +191,7 @@ fn plant_sentinels(env: &Value, i: usize) -> anyhow::Result<()> {
 
 /// Undo `plant_sentinels` (before and after the scenario).
 pub fn drop_sentinels(env: &Value) {
-    for i in 1..=nodes::node_count(env).min(3) {
+    for i in 1..=nodes::node_count(env) {
         let script = format!(
             "umount {FAKE_VOLUME} 2>/dev/null; rm -rf {PRECIOUS_DIR} {SNAPSHOT} \
              /var/lib/kubelet/pods/remove-nodes; true"
