@@ -120,11 +120,19 @@ pub fn state_file_and_kubeconfig_from_cluster(ctx: &mut Ctx) -> anyhow::Result<(
         ctx.kubeconfig(),
         kubeconfig.replace(&server, "https://127.0.0.1:9"),
     )?;
+    // The same state in another layout, so the replaced file differs and is kept as `.bak`
+    // (writing identical content is a no-op).
+    let compact = serde_json::to_string(&original)?;
+    std::fs::write(ctx.state_file(), &compact)?;
     let run = ctx.rke(&["util", "get-state-file"]);
     ensure!(
         run.code == Some(0),
         "get-state-file via node: {}",
         run.describe()
+    );
+    ensure!(
+        std::fs::read_to_string(ctx.state_file())? != compact,
+        "not rewritten"
     );
     ensure!(read_json(&ctx.state_file())? == original);
     let backup = ctx.work.join("cluster.rkestate.bak");
