@@ -134,6 +134,11 @@ pub fn state_file_and_kubeconfig_from_cluster(ctx: &mut Ctx) -> anyhow::Result<(
         std::fs::read_to_string(ctx.state_file())? != compact,
         "not rewritten"
     );
+    ensure!(
+        run.stderr.contains("trying the control-plane nodes"),
+        "the kubeconfig path did not fail over to a node: {}",
+        run.describe()
+    );
     ensure!(read_json(&ctx.state_file())? == original);
     let backup = ctx.work.join("cluster.rkestate.bak");
     ensure!(
@@ -173,7 +178,9 @@ pub fn remove_leaves_nothing(ctx: &mut Ctx) -> anyhow::Result<()> {
         "{}",
         run.describe()
     );
-    println!("      {}", run.last_stdout_line());
+    for line in run.stdout.lines() {
+        println!("      {line}");
+    }
     for f in [ctx.state_file(), ctx.kubeconfig()] {
         ensure!(!f.exists(), "{} still exists", f.display());
     }
