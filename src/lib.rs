@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod kube_api;
 pub mod paths;
 pub mod provision;
+pub mod remove;
 pub mod snapshot;
 pub mod state;
 pub mod transport;

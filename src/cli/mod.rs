@@ -3,14 +3,18 @@
 mod cert;
 mod config_cmd;
 mod etcd;
+mod local_kube;
 mod nodes;
 mod output;
 mod preflight;
+mod remove;
 mod snapshot_agent;
 mod snapshot_list;
 mod snapshot_restore;
 mod up;
+mod util;
 mod validate;
+mod version;
 
 use crate::error;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -52,6 +56,13 @@ pub enum Command {
     /// etcd snapshots: save, list, restore.
     #[command(subcommand)]
     Etcd(etcd::EtcdCommand),
+    /// Remove the cluster from every node, then the local kubeconfig and state file.
+    Remove(remove::RemoveArgs),
+    /// Retrieve the state file from the cluster, or rebuild the admin kubeconfig.
+    #[command(subcommand)]
+    Util(util::UtilCommand),
+    /// Show rke's version and the cluster's Kubernetes version.
+    Version(version::VersionArgs),
 }
 
 /// Output format of commands that report results.
@@ -97,6 +108,9 @@ pub fn run() -> i32 {
         Command::Cert(cmd) => cert::run(&cmd),
         Command::Preflight(args) => preflight::run(&args),
         Command::Etcd(cmd) => etcd::run(&cmd),
+        Command::Remove(args) => remove::run(&args),
+        Command::Util(cmd) => util::run(&cmd),
+        Command::Version(args) => version::run(&args),
     };
     match result {
         Ok(code) => code,

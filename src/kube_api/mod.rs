@@ -12,7 +12,7 @@ pub use authz::{AUTHZ_FIELD_MANAGER, authz_objects};
 pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json};
 pub use metadata::{NodeMetadata, merge_taints, role_labels};
 pub use nodes::is_ready;
-pub use state::{FULL_STATE_NAME, FULL_STATE_NAMESPACE};
+pub use state::{FULL_STATE_NAME, FULL_STATE_NAMESPACE, read_state};
 
 use crate::error::{ErrorKind, classified, display_chain};
 

@@ -80,15 +80,21 @@ impl KubeClient {
     /// The state JSON stored in the cluster: the Secret, else the legacy ConfigMap; `None`
     /// when neither exists.
     pub async fn read_state(&self) -> anyhow::Result<Option<String>> {
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), FULL_STATE_NAMESPACE);
-        let secret = secrets.get_opt(FULL_STATE_NAME).await.map_err(|e| {
-            api_error(
-                format!("reading Secret {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}"),
-                e,
-            )
-        })?;
-        if let Some(s) = secret {
-            let bytes = s
+        read_state(&self.client).await
+    }
+}
+
+/// [`KubeClient::read_state`] through any client (e.g. one built from a local kubeconfig).
+pub async fn read_state(client: &kube::Client) -> anyhow::Result<Option<String>> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), FULL_STATE_NAMESPACE);
+    let secret = secrets.get_opt(FULL_STATE_NAME).await.map_err(|e| {
+        api_error(
+            format!("reading Secret {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}"),
+            e,
+        )
+    })?;
+    if let Some(s) = secret {
+        let bytes = s
                 .data
                 .and_then(|mut d| d.remove(FULL_STATE_NAME))
                 .ok_or_else(|| {
@@ -97,25 +103,24 @@ impl KubeClient {
                         format!("Secret {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME} has no key {FULL_STATE_NAME}"),
                     )
                 })?;
-            let text = String::from_utf8(bytes.0).map_err(|e| {
-                api_error(
-                    format!("Secret {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}"),
-                    e,
-                )
-            })?;
-            return Ok(Some(text));
-        }
-        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), FULL_STATE_NAMESPACE);
-        let map = maps.get_opt(FULL_STATE_NAME).await.map_err(|e| {
+        let text = String::from_utf8(bytes.0).map_err(|e| {
             api_error(
-                format!("reading ConfigMap {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}"),
+                format!("Secret {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}"),
                 e,
             )
         })?;
-        Ok(map
-            .and_then(|m| m.data)
-            .and_then(|mut d| d.remove(FULL_STATE_NAME)))
+        return Ok(Some(text));
     }
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), FULL_STATE_NAMESPACE);
+    let map = maps.get_opt(FULL_STATE_NAME).await.map_err(|e| {
+        api_error(
+            format!("reading ConfigMap {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}"),
+            e,
+        )
+    })?;
+    Ok(map
+        .and_then(|m| m.data)
+        .and_then(|mut d| d.remove(FULL_STATE_NAME)))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod prepare;
 mod run;
 mod snapshot_agent;
 
+pub use node::MANAGED_CONTAINERS;
 pub use planes::batch_size;
 pub use prepare::{CertSource, Prepared, prepare};
 pub use run::{Options, Outcome, up};

@@ -28,6 +28,25 @@ pub(crate) struct Helper<'a> {
 
 /// Create (not start) the helper; returns its name.
 pub(crate) async fn create(node: &NodeConnection, helper: Helper<'_>) -> anyhow::Result<String> {
+    create_with(node, helper, HostAccess::Confined).await
+}
+
+/// How much of the host a helper sees beyond its bind mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostAccess {
+    /// The default: its own namespaces, no privileges.
+    Confined,
+    /// Privileged and in the host's PID namespace, so it can read the host's mount table
+    /// (`/proc/1/mountinfo`) and act in the host's mount namespace (`nsenter -t 1 -m`).
+    PrivilegedHostPid,
+}
+
+/// Create (not start) the helper with the given host access; returns its name.
+pub(crate) async fn create_with(
+    node: &NodeConnection,
+    helper: Helper<'_>,
+    access: HostAccess,
+) -> anyhow::Result<String> {
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "rke-{}-{}-{}",
@@ -45,6 +64,8 @@ pub(crate) async fn create(node: &NodeConnection, helper: Helper<'_>) -> anyhow:
             binds: Some(helper.binds),
             network_mode: Some("none".into()),
             security_opt: helper.security_opt,
+            privileged: (access == HostAccess::PrivilegedHostPid).then_some(true),
+            pid_mode: (access == HostAccess::PrivilegedHostPid).then(|| "host".to_string()),
             ..HostConfig::default()
         }),
         ..ContainerCreateBody::default()

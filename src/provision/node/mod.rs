@@ -27,10 +27,11 @@ pub use diff::{Action, ObservedContainer, diff};
 pub use explain::{explain_replace, spec_from_inspect, without_image_defaults};
 pub use files::{FileUpload, fetch_file, stale_paths, upload_files};
 pub use helper::HELPER_LABEL;
-pub(crate) use helper::Helper;
+pub(crate) use helper::{Helper, HostAccess};
 pub use image::{credentials_for, ensure_image, registry_host};
 pub use logs::tail_logs;
 pub(crate) use oneshot::run as run_oneshot;
+pub(crate) use oneshot::run_with as run_oneshot_with;
 
 use crate::error::{ErrorKind, classified};
 use crate::transport::NodeConnection;

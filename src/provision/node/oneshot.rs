@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use super::docker_error;
-use super::helper::{self, Helper};
+use super::helper::{self, Helper, HostAccess};
 use super::logs::tail_logs;
 use crate::error::{ErrorKind, classified};
 use crate::transport::NodeConnection;
@@ -26,8 +26,19 @@ pub(crate) async fn run(
     what: &str,
     timeout: Duration,
 ) -> anyhow::Result<String> {
+    run_with(node, helper, HostAccess::Confined, what, timeout).await
+}
+
+/// [`run`] with the given host access (privileged, host PID namespace for mount work).
+pub(crate) async fn run_with(
+    node: &NodeConnection,
+    helper: Helper<'_>,
+    access: HostAccess,
+    what: &str,
+    timeout: Duration,
+) -> anyhow::Result<String> {
     let label = helper.what.to_string();
-    let name = helper::create(node, helper).await?;
+    let name = helper::create_with(node, helper, access).await?;
     let outcome = run_to_end(node, &name, what, timeout).await;
     let removed = helper::force_remove(node, &name, &format!("{label} {name}")).await;
     let output = outcome?;

@@ -1,0 +1,125 @@
+//! `rke remove`: confirm, connect to every node, take the cluster off each reachable one
+//! (see [`crate::remove`]), report per node, and delete the local kubeconfig and state file
+//! only when every node was cleaned (or with `--force`).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Args;
+
+use super::ConfigArg;
+use super::nodes::{self, ConnectArgs};
+use crate::config::load;
+use crate::error::{ErrorKind, classified, display_chain, kind_of};
+use crate::remove::{self, Options, local};
+
+const PROMPT: &str = "Are you sure you want to remove Kubernetes cluster [y/N]: ";
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Do not ask for confirmation; delete the local kubeconfig and state file even when
+    /// some nodes could not be cleaned.
+    #[arg(long)]
+    pub force: bool,
+    /// Also delete the local etcd snapshots on the nodes (/opt/rke/etcd-snapshots).
+    #[arg(long)]
+    pub remove_snapshots: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
+    let config_path = &args.config.config;
+    let cfg = load::load_valid(config_path)?.config;
+    if !args.force {
+        confirm()?;
+    }
+    let mut connect = args.connect.clone();
+    // The engines are only cleaned: their version does not matter.
+    connect.ignore_docker_version = true;
+    let opts = Options {
+        remove_snapshots: args.remove_snapshots,
+        limit: usize::from(args.connect.max_parallel),
+    };
+    let (conn_errors, reports) = nodes::runtime()?.block_on(async {
+        let connected = nodes::connect(&cfg, &connect).await;
+        let reports = remove::remove_nodes(&cfg, &connected.nodes, opts).await;
+        (connected.errors, reports)
+    });
+
+    // One line per node, in cluster.yml order; the first failure's class ends the run.
+    let mut not_cleaned = Vec::new();
+    let mut first_kind = None;
+    for node in &cfg.nodes {
+        let name = &node.hostname_override;
+        if let Some(e) = conn_errors.iter().find(|e| &e.node() == name) {
+            println!("node {name}: not reachable: {e}");
+            first_kind.get_or_insert(e.kind());
+            not_cleaned.push(name.clone());
+        } else if let Some(r) = reports.iter().find(|r| &r.node == name) {
+            match &r.result {
+                Ok(done) => println!("node {name}: {}", done.summary()),
+                Err(e) => {
+                    println!("node {name}: error: {}", display_chain(e));
+                    first_kind.get_or_insert(kind_of(e));
+                    not_cleaned.push(name.clone());
+                }
+            }
+        }
+    }
+
+    let total = cfg.nodes.len();
+    let cleaned = total - not_cleaned.len();
+    match local::decide(&not_cleaned, args.force) {
+        local::LocalFiles::Delete => {
+            local::delete_files(config_path)?;
+            println!(
+                "Cluster removed: {cleaned} of {total} nodes cleaned; admin kubeconfig and state file deleted"
+            );
+        }
+        local::LocalFiles::DeleteDespite(nodes) => {
+            local::delete_files(config_path)?;
+            println!(
+                "Cluster removed with --force: {cleaned} of {total} nodes cleaned; admin kubeconfig and state file deleted; NOT cleaned: {}",
+                nodes.join(", ")
+            );
+        }
+        local::LocalFiles::Keep(nodes) => {
+            println!(
+                "Cluster partly removed: {cleaned} of {total} nodes cleaned; admin kubeconfig and state file kept so a re-run can finish: {}",
+                nodes.join(", ")
+            );
+        }
+    }
+    match first_kind {
+        None => Ok(0),
+        Some(kind) => Err(classified(
+            kind,
+            format!("not cleaned: {}", not_cleaned.join(", ")),
+        )),
+    }
+}
+
+/// Ask on stderr; a non-terminal stdin never waits for an answer that cannot come.
+fn confirm() -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(classified(
+            ErrorKind::UserAbort,
+            "stdin is not a terminal, so removal cannot be confirmed: pass --force to remove the cluster without confirmation",
+        ));
+    }
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{PROMPT}")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if local::confirmed(&answer) {
+        Ok(())
+    } else {
+        Err(classified(
+            ErrorKind::UserAbort,
+            "removal not confirmed; nothing was changed",
+        ))
+    }
+}
