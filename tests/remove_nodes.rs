@@ -62,46 +62,9 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
 ];
 
 fn main() {
-    let Some(mut env) = e2e::env() else {
-        println!("remove_nodes: 0 passed, 0 failed");
-        return;
-    };
-    if nodes::node_count(&env) < 3 {
-        println!(
-            "remove_nodes: {} describes {} nodes; this test needs 3 (tests/env/up.sh)",
-            e2e::env_path().display(),
-            nodes::node_count(&env)
-        );
-        println!("remove_nodes: 0 passed, 1 failed");
-        std::process::exit(1);
-    }
     // Nodes 1-3 only: the cleanup before and after must not touch nodes other tests use.
-    if let Some(list) = env["nodes"].as_array_mut() {
-        list.truncate(3);
-    }
-    let mut ctx = match Ctx::new(env) {
-        Ok(c) => c,
-        Err(e) => {
-            println!("remove_nodes: {e:#}\nremove_nodes: 0 passed, 1 failed");
-            std::process::exit(1);
-        }
-    };
-    println!(
-        "remove_nodes: working directory {}",
-        ctx.dir.path().display()
-    );
-    nodes::cleanup(&ctx.env);
-    steps::drop_sentinels(&ctx.env);
-
-    let (passed, failed) = scenario::run(&mut ctx, &STEPS);
-    nodes::cleanup(&ctx.env);
-    steps::drop_sentinels(&ctx.env);
-    if failed > 0 {
-        let kept = ctx.dir.keep();
-        println!("remove_nodes: files kept in {}", kept.display());
-    }
-    println!("remove_nodes: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    scenario::main("remove_nodes", 3, true, &STEPS, |env| {
+        nodes::cleanup(env);
+        steps::drop_sentinels(env);
+    });
 }

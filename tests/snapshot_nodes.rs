@@ -68,41 +68,5 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
 ];
 
 fn main() {
-    let Some(env) = e2e::env() else {
-        println!("snapshot_nodes: 0 passed, 0 failed");
-        return;
-    };
-    if nodes::node_count(&env) < 5 {
-        println!(
-            "snapshot_nodes: {} describes {} nodes; this test needs 5 (tests/env/up.sh 5)",
-            e2e::env_path().display(),
-            nodes::node_count(&env)
-        );
-        println!("snapshot_nodes: 0 passed, 1 failed");
-        std::process::exit(1);
-    }
-    let mut ctx = match Ctx::new(env) {
-        Ok(c) => c,
-        Err(e) => {
-            println!("snapshot_nodes: {e:#}\nsnapshot_nodes: 0 passed, 1 failed");
-            std::process::exit(1);
-        }
-    };
-    println!(
-        "snapshot_nodes: working directory {}",
-        ctx.dir.path().display()
-    );
-    support::cleanup(&ctx.env);
-
-    let (passed, failed) = scenario::run(&mut ctx, &STEPS);
-    drop(ctx.api_watch.take());
-    support::cleanup(&ctx.env);
-    if failed > 0 {
-        let kept = ctx.dir.keep();
-        println!("snapshot_nodes: files kept in {}", kept.display());
-    }
-    println!("snapshot_nodes: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    scenario::main("snapshot_nodes", 5, false, &STEPS, support::cleanup);
 }

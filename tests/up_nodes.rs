@@ -76,39 +76,5 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
 ];
 
 fn main() {
-    let Some(env) = e2e::env() else {
-        println!("up_nodes: 0 passed, 0 failed");
-        return;
-    };
-    if nodes::node_count(&env) < 4 {
-        println!(
-            "up_nodes: {} describes {} nodes; this test needs 4 (tests/env/up.sh 4)",
-            e2e::env_path().display(),
-            nodes::node_count(&env)
-        );
-        println!("up_nodes: 0 passed, 1 failed");
-        std::process::exit(1);
-    }
-    let mut ctx = match Ctx::new(env) {
-        Ok(c) => c,
-        Err(e) => {
-            println!("up_nodes: {e:#}\nup_nodes: 0 passed, 1 failed");
-            std::process::exit(1);
-        }
-    };
-    println!("up_nodes: working directory {}", ctx.dir.path().display());
-    nodes::cleanup(&ctx.env);
-
-    let (passed, failed) = scenario::run(&mut ctx, &STEPS);
-    drop(ctx.api_watch.take());
-    nodes::cleanup(&ctx.env);
-    if failed > 0 {
-        // Keep cluster.yml, the state file and the kubeconfig for a look.
-        let kept = ctx.dir.keep();
-        println!("up_nodes: files kept in {}", kept.display());
-    }
-    println!("up_nodes: {passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    scenario::main("up_nodes", 4, false, &STEPS, nodes::cleanup);
 }

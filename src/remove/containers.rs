@@ -2,12 +2,7 @@
 //! `old-<name>` leftovers), leftover rke helpers, and the pod containers the kubelet started.
 //! The kubelet goes first, so nothing restarts pods while they are being removed.
 
-use std::collections::HashMap;
-
-use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
-
-use crate::error::{ErrorKind, classified};
-use crate::provision::node::{HELPER_LABEL, remove_containers};
+use crate::provision::node::{HELPER_LABEL, force_remove, observe_labelled, remove_containers};
 use crate::provision::spec::{CONTAINER_NAME_LABEL, names};
 use crate::transport::NodeConnection;
 use crate::up::MANAGED_CONTAINERS;
@@ -65,73 +60,14 @@ pub async fn remove_all(node: &NodeConnection) -> anyhow::Result<Vec<String>> {
     // Then what is only known by label: containers of ours under other names, helpers left
     // by a crashed run, and the pods' containers.
     for label in [CONTAINER_NAME_LABEL, HELPER_LABEL, POD_NAME_LABEL] {
-        for (id, name) in labelled(node, label).await? {
-            force_remove(node, &id, &name).await?;
-            removed.push(name);
+        for c in observe_labelled(node, label).await? {
+            // Gone meanwhile (a pod container removed with its sandbox) is fine.
+            if force_remove(node, &c.id, &c.name).await? {
+                removed.push(c.name);
+            }
         }
     }
     Ok(removed)
-}
-
-/// `(id, name)` of every container (running or not) carrying `label`.
-async fn labelled(node: &NodeConnection, label: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let list = node
-        .docker()
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| docker_failure(node, format!("listing containers labelled {label}"), &e))?;
-    Ok(list
-        .into_iter()
-        .filter_map(|c| {
-            let id = c.id?;
-            let name = c
-                .names
-                .unwrap_or_default()
-                .first()
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_else(|| id.clone());
-            Some((id, name))
-        })
-        .collect())
-}
-
-async fn force_remove(node: &NodeConnection, id: &str, name: &str) -> anyhow::Result<()> {
-    let options = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build();
-    match node.docker().remove_container(id, Some(options)).await {
-        Ok(()) => Ok(()),
-        // Gone meanwhile (a pod container removed with its sandbox): nothing to do.
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(()),
-        Err(e) => Err(docker_failure(
-            node,
-            format!("removing container {name}"),
-            &e,
-        )),
-    }
-}
-
-fn docker_failure(
-    node: &NodeConnection,
-    what: String,
-    err: &bollard::errors::Error,
-) -> anyhow::Error {
-    let reason = match err {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
-    };
-    classified(
-        ErrorKind::Docker,
-        format!("node {}: {what}: {reason}", node.name()),
-    )
 }
 
 #[cfg(test)]

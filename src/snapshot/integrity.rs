@@ -47,6 +47,11 @@ pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
+/// Lower-case hex SHA-256 of bytes in memory.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// Refuse a snapshot file that `etcdutl snapshot restore` would refuse or that is not a bbolt
 /// database: missing or wrong SHA-256 trailer, no valid meta page, or a database shorter than
 /// its meta page says. Errors read "corrupt snapshot <path>: ...".

@@ -4,12 +4,13 @@
 //! Docker API with the cluster's helper image (`system_images.alpine`: busybox `sh`, `stat`,
 //! `sha256sum`), so checksums are computed where the bytes are and never travel.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::naming::{ARCHIVE_EXTENSION, LOCAL_SNAPSHOT_DIR};
 use super::package::{parse_sidecar, sidecar_file_name};
 use crate::error::{ErrorKind, classified};
-use crate::provision::node::{Helper, fetch_file, run_oneshot, upload_files};
+use crate::provision::node::{Helper, fetch_file, run_oneshot, upload_files, upload_local_file};
 use crate::provision::spec::NodeFile;
 use crate::transport::NodeConnection;
 
@@ -53,28 +54,53 @@ pub fn node_path(file_name: &str) -> String {
 
 /// Every snapshot file on the node (sidecars and hidden or partial files excluded), by name.
 pub async fn list(node: &NodeConnection, helper_image: &str) -> anyhow::Result<Vec<NodeSnapshot>> {
+    list_files(node, &[], helper_image).await
+}
+
+/// The named files of the node's snapshot directory that exist there; only those are hashed,
+/// so checking one snapshot does not read every archive on the node.
+pub async fn find(
+    node: &NodeConnection,
+    file_names: &[&str],
+    helper_image: &str,
+) -> anyhow::Result<Vec<NodeSnapshot>> {
+    if file_names.is_empty() {
+        return Ok(Vec::new());
+    }
+    list_files(node, file_names, helper_image).await
+}
+
+/// `file_names`, or every file when empty.
+async fn list_files(
+    node: &NodeConnection,
+    file_names: &[&str],
+    helper_image: &str,
+) -> anyhow::Result<Vec<NodeSnapshot>> {
     // One line per file: size, mtime, sha256, recorded sha256 or '-', then the name (last, so
-    // names with spaces survive). Positional parameters, no path spliced into the script.
+    // names with spaces survive). Directory and names are positional parameters, never spliced
+    // into the script.
     let script = r#"cd "$1" || exit 1
-for f in *; do
+shift
+[ $# -gt 0 ] || set -- *
+for f in "$@"; do
   [ -f "$f" ] || continue
   case "$f" in .*|*.sha256|*.part) continue ;; esac
-  set -- $(stat -c '%s %Y' "$f") || exit 1
+  s=$(stat -c '%s %Y' "$f") || exit 1
   h=$(sha256sum "$f") || exit 1
   r=-
   [ -f "$f.sha256" ] && r=$(head -c 64 "$f.sha256")
-  echo "$1 $2 ${h%% *} ${r:--} $f"
+  echo "$s ${h%% *} ${r:--} $f"
 done"#;
     let dir = LOCAL_SNAPSHOT_DIR;
+    let mut entrypoint: Vec<String> = ["sh", "-c", script, "rke-snapshot-list", dir]
+        .map(String::from)
+        .to_vec();
+    entrypoint.extend(file_names.iter().map(|f| f.to_string()));
     let helper = Helper {
         kind: "snapshot-list",
         what: "the snapshot lister",
         image: helper_image,
-        entrypoint: Some(
-            ["sh", "-c", script, "rke-snapshot-list", dir]
-                .map(String::from)
-                .to_vec(),
-        ),
+        entrypoint: Some(entrypoint),
         cmd: None,
         binds: vec![format!("{dir}:{dir}:ro")],
         security_opt: Some(vec!["label=disable".into()]),
@@ -114,41 +140,32 @@ fn parse_listing(output: &str) -> Result<Vec<NodeSnapshot>, String> {
     Ok(found)
 }
 
-/// Write `<file_name>` and its sidecar into the node's snapshot directory (mode 0600: archives
-/// hold the cluster state with its keys). Files already identical are left alone.
+/// Copy the local archive `local` to `<file_name>` in the node's snapshot directory (streamed;
+/// mode 0600: archives hold the cluster state with its keys), then its sidecar.
 pub async fn put(
     node: &NodeConnection,
     file_name: &str,
-    contents: &[u8],
+    local: &Path,
     sha256: &str,
     helper_image: &str,
 ) -> anyhow::Result<()> {
-    let sidecar = sidecar_file_name(file_name);
-    let files = [
-        NodeFile {
-            path: node_path(file_name),
-            contents: contents.to_vec(),
-            mode: 0o600,
-            secret: true,
-            owner: None,
-        },
-        NodeFile {
-            path: node_path(&sidecar),
-            contents: super::package::sidecar_text(sha256, file_name).into_bytes(),
-            mode: 0o600,
-            secret: false,
-            owner: None,
-        },
-    ];
-    upload_files(node, &files, &[], helper_image)
-        .await
-        .map(drop)
-        .map_err(|e| {
-            classified(
-                ErrorKind::Snapshot,
-                format!("copying snapshot {file_name}: {e:#}"),
-            )
-        })
+    let sidecar = NodeFile {
+        path: node_path(&sidecar_file_name(file_name)),
+        contents: super::package::sidecar_text(sha256, file_name).into_bytes(),
+        mode: 0o600,
+        secret: false,
+        owner: None,
+    };
+    let copied = async {
+        upload_local_file(node, local, &node_path(file_name), 0o600, helper_image).await?;
+        upload_files(node, &[sidecar], &[], helper_image).await
+    };
+    copied.await.map(drop).map_err(|e| {
+        classified(
+            ErrorKind::Snapshot,
+            format!("copying snapshot {file_name}: {e:#}"),
+        )
+    })
 }
 
 /// The bytes of a file in the node's snapshot directory, `None` when it has none.

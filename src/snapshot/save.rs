@@ -68,18 +68,16 @@ pub async fn save(
     }
     let packaged = package(&db_path, name, state_json, work.path())?;
     let file_name = archive_file_name(name);
-    let bytes = std::fs::read(&packaged.zip_path).map_err(|e| {
-        classified(
-            ErrorKind::Snapshot,
-            format!("{}: {e}", packaged.zip_path.display()),
-        )
-    })?;
 
-    let copies = join_all(
-        hosts
-            .iter()
-            .map(|h| store_on(h.conn, &file_name, &bytes, &packaged.sha256, helper_image)),
-    )
+    let copies = join_all(hosts.iter().map(|h| {
+        store_on(
+            h.conn,
+            &file_name,
+            &packaged.zip_path,
+            &packaged.sha256,
+            helper_image,
+        )
+    }))
     .await;
     let mut nodes = Vec::new();
     let mut failed = Vec::new();
@@ -160,12 +158,12 @@ async fn healthy_member(
 async fn store_on(
     conn: &NodeConnection,
     file_name: &str,
-    bytes: &[u8],
+    local: &std::path::Path,
     sha256: &str,
     helper_image: &str,
 ) -> anyhow::Result<()> {
-    on_node::put(conn, file_name, bytes, sha256, helper_image).await?;
-    let listed = on_node::list(conn, helper_image).await?;
+    on_node::put(conn, file_name, local, sha256, helper_image).await?;
+    let listed = on_node::find(conn, &[file_name], helper_image).await?;
     match listed.iter().find(|s| s.file_name == file_name) {
         Some(s) if s.sha256 == sha256 => Ok(()),
         Some(s) => Err(classified(

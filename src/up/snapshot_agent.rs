@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use super::node::Node;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
-use crate::provision::node::{binary_present, prune_binaries, tail_logs, upload_binary};
+use crate::provision::node::{binary_present, prune_binaries, tail_logs, upload_local_file};
 use crate::provision::spec::{AgentBinary, HostFacts, NODE_BIN_DIR, names};
 use crate::snapshot::agent::{self, LocalBinary};
 use crate::transport::NodeConnection;
@@ -79,7 +79,7 @@ pub async fn ensure_binary(
     if binary_present(&node.conn, &path, binary.size, helper_image).await? {
         return Ok(false);
     }
-    upload_binary(&node.conn, &binary.path, &path, helper_image)
+    upload_local_file(&node.conn, &binary.path, &path, 0o755, helper_image)
         .await
         .context("snapshot agent binary")?;
     tracing::info!(node = node.name(), "snapshot agent binary {path} uploaded");

@@ -55,3 +55,51 @@ pub fn run<C>(ctx: &mut C, steps: &[(&str, Step<C>, OnFailure)]) -> (usize, usiz
     }
     (passed, failed)
 }
+
+/// A node scenario's whole `main`: find the environment (or report `0 passed, 0 failed` when
+/// `RKE_E2E_SKIP=1`), require `need` nodes (with `only_these`, hide the others so `clean`
+/// leaves them alone), clean, run the steps, clean again, keep the working directory of a failed
+/// run, print `<name>: N passed, N failed` (what scripts/test-all.sh counts) and exit non-zero
+/// on failure.
+pub fn main(
+    name: &str,
+    need: usize,
+    only_these: bool,
+    steps: &[(&str, Step<super::cluster::Ctx>, OnFailure)],
+    clean: fn(&serde_json::Value),
+) {
+    use super::{cluster::Ctx, e2e, nodes};
+    let fail = |why: String| -> ! {
+        println!("{name}: {why}\n{name}: 0 passed, 1 failed");
+        std::process::exit(1);
+    };
+    let Some(mut env) = e2e::env() else {
+        println!("{name}: 0 passed, 0 failed");
+        return;
+    };
+    let count = nodes::node_count(&env);
+    if count < need {
+        fail(format!(
+            "{} describes {count} nodes; this test needs {need} (tests/env/up.sh {need})",
+            e2e::env_path().display()
+        ));
+    }
+    if only_these && let Some(list) = env["nodes"].as_array_mut() {
+        list.truncate(need);
+    }
+    let mut ctx = Ctx::new(env).unwrap_or_else(|e| fail(format!("{e:#}")));
+    println!("{name}: working directory {}", ctx.dir.path().display());
+    clean(&ctx.env);
+    let (passed, failed) = run(&mut ctx, steps);
+    drop(ctx.api_watch.take());
+    clean(&ctx.env);
+    if failed > 0 {
+        // Keep cluster.yml, the state file, the kubeconfig and rke's logs for a look.
+        let kept = ctx.dir.keep();
+        println!("{name}: files kept in {}", kept.display());
+    }
+    println!("{name}: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}

@@ -46,11 +46,13 @@ pub async fn binary_present(
     Ok(present)
 }
 
-/// Copy `local` to `path` on the node (mode 0755, root-owned), creating its directory.
-pub async fn upload_binary(
+/// Copy `local` to `path` on the node (root-owned, `mode`), creating its directory. The file
+/// is streamed, never held in memory whole (agent binaries, snapshot archives).
+pub async fn upload_local_file(
     node: &NodeConnection,
     local: &Path,
     path: &str,
+    mode: u32,
     helper_image: &str,
 ) -> anyhow::Result<()> {
     let (dir, file) = path
@@ -70,7 +72,7 @@ pub async fn upload_binary(
     };
     let source = tokio::fs::File::open(local).await.map_err(read_error)?;
     let size = source.metadata().await.map_err(read_error)?.len();
-    let header = tar_header(file, size)?;
+    let header = tar_header(file, size, mode)?;
     let name = helper::create_idle(node, helper_image, vec![format!("{dir}:{dir}")]).await?;
     let options = UploadToContainerOptionsBuilder::default()
         .path(dir)
@@ -128,14 +130,14 @@ done"#;
 const BLOCK: usize = 512;
 const CHUNK: usize = 1 << 20;
 
-/// The tar header of one regular file `name` (mode 0755, root) of `size` bytes.
-fn tar_header(name: &str, size: u64) -> anyhow::Result<[u8; BLOCK]> {
+/// The tar header of one regular root-owned file `name` of `size` bytes.
+fn tar_header(name: &str, size: u64, mode: u32) -> anyhow::Result<[u8; BLOCK]> {
     let mut header = tar::Header::new_gnu();
     header
         .set_path(name)
         .map_err(|e| anyhow::anyhow!("building the archive for {name}: {e}"))?;
     header.set_entry_type(tar::EntryType::Regular);
-    header.set_mode(0o755);
+    header.set_mode(mode);
     header.set_uid(0);
     header.set_gid(0);
     header.set_size(size);
@@ -150,8 +152,7 @@ fn tar_header(name: &str, size: u64) -> anyhow::Result<[u8; BLOCK]> {
 }
 
 /// A one-file tar archive, streamed: the header, exactly `size` bytes of `source` in 1 MiB
-/// chunks, padding to a whole block, and the two zero blocks that end an archive. The binary
-/// is tens of megabytes, so it is never held in memory whole.
+/// chunks, padding to a whole block, and the two zero blocks that end an archive.
 fn tar_stream<R>(
     header: [u8; BLOCK],
     source: R,
@@ -195,7 +196,7 @@ mod tests {
 
     async fn streamed(content: &[u8], size: u64) -> Result<Vec<u8>, std::io::Error> {
         use futures_util::TryStreamExt;
-        let header = tar_header("rke-0123", size).unwrap();
+        let header = tar_header("rke-0123", size, 0o755).unwrap();
         let source = std::io::Cursor::new(content.to_vec());
         let chunks: Vec<bytes::Bytes> = tar_stream(header, source, size).try_collect().await?;
         Ok(chunks.concat())

@@ -21,7 +21,15 @@ const STOP_GRACE_SECS: i32 = 10;
 
 /// Every container on the node (running or not) carrying RKE's name label, RKE1's included.
 pub async fn observe(node: &NodeConnection) -> anyhow::Result<Vec<ObservedContainer>> {
-    let filters = HashMap::from([("label".to_string(), vec![CONTAINER_NAME_LABEL.to_string()])]);
+    observe_labelled(node, CONTAINER_NAME_LABEL).await
+}
+
+/// Every container on the node (running or not) carrying `label`.
+pub async fn observe_labelled(
+    node: &NodeConnection,
+    label: &str,
+) -> anyhow::Result<Vec<ObservedContainer>> {
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
     let options = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)
@@ -30,7 +38,7 @@ pub async fn observe(node: &NodeConnection) -> anyhow::Result<Vec<ObservedContai
         .docker()
         .list_containers(Some(options))
         .await
-        .map_err(|e| docker_error(node, "listing containers", e))?;
+        .map_err(|e| docker_error(node, format!("listing containers labelled {label}"), e))?;
     Ok(summaries
         .into_iter()
         .map(|c| {

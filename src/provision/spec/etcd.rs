@@ -40,6 +40,12 @@ fn image_version(image: &str) -> Option<(u32, u32, u32, bool)> {
     Some((parts.next()??, parts.next()??, parts.next()??, suffix))
 }
 
+/// Whether the etcd image ships `etcdutl` (3.5 and later), which replaced
+/// `etcdctl snapshot restore`. An unparsable tag is taken to be current, as elsewhere here.
+pub fn has_etcdutl(image: &str) -> bool {
+    !older_than(image_version(image), (3, 5, 0))
+}
+
 /// RKE1 compares against `v3.4.3-rancher99`, `v3.4.14-rancher99` and `v3.2.99` with semver, so
 /// a `-rancherN` build of the boundary version counts as older than it.
 fn older_than(version: Option<(u32, u32, u32, bool)>, boundary: (u32, u32, u32)) -> bool {

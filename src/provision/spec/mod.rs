@@ -25,7 +25,10 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use etcd::has_etcdutl;
 pub use inputs::{EtcdClusterState, EtcdMembership, HostFacts, PlanInputs};
+pub use net::{host_port, under_prefix};
+pub use paths::ETCD_HOST_DATA_DIR;
 pub use snapshot_agent::{AGENT_ARGS, AgentBinary, NODE_BIN_DIR};
 pub use types::{
     CONTAINER_NAME_LABEL, ContainerSpec, FILES_HASH_LABEL, HealthCheck, NodeDir, NodeFile,

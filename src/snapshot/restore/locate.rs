@@ -10,7 +10,9 @@ use futures_util::future::join_all;
 
 use crate::error::{ErrorKind, classified};
 use crate::snapshot::archive::read_archive;
-use crate::snapshot::integrity::{ClusterMatch, same_cluster, sha256_file, verify_etcd_snapshot};
+use crate::snapshot::integrity::{
+    ClusterMatch, same_cluster, sha256_bytes, sha256_file, verify_etcd_snapshot,
+};
 use crate::snapshot::naming::archive_file_name;
 use crate::snapshot::on_node::{self, NodeSnapshot};
 use crate::snapshot::package::{parse_sidecar, sidecar_file_name};
@@ -21,8 +23,8 @@ use crate::snapshot::save::EtcdHost;
 pub struct Located {
     /// The file name on the nodes: `<name>.zip`, or `<name>` for a bare RKE1 snapshot.
     pub file_name: String,
-    /// The file's bytes and SHA-256.
-    pub bytes: Vec<u8>,
+    /// The file here, and its SHA-256.
+    pub path: PathBuf,
     pub sha256: String,
     /// The extracted etcd database.
     pub db_path: PathBuf,
@@ -50,12 +52,19 @@ pub async fn locate(
         .prefix("rke-restore-")
         .tempdir()
         .map_err(|e| refuse(format!("temporary directory: {e}")))?;
-    let listings = join_all(hosts.iter().map(|h| on_node::list(h.conn, helper_image))).await;
+    let zip_name = archive_file_name(name);
+    // The archive, and the bare database RKE1 also accepts.
+    let candidates = [zip_name.as_str(), name];
+    let listings = join_all(
+        hosts
+            .iter()
+            .map(|h| on_node::find(h.conn, &candidates, helper_image)),
+    )
+    .await;
     let mut listed: Vec<(&EtcdHost, Vec<NodeSnapshot>)> = Vec::new();
     for (h, l) in hosts.iter().zip(listings) {
         listed.push((h, l?));
     }
-    let zip_name = archive_file_name(name);
     let has = |file: &str| {
         listed
             .iter()
@@ -107,16 +116,16 @@ pub async fn locate(
                         first.cfg.hostname_override
                     ))
                 })?;
+            if sha256_bytes(&bytes) != copy.sha256 {
+                return Err(refuse(format!(
+                    "snapshot {name} changed while it was copied here; nothing was stopped"
+                )));
+            }
             std::fs::write(&local, &bytes)
                 .map_err(|e| refuse(format!("{}: {e}", local.display())))?;
             copy.sha256.clone()
         }
     };
-    if sha256_file(&local)? != sha256 {
-        return Err(refuse(format!(
-            "snapshot {name} changed while it was copied here; nothing was stopped"
-        )));
-    }
     let differing: Vec<String> = copies
         .iter()
         .filter(|(_, s)| s.sha256 != sha256)
@@ -151,7 +160,6 @@ pub async fn locate(
             ClusterMatch::Unverified(why) => tracing::warn!("{why}"),
         }
     }
-    let bytes = std::fs::read(&local).map_err(|e| refuse(format!("{}: {e}", local.display())))?;
     let missing_on = listed
         .iter()
         .filter(|(_, l)| !l.iter().any(|s| s.file_name == file_name))
@@ -159,7 +167,7 @@ pub async fn locate(
         .collect();
     Ok(Located {
         file_name,
-        bytes,
+        path: local,
         sha256,
         db_path,
         state_json,

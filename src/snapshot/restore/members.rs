@@ -10,8 +10,10 @@ use bollard::query_parameters::StopContainerOptionsBuilder;
 
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
-use crate::provision::node::{Helper, clean_dirs, run_oneshot, upload_files};
-use crate::provision::spec::{NodeFile, names};
+use crate::provision::node::{Helper, clean_dirs, run_oneshot, upload_local_file};
+use crate::provision::spec::{
+    ETCD_HOST_DATA_DIR, EtcdMembership, has_etcdutl, host_port, names, under_prefix,
+};
 use crate::snapshot::save::EtcdHost;
 use crate::transport::NodeConnection;
 
@@ -58,42 +60,10 @@ pub const CONTROL_PLANE: &[&str] = &[
     names::KUBE_SCHEDULER,
 ];
 
-/// `--initial-cluster` for every etcd node of the config: `etcd-<name>=https://<ip>:2380,...`.
+/// `--initial-cluster` for every etcd node of the config: `etcd-<name>=https://<ip>:2380,...`,
+/// the list a new cluster's members start with.
 pub fn initial_cluster(cfg: &RkeConfig) -> String {
-    cfg.nodes
-        .iter()
-        .filter(|n| n.is_etcd())
-        .map(|n| {
-            format!(
-                "etcd-{}=https://{}:2380",
-                n.hostname_override,
-                host_port(n.effective_internal_address())
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn host_port(address: &str) -> String {
-    if address.contains(':') {
-        format!("[{address}]")
-    } else {
-        address.to_string()
-    }
-}
-
-/// Whether the etcd image ships `etcdutl` (3.5 and later), which replaced
-/// `etcdctl snapshot restore`.
-pub fn uses_etcdutl(etcd_image: &str) -> bool {
-    let tag = etcd_image.rsplit_once(':').map_or("", |(_, t)| t);
-    let mut parts = tag.trim_start_matches('v').split(['.', '-']);
-    let major = parts.next().and_then(|p| p.parse::<u32>().ok());
-    let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
-    match (major, minor) {
-        (Some(major), Some(minor)) => (major, minor) >= (3, 5),
-        // An unknown tag is taken to be current.
-        _ => true,
-    }
+    EtcdMembership::new_cluster(cfg).initial_cluster()
 }
 
 /// The restore command inside the etcd image.
@@ -106,7 +76,7 @@ fn command_for(
     node: &crate::config::RkeConfigNode,
     initial_cluster: &str,
 ) -> Vec<String> {
-    let tool = if uses_etcdutl(etcd_image) {
+    let tool = if has_etcdutl(etcd_image) {
         "/usr/local/bin/etcdutl"
     } else {
         "/usr/local/bin/etcdctl"
@@ -129,20 +99,14 @@ fn command_for(
 pub async fn restore_member(
     host: &EtcdHost<'_>,
     cfg: &RkeConfig,
-    db: &[u8],
+    db: &std::path::Path,
     helper_image: &str,
 ) -> anyhow::Result<()> {
     let conn = host.conn;
-    let data_dir = format!("{}/var/lib/etcd", cfg.prefix_path.trim_end_matches('/'));
+    let data_dir = under_prefix(&cfg.prefix_path, ETCD_HOST_DATA_DIR);
     clean_dirs(conn, &[RESTORE_DIR.to_string()], helper_image).await?;
-    let staged = NodeFile {
-        path: format!("{RESTORE_DIR}/snapshot.db"),
-        contents: db.to_vec(),
-        mode: 0o600,
-        secret: true,
-        owner: None,
-    };
-    upload_files(conn, &[staged], &[], helper_image).await?;
+    let staged = format!("{RESTORE_DIR}/snapshot.db");
+    upload_local_file(conn, db, &staged, 0o600, helper_image).await?;
 
     let etcd_image = cfg.services.etcd.image.as_str();
     let restore = Helper {
@@ -228,11 +192,11 @@ mod tests {
 
     #[test]
     fn etcdutl_from_3_5() {
-        assert!(!uses_etcdutl("rancher/mirrored-coreos-etcd:v3.4.23"));
-        assert!(!uses_etcdutl("registry:5000/etcd:v3.4.3-rancher1"));
-        assert!(uses_etcdutl("rancher/mirrored-coreos-etcd:v3.5.9"));
-        assert!(uses_etcdutl("quay.io/coreos/etcd:v3.6.0"));
-        assert!(uses_etcdutl("etcd"));
+        assert!(!has_etcdutl("rancher/mirrored-coreos-etcd:v3.4.23"));
+        assert!(!has_etcdutl("registry:5000/etcd:v3.4.3-rancher1"));
+        assert!(has_etcdutl("rancher/mirrored-coreos-etcd:v3.5.9"));
+        assert!(has_etcdutl("quay.io/coreos/etcd:v3.6.0"));
+        assert!(has_etcdutl("etcd"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub async fn restore_data(
                 on_node::put(
                     h.conn,
                     &located.file_name,
-                    &located.bytes,
+                    &located.path,
                     &located.sha256,
                     helper_image,
                 )
@@ -79,14 +79,8 @@ pub async fn restore_data(
             .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
     )
     .await?;
-    let db = std::fs::read(&located.db_path).map_err(|e| {
-        classified(
-            ErrorKind::Snapshot,
-            format!("{}: {e}", located.db_path.display()),
-        )
-    })?;
     try_join_all(etcd_hosts.iter().map(|h| async {
-        members::restore_member(h, cfg, &db, helper_image)
+        members::restore_member(h, cfg, &located.db_path, helper_image)
             .await
             .map_err(|e| {
                 classified(
