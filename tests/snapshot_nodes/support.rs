@@ -129,11 +129,19 @@ pub fn pod_runs_on(ctx: &Ctx, pod: &str, node: &str) -> anyhow::Result<()> {
     eventually("creating the pod", Duration::from_secs(120), || {
         ctx.kubectl_stdin(&["apply", "-f", "-"], &manifest)
     })?;
-    eventually("the pod running", Duration::from_secs(180), || {
+    let running = eventually("the pod running", Duration::from_secs(180), || {
         let phase = ctx.kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.phase}"])?;
         ensure!(phase == "Running", "pod {pod} is {phase:?}");
         Ok(())
-    })?;
+    });
+    if let Err(e) = running {
+        // What the scheduler and kubelet said, for the failure message.
+        let described = ctx.kubectl(&["describe", "pod", pod]).unwrap_or_default();
+        let nodes = ctx
+            .kubectl(&["get", "nodes", "-o", "wide"])
+            .unwrap_or_default();
+        return Err(e.context(format!("{described}\n{nodes}")));
+    }
     ctx.kubectl(&["delete", "pod", pod, "--wait=false"])
         .map(drop)
 }
