@@ -115,8 +115,10 @@ main() {
 	flock -n 9 || die "another up.sh/down.sh holds $E2E_CACHE/lock"
 	trap stop_kubernetes_build EXIT
 	log "rke-e2e: $E2E_NODES $( ((E2E_LIGHT)) && echo "light ")node(s), cache $E2E_CACHE"
-	phase_cleanup
+	# Install first: cleanup needs a running engine to see what an earlier run left behind
+	# (after a reboot or a killed session the engine is down but its networks persist).
 	phase_install
+	phase_cleanup
 	phase_images
 	phase_nodes
 	echo "Environment up: $E2E_NODES node(s) on $E2E_NETWORK, registry $E2E_REGISTRY"
