@@ -57,6 +57,17 @@ write_host_daemon_json() {
 	mv "$file.tmp" "$file"
 }
 
+# Close every descriptor above stderr: a daemon started from here must not inherit (and hold
+# for its whole life) a lock the caller took, such as up.sh's or a `flock CMD` wrapper's.
+close_inherited_fds() {
+	local fd n
+	for fd in "/proc/$BASHPID/fd/"*; do
+		n=${fd##*/}
+		((n > 2)) && eval "exec $n>&-"
+	done
+	return 0
+}
+
 # Start the host engine unless one answers already. The runtime wrapper is used only where
 # CAP_SYS_RESOURCE is missing from the bounding set; on an ordinary host nothing changes.
 ensure_host_docker() {
@@ -69,8 +80,10 @@ ensure_host_docker() {
 		((need_wrapper)) && write_host_daemon_json
 		log "starting dockerd (log: $E2E_LOGS/dockerd.log)"
 		# setsid: the engine must outlive this script and the shell that ran it.
-		# 9>&-: the daemon must not inherit (and hold forever) the up.sh lock.
-		setsid dockerd --host unix:///var/run/docker.sock >>"$E2E_LOGS/dockerd.log" 2>&1 </dev/null 9>&- &
+		(
+			close_inherited_fds
+			exec setsid dockerd --host unix:///var/run/docker.sock >>"$E2E_LOGS/dockerd.log" 2>&1 </dev/null
+		) &
 		echo $! >"$E2E_CACHE/dockerd.pid"
 		wait_for 60 "dockerd to answer (see $E2E_LOGS/dockerd.log)" docker info
 	fi

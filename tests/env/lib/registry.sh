@@ -82,7 +82,10 @@ registry_start() {
 		    path: $dir/htpasswd
 	EOF
 	log "starting registry on $E2E_REGISTRY (log: $dir/registry.log)"
-	setsid docker-registry serve "$dir/$E2E_REGISTRY_CONFIG_NAME" >"$dir/registry.log" 2>&1 </dev/null 9>&- &
+	(
+		close_inherited_fds
+		exec setsid docker-registry serve "$dir/$E2E_REGISTRY_CONFIG_NAME" >"$dir/registry.log" 2>&1 </dev/null
+	) &
 	local pid=$!
 	echo "$pid" >"$dir/registry.pid"
 	local deadline=$(($(date +%s) + 30))
