@@ -16,6 +16,7 @@ mod keys;
 mod kubeconfig;
 pub mod names;
 mod report;
+mod rotate;
 mod spec;
 mod x509;
 
@@ -34,3 +35,4 @@ pub use names::{
     rke1_local_kubeconfig_path,
 };
 pub use report::{CertStatus, WARN_DAYS, check};
+pub use rotate::{RotateRequest, RotateService, entries_to_rotate, rotate, verify_current_cas};

@@ -1,4 +1,5 @@
-//! `rke cert`: certificate signing requests and the expiry report.
+//! `rke cert`: certificate signing requests, the expiry report, and rotation
+//! ([`super::cert_rotate`]).
 
 use super::{ConfigArg, OutputFormat, output};
 use crate::certs::{self, WARN_DAYS};
@@ -16,6 +17,9 @@ pub enum CertCommand {
     GenerateCsr(GenerateCsrArgs),
     /// List every certificate in the state file with its subject, SANs and expiry.
     Check(CheckArgs),
+    /// Renew certificates (all service certificates, those of --service, or everything with
+    /// --rotate-ca) and restart the components that use them.
+    Rotate(super::cert_rotate::RotateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -40,6 +44,7 @@ pub fn run(cmd: &CertCommand) -> anyhow::Result<i32> {
     match cmd {
         CertCommand::GenerateCsr(args) => generate_csr(args),
         CertCommand::Check(args) => check(args),
+        CertCommand::Rotate(args) => super::cert_rotate::run(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions here, one file per command.
 
 mod cert;
+mod cert_rotate;
 mod config_cmd;
 mod etcd;
 mod local_kube;

@@ -47,6 +47,7 @@ impl CertArgs {
         CertSource {
             custom: self.custom_certs,
             cert_dir: self.cert_dir.clone(),
+            rotate: None,
         }
     }
 }
@@ -96,7 +97,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
 
 /// Connect to the nodes the last applied config had and this one has not. An unreachable
 /// departed node is only a warning: its Kubernetes and etcd side can still be cleaned.
-async fn connect_departed(prepared: &Prepared, args: &ConnectArgs) -> Vec<Departed> {
+pub(super) async fn connect_departed(prepared: &Prepared, args: &ConnectArgs) -> Vec<Departed> {
     let Some(applied) = prepared.applied_config() else {
         return Vec::new();
     };

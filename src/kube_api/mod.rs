@@ -6,12 +6,16 @@ mod authz;
 mod connect;
 mod metadata;
 mod nodes;
+mod service_accounts;
 mod state;
 
 pub use authz::{AUTHZ_FIELD_MANAGER, authz_objects};
 pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json};
 pub use metadata::{NodeMetadata, merge_taints, role_labels};
 pub use nodes::is_ready;
+pub use service_accounts::{
+    SA_TOKEN_SECRET_TYPE, TokenRefresh, recreating_owner, uses_service_account_token,
+};
 pub use state::{FULL_STATE_NAME, FULL_STATE_NAMESPACE, read_state};
 
 use crate::error::{ErrorKind, classified, display_chain};

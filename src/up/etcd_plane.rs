@@ -115,6 +115,9 @@ pub struct EtcdPlane<'a> {
     pub helper_image: &'a str,
     /// `--update-only`: leave existing members alone (membership changes still happen).
     pub update_only: bool,
+    /// Replace every member at once, then check health: members with certificates of
+    /// different CAs cannot form a cluster, so a CA rotation cannot roll.
+    pub all_at_once: bool,
 }
 
 impl EtcdPlane<'_> {
@@ -145,7 +148,8 @@ impl EtcdPlane<'_> {
                 .copied()
                 .filter(|n| !self.plan.add.iter().any(|a| a.name == n.name()))
                 .collect();
-            planes::converge(&staying, Plane::Etcd, 1, self.ctx).await?;
+            let batch = if self.all_at_once { staying.len() } else { 1 };
+            planes::converge(&staying, Plane::Etcd, batch, self.ctx).await?;
         }
         if !self.plan.changes_membership() {
             return Ok(());

@@ -35,6 +35,9 @@ pub struct CertSource {
     /// Read them from `cert_dir` (`--custom-certs`) instead of generating them.
     pub custom: bool,
     pub cert_dir: Option<PathBuf>,
+    /// `rke cert rotate`: new keys for these entries of the bundle the cluster runs
+    /// (`currentState`), which must exist.
+    pub rotate: Option<certs::RotateRequest>,
 }
 
 /// Validate, then build or reuse the certificates. Writes nothing.
@@ -52,7 +55,9 @@ pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Pr
     };
 
     let input = cluster::pki_input(&cfg, config_path);
-    let bundle = if certs_from.custom {
+    let bundle = if let Some(request) = &certs_from.rotate {
+        rotated_bundle(&input, &applied, request, &state_path)?
+    } else if certs_from.custom {
         let dir = certs_from
             .cert_dir
             .clone()
@@ -87,7 +92,58 @@ pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Pr
     })
 }
 
+/// The bundle `rke cert rotate` converges to: the running bundle with `request`'s entries
+/// renewed. A cluster that was never brought up has nothing to rotate.
+fn rotated_bundle(
+    input: &certs::PkiInput,
+    applied: &ClusterState,
+    request: &certs::RotateRequest,
+    state_path: &Path,
+) -> anyhow::Result<CertBundle> {
+    if applied.rke_config.is_none() || applied.certificates_bundle.is_empty() {
+        return Err(classified(
+            ErrorKind::State,
+            format!(
+                "{} has no current state: the cluster was never brought up, so there are no \
+                 certificates to rotate (run `rke up` first)",
+                state_path.display()
+            ),
+        ));
+    }
+    let (bundle, changes) = certs::rotate(
+        input,
+        &applied.certificates_bundle,
+        request,
+        time::OffsetDateTime::now_utc(),
+    )
+    .kind(ErrorKind::State)?;
+    report_cert_changes(&changes, bundle.len());
+    Ok(bundle)
+}
+
 impl Prepared {
+    /// Whether this run replaces the cluster's `kube-ca`: then members signed by the old and
+    /// the new CA cannot talk to each other, so nothing can roll.
+    pub fn ca_rotated(&self) -> bool {
+        let ca = |b: &CertBundle| {
+            b.get(certs::KUBE_CA)
+                .map(|e| e.certificate_pem.clone())
+                .unwrap_or_default()
+        };
+        !self.applied.certificates_bundle.is_empty()
+            && ca(&self.applied.certificates_bundle) != ca(&self.bundle)
+    }
+
+    /// The certificates the running containers present and trust until they are replaced:
+    /// the applied bundle when the CA changes, else this run's (same CA, so either works).
+    pub fn running_bundle(&self) -> &CertBundle {
+        if self.ca_rotated() {
+            &self.applied.certificates_bundle
+        } else {
+            &self.bundle
+        }
+    }
+
     fn desired(&self) -> ClusterState {
         ClusterState {
             rke_config: Some(self.cfg.clone()),

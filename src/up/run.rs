@@ -92,7 +92,8 @@ pub async fn up(
         let was_set_up = prepared
             .applied_config()
             .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
-        let view = etcd_plane::discover(&candidates, &prepared.bundle, was_set_up).await?;
+        // Before anything is replaced the members still present the running certificates.
+        let view = etcd_plane::discover(&candidates, prepared.running_bundle(), was_set_up).await?;
         membership::plan(
             &etcd_plane::etcd_nodes(&cfg.nodes),
             view.members.as_deref(),
@@ -173,6 +174,7 @@ pub async fn up(
         prefix_path: &cfg.prefix_path,
         helper_image,
         update_only,
+        all_at_once: prepared.ca_rotated(),
     };
     etcd.run().await?;
     tracing::info!("etcd plane ready");
@@ -187,7 +189,10 @@ pub async fn up(
     })
     .await?;
 
-    let strategy = cfg.upgrade_strategy.clone().unwrap_or_default();
+    let mut strategy = cfg.upgrade_strategy.clone().unwrap_or_default();
+    if prepared.ca_rotated() {
+        restart_all_at_once(&mut strategy);
+    }
     if !update_only {
         let control: Vec<&Node> = nodes.iter().filter(|n| n.cfg.is_controlplane()).collect();
         let batch = planes::batch_size(&strategy.max_unavailable_controlplane, control.len());
@@ -250,6 +255,14 @@ fn match_connections(
             Ok((node.clone(), conns.swap_remove(i)))
         })
         .collect()
+}
+
+/// A new CA cannot roll: nodes signed by the old and the new CA do not trust each other, so
+/// every plane is replaced at once (the API is down meanwhile, as with RKE1).
+fn restart_all_at_once(strategy: &mut crate::config::NodeUpgradeStrategy) {
+    tracing::info!("the CA changes: every plane is replaced at once, not rolled");
+    strategy.max_unavailable_controlplane = "100%".to_string();
+    strategy.max_unavailable_worker = "100%".to_string();
 }
 
 fn was_applied(applied: Option<&RkeConfig>, node: &Node) -> bool {
