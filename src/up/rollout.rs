@@ -90,7 +90,7 @@ impl Rollout<'_> {
         let actions = node
             .plane_actions(Plane::Worker)
             .await
-            .context("worker plane")?;
+            .context("observing its containers")?;
         if !is_disruptive(&actions) {
             return converge_node(node, &actions, Plane::Worker, self.ctx).await;
         }
