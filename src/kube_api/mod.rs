@@ -1,9 +1,10 @@
 //! The Kubernetes API step of `rke up`: a client reaching a control-plane node's API server
 //! through SSH, RKE1's authorization objects, the cluster state Secret, and node bookkeeping
-//! (readiness, labels/taints, cordon, delete).
+//! (readiness, labels/taints, cordon, drain, delete).
 
 mod authz;
 mod connect;
+mod drain;
 mod metadata;
 mod nodes;
 mod service_accounts;
@@ -11,6 +12,9 @@ mod state;
 
 pub use authz::{AUTHZ_FIELD_MANAGER, authz_objects};
 pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json};
+pub use drain::{
+    DrainOptions, PodVerdict, UPGRADE_CORDONED, cordoned_by_rke, plan_drain, pod_verdict,
+};
 pub use metadata::{NodeMetadata, merge_taints, role_labels};
 pub use nodes::is_ready;
 pub use service_accounts::{

@@ -4,6 +4,7 @@
 use super::Departed;
 use super::membership::MembershipPlan;
 use super::node::Node;
+use super::planes::is_disruptive;
 use super::snapshot_agent;
 use crate::provision::node::{Action, explain_replace, stale_paths};
 use crate::provision::spec::Plane;
@@ -16,6 +17,7 @@ pub async fn report(
     etcd: &MembershipPlan,
     helper_image: &str,
     agent_binary: Option<&LocalBinary>,
+    drain: bool,
 ) -> anyhow::Result<usize> {
     let mut total = 0;
     if etcd.fresh && nodes.iter().any(|n| n.cfg.is_etcd()) {
@@ -35,7 +37,7 @@ pub async fn report(
         total += 1;
     }
     for node in nodes {
-        let mut lines = node_changes(node, helper_image).await?;
+        let mut lines = node_changes(node, helper_image, drain).await?;
         lines.extend(snapshot_agent::dry_run_line(node, agent_binary, helper_image).await);
         if lines.is_empty() {
             println!("{} ({}): no changes", node.name(), node.cfg.address);
@@ -70,7 +72,7 @@ pub async fn report(
 }
 
 /// One line per change on the node: files to write, then containers by plane.
-async fn node_changes(node: &Node, helper_image: &str) -> anyhow::Result<Vec<String>> {
+async fn node_changes(node: &Node, helper_image: &str, drain: bool) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
     match stale_paths(&node.conn, &node.plan.files, &node.plan.dirs, helper_image).await {
         Ok(paths) => lines.extend(paths.into_iter().map(|p| format!("write {p}"))),
@@ -81,7 +83,11 @@ async fn node_changes(node: &Node, helper_image: &str) -> anyhow::Result<Vec<Str
         )),
     }
     for plane in [Plane::Etcd, Plane::ControlPlane, Plane::Worker] {
-        for action in node.plane_actions(plane).await? {
+        let actions = node.plane_actions(plane).await?;
+        if plane == Plane::Worker && node.cfg.is_worker() && is_disruptive(&actions) {
+            lines.push(take_out_line(drain).to_string());
+        }
+        for action in actions {
             lines.extend(describe(node, &action).await?);
         }
     }
@@ -89,6 +95,15 @@ async fn node_changes(node: &Node, helper_image: &str) -> anyhow::Result<Vec<Str
         lines.extend(describe(node, &action).await?);
     }
     Ok(lines)
+}
+
+/// How a worker node is taken out of service while its worker components are replaced.
+fn take_out_line(drain: bool) -> &'static str {
+    if drain {
+        "cordon and drain while its worker components are replaced, then uncordon"
+    } else {
+        "cordon while its worker components are replaced, then uncordon"
+    }
 }
 
 async fn describe(node: &Node, action: &Action) -> anyhow::Result<Option<String>> {
@@ -102,4 +117,15 @@ async fn describe(node: &Node, action: &Action) -> anyhow::Result<Option<String>
             Some(format!("replace {}: {}", spec.name, fields.join("; ")))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_take_out_line_says_whether_the_node_is_drained() {
+        assert!(take_out_line(true).starts_with("cordon and drain"));
+        assert!(!take_out_line(false).contains("drain"));
+    }
 }

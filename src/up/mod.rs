@@ -13,6 +13,7 @@ mod node;
 mod parallel;
 mod planes;
 mod prepare;
+mod rollout;
 mod run;
 mod snapshot_agent;
 

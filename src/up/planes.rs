@@ -45,10 +45,7 @@ pub async fn converge(
     let mut rolling = Vec::new();
     for (node, actions) in nodes.iter().zip(observed) {
         let actions = actions.with_context(|| plane_label(plane))?;
-        let disruptive = actions
-            .iter()
-            .any(|a| matches!(a, Action::Replace { .. } | Action::Remove { .. }));
-        if disruptive {
+        if is_disruptive(&actions) {
             rolling.push((*node, actions));
         } else {
             fresh.push((*node, actions));
@@ -67,7 +64,15 @@ pub async fn converge(
     Ok(())
 }
 
-async fn converge_node(
+/// Whether carrying out `actions` takes running containers away (a replace or a removal).
+pub fn is_disruptive(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::Replace { .. } | Action::Remove { .. }))
+}
+
+/// Apply a node's actions for `plane` and wait for its health checks.
+pub async fn converge_node(
     node: &Node,
     actions: &[Action],
     plane: Plane,

@@ -13,9 +13,11 @@ use super::etcd_plane::{self, EtcdPlane};
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
 use super::prepare::Prepared;
+use super::rollout::Rollout;
 use super::{Departed, dry_run, kube_step, membership, parallel, snapshot_agent};
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
+use crate::kube_api::DrainOptions;
 use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
 use crate::provision::spec::{PlanInputs, Plane, names, plan_cluster_with};
 use crate::transport::NodeConnection;
@@ -125,6 +127,10 @@ pub async fn up(
             &etcd_plan,
             helper_image,
             agent_binary.as_ref(),
+            cfg.upgrade_strategy
+                .as_ref()
+                .and_then(DrainOptions::from_strategy)
+                .is_some(),
         )
         .await?;
         return Ok(Outcome::DryRun { changes });
@@ -209,8 +215,13 @@ pub async fn up(
         .iter()
         .filter(|n| !update_only || !was_applied(prepared.applied_config(), n))
         .collect();
-    let batch = planes::batch_size(&strategy.max_unavailable_worker, workers.len());
-    planes::converge(&workers, Plane::Worker, batch, &ctx).await?;
+    let rollout = Rollout {
+        kube: &kube,
+        ctx: &ctx,
+        batch: planes::batch_size(&strategy.max_unavailable_worker, workers.len()),
+        drain: DrainOptions::from_strategy(&strategy),
+    };
+    rollout.run(&workers).await?;
     parallel::for_each(&nodes, opts.limit, |node| async move {
         let actions = node.unplanned_actions().await?;
         node.apply(&actions, registries).await
