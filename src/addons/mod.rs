@@ -72,3 +72,33 @@ pub async fn desired(cfg: &RkeConfig, config_dir: &Path) -> anyhow::Result<Vec<A
     addons.push(Addon::user(names::USER_INCLUDES_ADDON, included));
     Ok(addons)
 }
+
+/// RKE1's `addon_job_timeout` default (`k8s.DefaultTimeout`).
+pub const DEFAULT_ADDON_TIMEOUT_SECS: u64 = 45;
+
+/// Seconds each addon gets for its CRDs and rollouts: `addon_job_timeout`, 45 when unset.
+pub fn addon_timeout(cfg: &RkeConfig) -> std::time::Duration {
+    let secs = u64::try_from(cfg.addon_job_timeout)
+        .ok()
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_ADDON_TIMEOUT_SECS);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The addon step of `rke up`: render (includes read relative to `config_dir`), apply,
+/// wait, delete what is no longer rendered, record.
+pub async fn run(
+    kube: &crate::kube_api::KubeClient,
+    cfg: &RkeConfig,
+    config_dir: &Path,
+) -> anyhow::Result<()> {
+    let addons = desired(cfg, config_dir).await?;
+    deploy(kube, &addons, addon_timeout(cfg)).await
+}
+
+/// `rke up --dry-run`: render the addons and list what would be applied.
+pub async fn dry_run(cfg: &RkeConfig, config_dir: &Path) -> anyhow::Result<()> {
+    let addons = desired(cfg, config_dir).await?;
+    dry_run_report(&addons);
+    Ok(())
+}

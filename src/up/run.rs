@@ -117,7 +117,13 @@ pub async fn up(
         .collect();
     let helper_image = cfg.system_images.alpine.as_str();
 
+    let config_dir = prepared
+        .state_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
     if opts.dry_run {
+        crate::addons::dry_run(cfg, &config_dir).await?;
         let changes = dry_run::report(
             &nodes,
             &departed,
@@ -222,6 +228,14 @@ pub async fn up(
         clean_departed(d, cfg, etcd_external).await;
     }
     kube_step::sync_metadata(&kube, cfg, prepared.applied_config(), opts.health_timeout).await?;
+
+    // ---- Addons (RKE1's ConfigureCluster): network plugin, DNS, metrics-server, ingress,
+    // user addons. Also with --update-only, as RKE1.
+    crate::addons::run(&kube, cfg, &config_dir)
+        .await
+        .context("addons")?;
+    // ---- end of addons
+
 
     prepared.write_applied()?;
     kube.save_state(&prepared.applied_state().to_compact_string()?)
