@@ -69,17 +69,25 @@ async fn url_includes_are_fetched_and_parsed() {
 async fn url_include_failures_name_the_include() {
     let base = serve(route).await;
     let missing = format!("{base}/missing.yaml");
-    let err = included_objects(&[missing.clone()], Path::new("."), Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let err = included_objects(
+        std::slice::from_ref(&missing),
+        Path::new("."),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains(&format!("addons_include {missing}")), "{msg}");
     assert!(msg.contains("HTTP status 404"), "{msg}");
 
     let bad = format!("{base}/bad.yaml");
-    let err = included_objects(&[bad.clone()], Path::new("."), Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let err = included_objects(
+        std::slice::from_ref(&bad),
+        Path::new("."),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
     let msg = format!("{err:#}");
     assert!(
         msg.starts_with(&format!(

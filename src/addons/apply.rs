@@ -57,7 +57,12 @@ impl Applier {
         Ok(found)
     }
 
-    fn api(&self, resource: &ApiResource, caps: &ApiCapabilities, namespace: &str) -> Api<DynamicObject> {
+    fn api(
+        &self,
+        resource: &ApiResource,
+        caps: &ApiCapabilities,
+        namespace: &str,
+    ) -> Api<DynamicObject> {
         if caps.scope == Scope::Namespaced {
             Api::namespaced_with(self.client.clone(), namespace, resource)
         } else {
@@ -69,18 +74,15 @@ impl Applier {
     /// (`default` for a namespaced object that names none, none for cluster-scoped ones).
     pub async fn apply(&mut self, addon: &str, object: &Value) -> anyhow::Result<ObjectRef> {
         let mut r = ObjectRef::of(object);
-        let (resource, caps) = self
-            .resolve(&r.api_version, &r.kind)
-            .await
-            .map_err(|e| {
-                api_error(
-                    format!(
-                        "addon {addon}: {r}: kind {} of {} is not served by the API server",
-                        r.kind, r.api_version
-                    ),
-                    e,
-                )
-            })?;
+        let (resource, caps) = self.resolve(&r.api_version, &r.kind).await.map_err(|e| {
+            api_error(
+                format!(
+                    "addon {addon}: {r}: kind {} of {} is not served by the API server",
+                    r.kind, r.api_version
+                ),
+                e,
+            )
+        })?;
         let mut object = object.clone();
         if caps.scope == Scope::Namespaced {
             if r.namespace.is_empty() {
@@ -103,7 +105,8 @@ impl Applier {
             // admission Jobs before upgrading it for the same reason).
             Err(e) if r.kind == "Job" && is_status(&e, 422) => {
                 self.delete(&r).await?;
-                self.wait_gone(&api, &r.name, Duration::from_secs(60)).await?;
+                self.wait_gone(&api, &r.name, Duration::from_secs(60))
+                    .await?;
                 api.patch(&r.name, &params, &Patch::Apply(&object))
                     .await
                     .map_err(|e| api_error(format!("addon {addon}: applying {r}"), e))?;

@@ -155,6 +155,9 @@ mod tests {
         let err = fetch("ftp://example.com/x", Duration::from_secs(1))
             .await
             .unwrap_err();
-        assert!(format!("{err:#}").contains("unsupported URL scheme"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("unsupported URL scheme"),
+            "{err:#}"
+        );
     }
 }

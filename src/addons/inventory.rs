@@ -65,10 +65,7 @@ impl Inventory {
 
 /// Objects recorded for `addon` that no addon renders any more, newest first (reverse
 /// creation order, so dependents go before what they depend on), CRDs and namespaces last.
-pub fn stale<'a>(
-    recorded: &'a [ObjectRef],
-    rendered_anywhere: &[ObjectRef],
-) -> Vec<&'a ObjectRef> {
+pub fn stale<'a>(recorded: &'a [ObjectRef], rendered_anywhere: &[ObjectRef]) -> Vec<&'a ObjectRef> {
     let mut gone: Vec<&ObjectRef> = recorded
         .iter()
         .rev()
@@ -172,7 +169,10 @@ mod tests {
         );
         assert!(!data.contains_key("rke-metrics-addon"));
         let back = Inventory::from_data(&data).unwrap();
-        assert_eq!(back.objects("rke-user-addon"), inv.objects("rke-user-addon"));
+        assert_eq!(
+            back.objects("rke-user-addon"),
+            inv.objects("rke-user-addon")
+        );
         let bad = BTreeMap::from([("k".to_string(), "{".to_string())]);
         let err = Inventory::from_data(&bad).unwrap_err();
         assert!(format!("{err}").contains("key k"), "{err}");

@@ -116,9 +116,7 @@ pub fn parse_documents(addon: &str, source: &str, text: &str) -> anyhow::Result<
             ),
         };
         let value: Option<Value> = serde_saphyr::from_str(doc.text).map_err(|e| {
-            let line = e
-                .location()
-                .map(|l| doc.first_line + l.line() as usize - 1);
+            let line = e.location().map(|l| doc.first_line + l.line() as usize - 1);
             let message = e.to_string();
             let message = message.lines().next().unwrap_or_default().to_string();
             classified(

@@ -181,13 +181,22 @@ mod tests {
 
     #[test]
     fn deployment_readiness_follows_rollout_status() {
-        let d = |generation: i64, observed: i64, replicas: i64, updated: i64, total: i64, avail: i64| {
+        let d = |generation: i64,
+                 observed: i64,
+                 replicas: i64,
+                 updated: i64,
+                 total: i64,
+                 avail: i64| {
             json!({"metadata": {"generation": generation}, "spec": {"replicas": replicas},
                    "status": {"observedGeneration": observed, "updatedReplicas": updated,
                               "replicas": total, "availableReplicas": avail}})
         };
         assert_eq!(not_ready("Deployment", &d(2, 2, 2, 2, 2, 2)), None);
-        assert!(not_ready("Deployment", &d(3, 2, 2, 2, 2, 2)).unwrap().contains("latest spec"));
+        assert!(
+            not_ready("Deployment", &d(3, 2, 2, 2, 2, 2))
+                .unwrap()
+                .contains("latest spec")
+        );
         assert_eq!(
             not_ready("Deployment", &d(2, 2, 3, 2, 2, 2)).as_deref(),
             Some("2 of 3 replicas updated")
@@ -207,7 +216,10 @@ mod tests {
         let ds = json!({"metadata": {"generation": 1}, "spec": {},
             "status": {"observedGeneration": 1, "desiredNumberScheduled": 3,
                        "updatedNumberScheduled": 3, "numberAvailable": 2}});
-        assert_eq!(not_ready("DaemonSet", &ds).as_deref(), Some("2 of 3 pods available"));
+        assert_eq!(
+            not_ready("DaemonSet", &ds).as_deref(),
+            Some("2 of 3 pods available")
+        );
         let sts = json!({"metadata": {"generation": 1}, "spec": {"replicas": 1},
             "status": {"observedGeneration": 1, "readyReplicas": 1,
                        "currentRevision": "a", "updateRevision": "a"}});
@@ -217,9 +229,11 @@ mod tests {
 
     #[test]
     fn pod_problems_name_waiting_reasons() {
-        let pods = vec![json!({"metadata": {"name": "p"}, "status": {"containerStatuses": [
+        let pods = vec![
+            json!({"metadata": {"name": "p"}, "status": {"containerStatuses": [
             {"name": "app", "state": {"waiting": {"reason": "ImagePullBackOff",
-                                                  "message": "Back-off pulling image"}}}]}})];
+                                                  "message": "Back-off pulling image"}}}]}}),
+        ];
         assert_eq!(
             pod_problems(&pods),
             ["pod p: container app: ImagePullBackOff: Back-off pulling image"]

@@ -82,7 +82,11 @@ pub async fn deploy(kube: &KubeClient, addons: &[Addon], timeout: Duration) -> a
         match attempt {
             Ok(applied) => {
                 if !applied.is_empty() {
-                    tracing::info!(addon = addon.name, objects = applied.len(), "addon deployed");
+                    tracing::info!(
+                        addon = addon.name,
+                        objects = applied.len(),
+                        "addon deployed"
+                    );
                 }
                 next.addons
                     .insert(addon.name.into(), record(before, &applied, true));
@@ -119,10 +123,7 @@ async fn write_inventory(applier: &mut Applier, inventory: &Inventory) -> anyhow
     let cm: Value = inventory.config_map();
     // Replace the whole data map: keys of addons without objects must disappear, which a
     // server-side apply by the same manager does.
-    applier
-        .apply("inventory", &cm)
-        .await
-        .map(|_| ())
+    applier.apply("inventory", &cm).await.map(|_| ())
 }
 
 /// `--dry-run`: list the objects each addon would apply (the cluster is not asked, so

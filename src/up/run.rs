@@ -236,7 +236,6 @@ pub async fn up(
         .context("addons")?;
     // ---- end of addons
 
-
     prepared.write_applied()?;
     kube.save_state(&prepared.applied_state().to_compact_string()?)
         .await

@@ -106,7 +106,13 @@ fn inventory(ctx: &Ctx, addon: &str) -> anyhow::Result<Vec<Value>> {
 
 fn names(refs: &[Value]) -> Vec<String> {
     refs.iter()
-        .map(|r| format!("{}/{}", r["kind"].as_str().unwrap_or("?"), r["name"].as_str().unwrap_or("?")))
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["kind"].as_str().unwrap_or("?"),
+                r["name"].as_str().unwrap_or("?")
+            )
+        })
         .collect()
 }
 
@@ -122,7 +128,12 @@ fn replicas(ctx: &Ctx) -> anyhow::Result<(i64, i64)> {
 pub fn addons_applied(ctx: &mut Ctx) -> anyhow::Result<()> {
     let image = nginx(ctx)?;
     write_include(ctx, "file")?;
-    write_config(ctx, Some(&inline_addons(&image, "hello", 1)), true, Some(120))?;
+    write_config(
+        ctx,
+        Some(&inline_addons(&image, "hello", 1)),
+        true,
+        Some(120),
+    )?;
     for i in 1..=3 {
         nodes::install_cni(&ctx.env, i)?;
     }
@@ -139,7 +150,10 @@ pub fn addons_applied(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     let user = names(&inventory(ctx, "rke-user-addon")?);
     ensure!(
-        user == [format!("ConfigMap/{INLINE_CM}"), format!("Deployment/{DEPLOYMENT}")],
+        user == [
+            format!("ConfigMap/{INLINE_CM}"),
+            format!("Deployment/{DEPLOYMENT}")
+        ],
         "inventory of rke-user-addon: {user:?}"
     );
     let included = names(&inventory(ctx, "rke-user-includes-addons")?);
@@ -153,12 +167,23 @@ pub fn addons_applied(ctx: &mut Ctx) -> anyhow::Result<()> {
 pub fn addons_changed(ctx: &mut Ctx) -> anyhow::Result<()> {
     let image = nginx(ctx)?;
     write_include(ctx, "file-v2")?;
-    write_config(ctx, Some(&inline_addons(&image, "changed", 2)), true, Some(120))?;
+    write_config(
+        ctx,
+        Some(&inline_addons(&image, "changed", 2)),
+        true,
+        Some(120),
+    )?;
     ctx.up_ok()?;
     let cm = get_json(ctx, "configmap", INLINE_CM)?;
-    ensure!(cm["data"]["greeting"] == "changed", "inline ConfigMap: {cm}");
+    ensure!(
+        cm["data"]["greeting"] == "changed",
+        "inline ConfigMap: {cm}"
+    );
     let inc = get_json(ctx, "configmap", INCLUDED_CM)?;
-    ensure!(inc["data"]["source"] == "file-v2", "included ConfigMap: {inc}");
+    ensure!(
+        inc["data"]["source"] == "file-v2",
+        "included ConfigMap: {inc}"
+    );
     let (want, available) = replicas(ctx)?;
     ensure!(
         (want, available) == (2, 2),
@@ -171,22 +196,26 @@ pub fn addons_removed(ctx: &mut Ctx) -> anyhow::Result<()> {
     write_config(ctx, None, false, None)?;
     ctx.up_ok()?;
     // Deletion is foreground: the Deployment goes once its pods are gone.
-    eventually("the addon objects to be deleted", Duration::from_secs(60), || {
-        let left: Vec<&str> = [
-            ("configmap", INLINE_CM),
-            ("configmap", INCLUDED_CM),
-            ("deployment", DEPLOYMENT),
-        ]
-        .into_iter()
-        .filter(|(kind, name)| exists(ctx, kind, name).unwrap_or(true))
-        .map(|(_, name)| name)
-        .collect();
-        if left.is_empty() {
-            Ok(())
-        } else {
-            bail!("still there: {left:?}")
-        }
-    })?;
+    eventually(
+        "the addon objects to be deleted",
+        Duration::from_secs(60),
+        || {
+            let left: Vec<&str> = [
+                ("configmap", INLINE_CM),
+                ("configmap", INCLUDED_CM),
+                ("deployment", DEPLOYMENT),
+            ]
+            .into_iter()
+            .filter(|(kind, name)| exists(ctx, kind, name).unwrap_or(true))
+            .map(|(_, name)| name)
+            .collect();
+            if left.is_empty() {
+                Ok(())
+            } else {
+                bail!("still there: {left:?}")
+            }
+        },
+    )?;
     for addon in ["rke-user-addon", "rke-user-includes-addons"] {
         let left = inventory(ctx, addon)?;
         ensure!(left.is_empty(), "inventory still has {addon}: {left:?}");
@@ -211,7 +240,11 @@ pub fn broken_addon_reported(ctx: &mut Ctx) -> anyhow::Result<()> {
         format!("Deployment default/{BROKEN}"),
         format!("not rolled out after {timeout}s"),
     ] {
-        ensure!(output.contains(&want), "want {want:?} in the output: {}", run.describe());
+        ensure!(
+            output.contains(&want),
+            "want {want:?} in the output: {}",
+            run.describe()
+        );
     }
     ensure!(
         output.contains("ImagePull") || output.contains("ErrImage"),

@@ -56,19 +56,16 @@ fn rolling(r: &Option<RollingUpdateDeployment>) -> Option<Value> {
     Some(Value::Object(m))
 }
 
-fn strategy(kind: &str, rolling_update: &Option<RollingUpdateDeployment>, daemonset: bool) -> Value {
+fn strategy(kind: &str, rolling_update: &Option<RollingUpdateDeployment>) -> Value {
     let mut m = Map::new();
     if !kind.is_empty() {
         m.insert("type".into(), json!(kind));
     }
-    if kind.is_empty() || kind == "RollingUpdate" {
-        if let Some(mut r) = rolling(rolling_update) {
-            // A DaemonSet's rolling update has no surge before Kubernetes 1.22's default.
-            if daemonset && let Some(obj) = r.as_object_mut() {
-                obj.remove("maxSurge");
-            }
-            m.insert("rollingUpdate".into(), r);
-        }
+    // `rollingUpdate` is only valid with the rolling strategy.
+    if (kind.is_empty() || kind == "RollingUpdate")
+        && let Some(r) = rolling(rolling_update)
+    {
+        m.insert("rollingUpdate".into(), r);
     }
     Value::Object(m)
 }
@@ -76,14 +73,14 @@ fn strategy(kind: &str, rolling_update: &Option<RollingUpdateDeployment>, daemon
 /// A DaemonSet `updateStrategy`, or null when the config has none.
 pub fn daemonset_strategy(s: &Option<DaemonSetUpdateStrategy>) -> Value {
     s.as_ref()
-        .map(|s| strategy(&s.strategy, &s.rolling_update, true))
+        .map(|s| strategy(&s.strategy, &s.rolling_update))
         .unwrap_or(Value::Null)
 }
 
 /// A Deployment `strategy`, or null when the config has none.
 pub fn deployment_strategy(s: &Option<DeploymentStrategy>) -> Value {
     s.as_ref()
-        .map(|s| strategy(&s.strategy, &s.rolling_update, false))
+        .map(|s| strategy(&s.strategy, &s.rolling_update))
         .unwrap_or(Value::Null)
 }
 
@@ -136,7 +133,7 @@ mod tests {
         };
         assert_eq!(
             daemonset_strategy(&Some(ds)),
-            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "20%"}})
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "20%", "maxSurge": 1}})
         );
         let recreate = DeploymentStrategy {
             strategy: "Recreate".into(),

@@ -16,13 +16,19 @@ use crate::error::{ErrorKind, classified};
 
 const TEMPLATES: [(&str, &str); 8] = [
     ("canal", include_str!("../../../templates/canal.yaml.j2")),
-    ("flannel", include_str!("../../../templates/flannel.yaml.j2")),
+    (
+        "flannel",
+        include_str!("../../../templates/flannel.yaml.j2"),
+    ),
     ("calico", include_str!("../../../templates/calico.yaml.j2")),
     (
         "calico-crds",
         include_str!("../../../templates/calico-crds.yaml.j2"),
     ),
-    ("coredns", include_str!("../../../templates/coredns.yaml.j2")),
+    (
+        "coredns",
+        include_str!("../../../templates/coredns.yaml.j2"),
+    ),
     (
         "nodelocal",
         include_str!("../../../templates/nodelocal.yaml.j2"),
@@ -43,11 +49,14 @@ fn environment() -> Environment<'static> {
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     // JSON is YAML: values inserted as flow collections need no indentation handling.
-    env.add_filter("json", |v: minijinja::Value| -> Result<String, minijinja::Error> {
-        serde_json::to_string(&v).map_err(|e| {
-            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
-        })
-    });
+    env.add_filter(
+        "json",
+        |v: minijinja::Value| -> Result<String, minijinja::Error> {
+            serde_json::to_string(&v).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+            })
+        },
+    );
     for (name, text) in TEMPLATES {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
@@ -306,7 +315,10 @@ pub fn ingress_addon(cfg: &RkeConfig) -> anyhow::Result<Addon> {
         &i.network_mode
     };
     ctx.insert("network_mode".into(), json!(mode));
-    ctx.insert("default_backend".into(), json!(i.default_backend == Some(true)));
+    ctx.insert(
+        "default_backend".into(),
+        json!(i.default_backend == Some(true)),
+    );
     ctx.insert(
         "default_ingress_class".into(),
         json!(i.default_ingress_class != Some(false)),

@@ -147,26 +147,42 @@ fn options_match_golden_files_and_are_honoured() {
             .contains(&"--iface=eth1".into())
     );
     assert_eq!(pod["nodeSelector"]["net"], "yes");
-    assert!(pod["tolerations"].as_array().unwrap().iter().any(|t| t["key"] == "dedicated"));
-    assert_eq!(ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"], 3);
+    assert!(
+        pod["tolerations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["key"] == "dedicated")
+    );
+    assert_eq!(
+        ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"],
+        3
+    );
 
     let dns = objects(&cfg, COREDNS_ADDON);
     let corefile = find(&dns, "ConfigMap", "coredns")["data"]["Corefile"]
         .as_str()
         .unwrap()
         .to_string();
-    assert!(corefile.contains("kubernetes example.internal in-addr.arpa ip6.arpa"), "{corefile}");
+    assert!(
+        corefile.contains("kubernetes example.internal in-addr.arpa ip6.arpa"),
+        "{corefile}"
+    );
     assert!(corefile.contains("forward . 1.1.1.1 8.8.4.4"), "{corefile}");
     assert!(corefile.contains("corp.example:53 {"), "{corefile}");
-    assert_eq!(find(&dns, "Service", "kube-dns")["spec"]["clusterIP"], "10.98.0.10");
+    assert_eq!(
+        find(&dns, "Service", "kube-dns")["spec"]["clusterIP"],
+        "10.98.0.10"
+    );
     let autoscaler = find(&dns, "Deployment", "coredns-autoscaler");
     let command = autoscaler["spec"]["template"]["spec"]["containers"][0]["command"].to_string();
     assert!(command.contains(r#"\"max\":6"#), "{command}");
 
     let nodelocal = objects(&cfg, NODELOCAL_ADDON);
-    let args = find(&nodelocal, "DaemonSet", "node-local-dns")["spec"]["template"]["spec"]
-        ["containers"][0]["args"]
-        .to_string();
+    let args =
+        find(&nodelocal, "DaemonSet", "node-local-dns")["spec"]["template"]["spec"]["containers"]
+            [0]["args"]
+            .to_string();
     assert!(args.contains("169.254.20.10,10.98.0.10"), "{args}");
 
     let metrics = objects(&cfg, METRICS_ADDON);
@@ -199,23 +215,30 @@ fn options_match_golden_files_and_are_honoured() {
 
 #[test]
 fn canal_and_calico_take_mtu_iface_and_cidr() {
-    let cfg = effective(
-        "network: {plugin: canal, mtu: 1400, canal_network_provider: {iface: ens5}}\n",
-    );
+    let cfg =
+        effective("network: {plugin: canal, mtu: 1400, canal_network_provider: {iface: ens5}}\n");
     let net = objects(&cfg, NETWORK_ADDON);
     let cm = find(&net, "ConfigMap", "canal-config");
     assert_eq!(cm["data"]["veth_mtu"], "1400");
     assert_eq!(cm["data"]["canal_iface"], "ens5");
-    assert!(cm["data"]["net-conf.json"].as_str().unwrap().contains("10.42.0.0/16"));
+    assert!(
+        cm["data"]["net-conf.json"]
+            .as_str()
+            .unwrap()
+            .contains("10.42.0.0/16")
+    );
     assert!(net.iter().any(|o| o["kind"] == "CustomResourceDefinition"));
 
     let cfg = effective("network: {plugin: calico}\n");
     let net = objects(&cfg, NETWORK_ADDON);
-    let env = find(&net, "DaemonSet", "calico-node")["spec"]["template"]["spec"]["containers"][0]
-        ["env"]
-        .to_string();
+    let env =
+        find(&net, "DaemonSet", "calico-node")["spec"]["template"]["spec"]["containers"][0]["env"]
+            .to_string();
     assert!(env.contains("10.42.0.0/16"), "{env}");
-    assert_eq!(find(&net, "ConfigMap", "calico-config")["data"]["veth_mtu"], "1440");
+    assert_eq!(
+        find(&net, "ConfigMap", "calico-config")["data"]["veth_mtu"],
+        "1440"
+    );
 }
 
 #[test]
@@ -257,23 +280,32 @@ fn none_providers_render_nothing_and_others_are_refused() {
     let names: Vec<&str> = addons.iter().map(|a| a.name).collect();
     assert_eq!(
         names,
-        [NETWORK_ADDON, COREDNS_ADDON, NODELOCAL_ADDON, METRICS_ADDON, INGRESS_ADDON]
+        [
+            NETWORK_ADDON,
+            COREDNS_ADDON,
+            NODELOCAL_ADDON,
+            METRICS_ADDON,
+            INGRESS_ADDON
+        ]
     );
     assert!(addons.iter().all(|a| a.objects.is_empty() && a.critical));
 
     let err = network_addon(&effective("network: {plugin: weave}\n")).unwrap_err();
-    assert!(format!("{err}").starts_with("network.plugin: \"weave\""), "{err}");
+    assert!(
+        format!("{err}").starts_with("network.plugin: \"weave\""),
+        "{err}"
+    );
 }
 
 #[test]
 fn images_come_from_the_effective_system_images() {
     let cfg = effective("system_images: {coredns: registry.example/coredns:9}\n");
     let dns = objects(&cfg, COREDNS_ADDON);
-    let image = &find(&dns, "Deployment", "coredns")["spec"]["template"]["spec"]["containers"][0]
-        ["image"];
+    let image =
+        &find(&dns, "Deployment", "coredns")["spec"]["template"]["spec"]["containers"][0]["image"];
     assert_eq!(image, "registry.example/coredns:9");
     let table = versions::table().get(VERSION).unwrap();
-    let autoscaler = &find(&dns, "Deployment", "coredns-autoscaler")["spec"]["template"]["spec"]
-        ["containers"][0]["image"];
+    let autoscaler = &find(&dns, "Deployment", "coredns-autoscaler")["spec"]["template"]["spec"]["containers"]
+        [0]["image"];
     assert_eq!(autoscaler, table.images["coredns_autoscaler"].as_str());
 }
