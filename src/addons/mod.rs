@@ -84,21 +84,3 @@ pub fn addon_timeout(cfg: &RkeConfig) -> std::time::Duration {
         .unwrap_or(DEFAULT_ADDON_TIMEOUT_SECS);
     std::time::Duration::from_secs(secs)
 }
-
-/// The addon step of `rke up`: render (includes read relative to `config_dir`), apply,
-/// wait, delete what is no longer rendered, record.
-pub async fn run(
-    kube: &crate::kube_api::KubeClient,
-    cfg: &RkeConfig,
-    config_dir: &Path,
-) -> anyhow::Result<()> {
-    let addons = desired(cfg, config_dir).await?;
-    deploy(kube, &addons, addon_timeout(cfg)).await
-}
-
-/// `rke up --dry-run`: render the addons and list what would be applied.
-pub async fn dry_run(cfg: &RkeConfig, config_dir: &Path) -> anyhow::Result<()> {
-    let addons = desired(cfg, config_dir).await?;
-    dry_run_report(&addons);
-    Ok(())
-}
