@@ -3,6 +3,7 @@
 //! Data flows one way (see `shared/design.md`):
 //! `cluster.yml` → [`config`] → [`certs`] → [`state`], with [`cli`] wiring commands together.
 
+pub mod addons;
 pub mod certs;
 pub mod cli;
 pub mod cluster;

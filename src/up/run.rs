@@ -120,7 +120,17 @@ pub async fn up(
         .collect();
     let helper_image = cfg.system_images.alpine.as_str();
 
+    // Addons are rendered (and includes read) before anything changes, so their errors stop
+    // the run early; includes are relative to cluster.yml's directory (the state file's).
+    let config_dir = prepared
+        .state_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let addons = crate::addons::desired(cfg, config_dir)
+        .await
+        .context("addons")?;
     if opts.dry_run {
+        crate::addons::dry_run_report(&addons);
         let changes = dry_run::report(
             &nodes,
             &departed,
@@ -238,6 +248,13 @@ pub async fn up(
         clean_departed(d, cfg, etcd_external).await;
     }
     kube_step::sync_metadata(&kube, cfg, prepared.applied_config(), opts.health_timeout).await?;
+
+    // ---- Addons (RKE1's ConfigureCluster): network plugin, DNS, metrics-server, ingress,
+    // user addons. Also with --update-only, as RKE1.
+    crate::addons::deploy(&kube, &addons, crate::addons::addon_timeout(cfg))
+        .await
+        .context("addons")?;
+    // ---- end of addons
 
     prepared.write_applied()?;
     kube.save_state(&prepared.applied_state().to_compact_string()?)

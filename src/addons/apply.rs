@@ -1,0 +1,262 @@
+//! Applying and deleting addon objects through the API server: server-side apply (field
+//! manager `rke`, forced) of any kind the server knows, found by discovery, so custom
+//! resources work once their CRDs are established.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Scope, pinned_kind};
+use serde_json::Value;
+
+use super::manifest::ObjectRef;
+use crate::kube_api::api_error;
+
+/// The field manager of everything rke applies.
+pub const FIELD_MANAGER: &str = "rke";
+const CRD_KIND: &str = "CustomResourceDefinition";
+const POLL: Duration = Duration::from_secs(1);
+
+/// Applies objects, remembering which kinds the server serves and where.
+pub struct Applier {
+    client: kube::Client,
+    kinds: HashMap<(String, String), (ApiResource, ApiCapabilities)>,
+}
+
+fn gvk(api_version: &str, kind: &str) -> GroupVersionKind {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    GroupVersionKind::gvk(group, version, kind)
+}
+
+fn is_status(err: &kube::Error, code: u16) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == code)
+}
+
+impl Applier {
+    pub fn new(client: kube::Client) -> Applier {
+        Applier {
+            client,
+            kinds: HashMap::new(),
+        }
+    }
+
+    /// The kind's resource and scope, asked of the server once (not cached when unknown, so a
+    /// CRD established since is found).
+    async fn resolve(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+    ) -> kube::Result<(ApiResource, ApiCapabilities)> {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(found) = self.kinds.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = pinned_kind(&self.client, &gvk(api_version, kind)).await?;
+        self.kinds.insert(key, found.clone());
+        Ok(found)
+    }
+
+    fn api(
+        &self,
+        resource: &ApiResource,
+        caps: &ApiCapabilities,
+        namespace: &str,
+    ) -> Api<DynamicObject> {
+        if caps.scope == Scope::Namespaced {
+            Api::namespaced_with(self.client.clone(), namespace, resource)
+        } else {
+            Api::all_with(self.client.clone(), resource)
+        }
+    }
+
+    /// Server-side apply `object`; returns its identity with the namespace it landed in
+    /// (`default` for a namespaced object that names none, none for cluster-scoped ones).
+    pub async fn apply(&mut self, addon: &str, object: &Value) -> anyhow::Result<ObjectRef> {
+        let mut r = ObjectRef::of(object);
+        let (resource, caps) = self.resolve(&r.api_version, &r.kind).await.map_err(|e| {
+            api_error(
+                format!(
+                    "addon {addon}: {r}: kind {} of {} is not served by the API server",
+                    r.kind, r.api_version
+                ),
+                e,
+            )
+        })?;
+        let mut object = object.clone();
+        if caps.scope == Scope::Namespaced {
+            if r.namespace.is_empty() {
+                r.namespace = "default".into();
+                object["metadata"]["namespace"] = Value::from("default");
+            }
+        } else if !r.namespace.is_empty() {
+            // As kubectl: a namespace on a cluster-scoped object is ignored.
+            r.namespace.clear();
+            if let Some(meta) = object["metadata"].as_object_mut() {
+                meta.remove("namespace");
+            }
+        }
+        let api = self.api(&resource, &caps, &r.namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let applied = api.patch(&r.name, &params, &Patch::Apply(&object)).await;
+        match applied {
+            Ok(_) => Ok(r),
+            // A Job's pod template cannot change: replace the Job (RKE1 deletes ingress-nginx's
+            // admission Jobs before upgrading it for the same reason).
+            Err(e) if r.kind == "Job" && is_status(&e, 422) => {
+                self.delete(&r).await?;
+                self.wait_gone(&api, &r.name, Duration::from_secs(60))
+                    .await?;
+                api.patch(&r.name, &params, &Patch::Apply(&object))
+                    .await
+                    .map_err(|e| api_error(format!("addon {addon}: applying {r}"), e))?;
+                Ok(r)
+            }
+            Err(e) => Err(api_error(format!("addon {addon}: applying {r}"), e)),
+        }
+    }
+
+    async fn wait_gone(
+        &self,
+        api: &Api<DynamicObject>,
+        name: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match api.get_opt(name).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) if Instant::now() < deadline => tokio::time::sleep(POLL).await,
+                Ok(Some(_)) => anyhow::bail!("{name} still exists after {}s", timeout.as_secs()),
+                Err(e) => return Err(api_error(format!("reading {name}"), e)),
+            }
+        }
+    }
+
+    /// Delete with foreground propagation; an object (or kind) already gone is fine.
+    pub async fn delete(&mut self, r: &ObjectRef) -> anyhow::Result<()> {
+        let (resource, caps) = match self.resolve(&r.api_version, &r.kind).await {
+            Ok(found) => found,
+            Err(e) if is_status(&e, 404) || matches!(e, kube::Error::Discovery(_)) => {
+                tracing::info!("{r}: its kind is no longer served, nothing to delete");
+                return Ok(());
+            }
+            Err(e) => return Err(api_error(format!("deleting {r}"), e)),
+        };
+        let api = self.api(&resource, &caps, &r.namespace);
+        match api.delete(&r.name, &DeleteParams::foreground()).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_status(&e, 404) => Ok(()),
+            Err(e) => Err(api_error(format!("deleting {r}"), e)),
+        }
+    }
+
+    /// Wait for CRD `name` to be Established (its kinds served).
+    pub async fn wait_crd_established(
+        &mut self,
+        addon: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let (resource, caps) = self
+            .resolve("apiextensions.k8s.io/v1", CRD_KIND)
+            .await
+            .map_err(|e| api_error("CustomResourceDefinitions are not served", e))?;
+        let api = self.api(&resource, &caps, "");
+        let deadline = Instant::now() + timeout;
+        loop {
+            let crd = api
+                .get(name)
+                .await
+                .map_err(|e| api_error(format!("addon {addon}: reading CRD {name}"), e))?;
+            let established = crd.data["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Established" && c["status"] == "True");
+            if established {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                anyhow::bail!(
+                    "addon {addon}: CustomResourceDefinition {name} not Established after {}s",
+                    timeout.as_secs()
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The current object, if it exists.
+    pub async fn get(&mut self, r: &ObjectRef) -> anyhow::Result<Option<Value>> {
+        let (resource, caps) = self
+            .resolve(&r.api_version, &r.kind)
+            .await
+            .map_err(|e| api_error(format!("reading {r}"), e))?;
+        let api = self.api(&resource, &caps, &r.namespace);
+        let found = api
+            .get_opt(&r.name)
+            .await
+            .map_err(|e| api_error(format!("reading {r}"), e))?;
+        found
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// Pods in `namespace` matching `selector` (`key=value,...`), as JSON.
+    pub async fn pods(&mut self, namespace: &str, selector: &str) -> anyhow::Result<Vec<Value>> {
+        let (resource, caps) = self
+            .resolve("v1", "Pod")
+            .await
+            .map_err(|e| api_error("Pods are not served", e))?;
+        let api = self.api(&resource, &caps, namespace);
+        let list = api
+            .list(&kube::api::ListParams::default().labels(selector))
+            .await
+            .map_err(|e| api_error(format!("listing pods in {namespace}"), e))?;
+        list.items
+            .into_iter()
+            .map(|p| serde_json::to_value(p).map_err(Into::into))
+            .collect()
+    }
+}
+
+/// CRDs and Namespaces first (in document order), then everything else: objects that
+/// others need to exist before they can be created.
+pub fn apply_order(objects: &[Value]) -> (Vec<&Value>, Vec<&Value>) {
+    objects
+        .iter()
+        .partition(|o| matches!(o["kind"].as_str(), Some(CRD_KIND | "Namespace")))
+}
+
+pub fn is_crd(object: &Value) -> bool {
+    object["kind"] == CRD_KIND
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn crds_and_namespaces_go_first() {
+        let objects = vec![
+            json!({"kind": "Deployment", "metadata": {"name": "d"}}),
+            json!({"kind": "CustomResourceDefinition", "metadata": {"name": "c"}}),
+            json!({"kind": "Namespace", "metadata": {"name": "n"}}),
+        ];
+        let (first, rest) = apply_order(&objects);
+        assert_eq!(first.len(), 2);
+        assert!(is_crd(first[0]));
+        assert_eq!(rest[0]["kind"], "Deployment");
+    }
+
+    #[test]
+    fn group_version_kind_from_api_version() {
+        let g = gvk("apps/v1", "Deployment");
+        assert_eq!((g.group.as_str(), g.version.as_str()), ("apps", "v1"));
+        let g = gvk("v1", "ConfigMap");
+        assert_eq!((g.group.as_str(), g.version.as_str()), ("", "v1"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Addons end to end on nodes 1-3 of tests/env (`tests/env/up.sh`): the built-in addons are
+//! all `none` there (their images cannot be pulled), so this exercises the user addons and
+//! the machinery every addon shares: server-side apply, rollout waits, the inventory and
+//! deletion of what is no longer in the config.
+//!
+//! One scenario in sequence: `addons:` (a ConfigMap and a Deployment of the registry's nginx)
+//! plus `addons_include:` (a local file with another ConfigMap) → `rke up` → the objects exist
+//! and the Deployment is available; changed data and replicas → re-run → changed in the
+//! cluster; addons removed from the config → re-run → gone from the cluster and the
+//! inventory; a Deployment whose image does not exist → `rke up` names it within
+//! `addon_job_timeout` (a warning: user addons do not fail the run, as in RKE1). The nodes are
+//! cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment
+//! fails. The last line, `addons_nodes: N passed, N failed`, is what scripts/test-all.sh
+//! counts.
+
+#[path = "up_nodes/api_watch.rs"]
+mod api_watch;
+#[path = "up_nodes/cluster.rs"]
+mod cluster;
+#[path = "common/e2e.rs"]
+mod e2e;
+#[path = "up_nodes/nodes.rs"]
+mod nodes;
+#[path = "up_nodes/scenario.rs"]
+mod scenario;
+#[path = "addons_nodes/steps.rs"]
+mod steps;
+
+use cluster::Ctx;
+use scenario::OnFailure::{Continue, Stop};
+
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 4] = [
+    (
+        "inline and included user addons are applied and rolled out",
+        steps::addons_applied,
+        Stop,
+    ),
+    (
+        "changed ConfigMap data and replicas reach the cluster",
+        steps::addons_changed,
+        Stop,
+    ),
+    (
+        "addons removed from the config are deleted from the cluster and the inventory",
+        steps::addons_removed,
+        Continue,
+    ),
+    (
+        "a Deployment that never becomes available is reported by name in time",
+        steps::broken_addon_reported,
+        Continue,
+    ),
+];
+
+fn main() {
+    // Nodes 1-3 only: the cleanup before and after must not touch nodes other tests use.
+    scenario::main("addons_nodes", 3, true, &STEPS, nodes::cleanup);
+}
