@@ -451,17 +451,23 @@ fn base64_of(text: &str) -> String {
 /// (it used an old token), and a new pod can be created and runs.
 pub fn tokens_renewed_and_pods_run(ctx: &mut Ctx) -> anyhow::Result<()> {
     let token_before = std::fs::read_to_string(ctx.work.join("old-default-token"))?;
-    // The token controller adds the new Secret, then drops the deleted one from the list.
+    // The token controller adds a new Secret; a reference to the deleted one may linger in
+    // the service account's list (seen on v1.20), so the new one is the listed Secret that
+    // exists and is not the old one.
     let token_after = eventually(
         "a new default token Secret",
         Duration::from_secs(90),
         || {
-            let now = default_token_secret(ctx)?;
-            ensure!(
-                !now.is_empty() && !now.split_whitespace().any(|n| n == token_before.trim()),
-                "the default service account lists [{now}] (was [{token_before}])"
-            );
-            Ok(now)
+            let listed = default_token_secret(ctx)?;
+            let new = listed
+                .split_whitespace()
+                .find(|n| *n != token_before.trim())
+                .map(str::to_string);
+            let Some(new) = new else {
+                bail!("the default service account lists [{listed}] (was [{token_before}])");
+            };
+            ctx.kubectl(&["get", "secret", &new, "-n", "default"])?;
+            Ok(new)
         },
     )?;
     println!("    check: default service account token Secret {token_before} -> {token_after}");
