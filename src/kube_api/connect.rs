@@ -18,7 +18,8 @@ pub struct KubeClient {
     pub(crate) client: kube::Client,
     /// The node the API server was reached through, for error messages.
     pub(crate) via: String,
-    _forward: LocalForward,
+    /// The SSH tunnel the client talks through (none for a client built in a test).
+    _forward: Option<LocalForward>,
 }
 
 impl std::fmt::Debug for KubeClient {
@@ -105,8 +106,18 @@ impl KubeClient {
         Ok(KubeClient {
             client,
             via: via.name().to_string(),
-            _forward: forward,
+            _forward: Some(forward),
         })
+    }
+
+    /// A client over any `kube::Client` (an in-process fake API server in tests).
+    #[cfg(test)]
+    pub(crate) fn from_client(client: kube::Client) -> KubeClient {
+        KubeClient {
+            client,
+            via: "test".into(),
+            _forward: None,
+        }
     }
 
     /// The underlying `kube` client, for callers that need other resources.

@@ -19,8 +19,16 @@ pub const UPGRADE_CORDONED: &str = "rke.cattle.io/upgrade-cordoned";
 /// kubelet's annotation on the API mirror of a static pod.
 const MIRROR_POD: &str = "kubernetes.io/config.mirror";
 /// How long between eviction retries a PodDisruptionBudget refused (kubectl waits 5 s).
-const EVICT_RETRY: Duration = Duration::from_secs(5);
-const POLL: Duration = Duration::from_secs(1);
+const EVICT_RETRY: Duration = if cfg!(test) {
+    Duration::from_millis(10)
+} else {
+    Duration::from_secs(5)
+};
+const POLL: Duration = if cfg!(test) {
+    Duration::from_millis(10)
+} else {
+    Duration::from_secs(1)
+};
 
 /// `upgrade_strategy.node_drain_input`, with RKE1's defaults for what is absent.
 #[derive(Debug, Clone, PartialEq)]
@@ -507,5 +515,106 @@ mod tests {
         assert!(!cordoned_by_rke(&n));
         n.metadata.annotations = Some([(UPGRADE_CORDONED.to_string(), "true".into())].into());
         assert!(cordoned_by_rke(&n));
+    }
+
+    /// An in-process API server: a ReplicaSet pod and a DaemonSet pod on node "n"; the first
+    /// eviction is refused by a disruption budget (429), the second accepted, after which the
+    /// pod is gone.
+    fn fake_api(evictions: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> KubeClient {
+        use http_body_util::Full;
+        let service = tower::service_fn(move |req: hyper::Request<kube::client::Body>| {
+            let evictions = evictions.clone();
+            async move {
+                let path = req.uri().path().to_string();
+                let query = req.uri().query().unwrap_or_default().to_string();
+                let body = http_body_util::BodyExt::collect(req.into_body())
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let (code, json) = if path == "/version" {
+                    (
+                        200,
+                        json!({"major": "1", "minor": "20", "gitVersion": "v1.20.2",
+                        "gitCommit": "", "gitTreeState": "", "buildDate": "", "goVersion": "",
+                        "compiler": "", "platform": ""}),
+                    )
+                } else if path == "/api/v1/pods" {
+                    assert!(query.contains("spec.nodeName%3Dn"), "{query}");
+                    let mut web = pod("web", Some("ReplicaSet"));
+                    web.metadata.uid = Some("u1".into());
+                    let items = vec![web, pod("agent", Some("DaemonSet"))];
+                    (
+                        200,
+                        json!({"apiVersion": "v1", "kind": "PodList", "metadata": {},
+                        "items": items}),
+                    )
+                } else if path == "/api/v1/namespaces/ns/pods/web/eviction" {
+                    let mut seen = evictions.lock().unwrap();
+                    seen.push(String::from_utf8_lossy(&body).into_owned());
+                    if seen.len() == 1 {
+                        (
+                            429,
+                            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                            "message": "Cannot evict pod as it would violate the pod's \
+                            disruption budget.", "reason": "TooManyRequests", "code": 429}),
+                        )
+                    } else {
+                        (
+                            201,
+                            json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+                        )
+                    }
+                } else if path == "/api/v1/namespaces/ns/pods/web" {
+                    (
+                        404,
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                        "reason": "NotFound", "code": 404}),
+                    )
+                } else {
+                    panic!("unexpected request {path}");
+                };
+                let resp = hyper::Response::builder()
+                    .status(code)
+                    .header("content-type", "application/json")
+                    .body(Full::new(bytes::Bytes::from(json.to_string())))
+                    .unwrap();
+                Ok::<_, std::convert::Infallible>(resp)
+            }
+        });
+        KubeClient::from_client(kube::Client::new(service, "default"))
+    }
+
+    #[tokio::test]
+    async fn drain_retries_evictions_a_budget_refuses_and_skips_daemonsets() {
+        let evictions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kube = fake_api(evictions.clone());
+        let opts = DrainOptions {
+            grace_period: Some(7),
+            ..defaults()
+        };
+        assert_eq!(kube.drain("n", &opts).await.unwrap(), 1);
+        let seen = evictions.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "one refused, one accepted: {seen:?}");
+        let body: serde_json::Value = serde_json::from_str(&seen[1]).unwrap();
+        assert_eq!(body["apiVersion"], "policy/v1beta1");
+        assert_eq!(body["kind"], "Eviction");
+        assert_eq!(body["metadata"]["name"], "web");
+        assert_eq!(body["deleteOptions"]["gracePeriodSeconds"], 7);
+    }
+
+    #[tokio::test]
+    async fn a_budget_that_never_allows_fails_at_the_timeout() {
+        let evictions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kube = fake_api(evictions.clone());
+        let opts = DrainOptions {
+            timeout: Duration::ZERO,
+            ..defaults()
+        };
+        let err = kube.drain("n", &opts).await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("evicting pod ns/web"),
+            "{err:#}"
+        );
+        assert_eq!(evictions.lock().unwrap().len(), 1);
     }
 }

@@ -130,7 +130,8 @@ impl Rollout<'_> {
         Ok(())
     }
 
-    /// The error for a stopped rollout: the failures, then which nodes run the new spec.
+    /// The error for a stopped rollout: the failures, then which nodes run the new spec
+    /// (their containers match the plan) and came back, and which do not.
     async fn stopped(
         &self,
         rolling: &[&Node],
@@ -143,8 +144,11 @@ impl Rollout<'_> {
         let mut updated = Vec::new();
         let mut not_updated = Vec::new();
         for (node, actions) in rolling.iter().zip(observed) {
-            let current =
-                actions.is_ok_and(|a| a.iter().all(|a| matches!(a, Action::Leave { .. })));
+            // A node that failed is not updated even when its new containers exist: it did
+            // not come back healthy and Ready.
+            let failed_here = failed.iter().any(|(n, _)| n == node.name());
+            let current = !failed_here
+                && actions.is_ok_and(|a| a.iter().all(|a| matches!(a, Action::Leave { .. })));
             if current {
                 updated.push(node.name().to_string());
             } else {
