@@ -257,9 +257,13 @@ fn presented_cert(host: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The base64 body of the first certificate in `pem`: the leaf (the state file holds the
+/// API server's certificate with its CA after it; a server presents the leaf first).
 fn pem_body(pem: &str) -> String {
     pem.lines()
-        .filter(|l| !l.starts_with("-----"))
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
         .collect::<String>()
 }
 
