@@ -5,14 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::Request;
-use hyper::header::{CONNECTION, HOST, LOCATION};
 use hyper::http::Uri;
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+use crate::provision::health::http::{Answer, get};
 
 /// How long one include may take, redirects included.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,7 +24,11 @@ pub async fn fetch(url: &str, timeout: Duration) -> anyhow::Result<String> {
 async fn follow(url: &str) -> anyhow::Result<String> {
     let mut uri: Uri = url.parse().context("not a valid URL")?;
     for _ in 0..=MAX_REDIRECTS {
-        let (status, location, body) = get_once(&uri).await?;
+        let Answer {
+            status,
+            location,
+            body,
+        } = get_once(&uri).await?;
         match (status, location) {
             (200, _) => return Ok(body),
             (301 | 302 | 303 | 307 | 308, Some(next)) => uri = resolve(&uri, &next)?,
@@ -52,7 +52,7 @@ fn resolve(base: &Uri, location: &str) -> anyhow::Result<Uri> {
         .with_context(|| format!("bad redirect {location:?}"))
 }
 
-async fn get_once(uri: &Uri) -> anyhow::Result<(u16, Option<String>, String)> {
+async fn get_once(uri: &Uri) -> anyhow::Result<Answer> {
     let https = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => false,
@@ -72,7 +72,7 @@ async fn get_once(uri: &Uri) -> anyhow::Result<(u16, Option<String>, String)> {
         .await
         .with_context(|| format!("connecting to {host}:{port}"))?;
     if !https {
-        return exchange(tcp, &authority, &path).await;
+        return get(tcp, &authority, &path).await;
     }
     let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
         .with_context(|| format!("{host:?} is not a TLS server name"))?;
@@ -80,7 +80,7 @@ async fn get_once(uri: &Uri) -> anyhow::Result<(u16, Option<String>, String)> {
         .connect(name, tcp)
         .await
         .context("TLS handshake")?;
-    exchange(tls, &authority, &path).await
+    get(tls, &authority, &path).await
 }
 
 fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
@@ -92,45 +92,6 @@ fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
         .context("TLS protocol versions")?
         .with_root_certificates(roots)
         .with_no_client_auth())
-}
-
-async fn exchange<S>(
-    stream: S,
-    authority: &str,
-    path: &str,
-) -> anyhow::Result<(u16, Option<String>, String)>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .context("HTTP handshake")?;
-    let driver = tokio::spawn(connection);
-    let request = Request::get(path)
-        .header(HOST, authority)
-        .header(CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .context("building the request")?;
-    let result = async {
-        let response = sender.send_request(request).await.context("sending")?;
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .context("reading the answer")?
-            .to_bytes();
-        let body = String::from_utf8(body.to_vec()).context("the answer is not UTF-8 text")?;
-        Ok((status, location, body))
-    }
-    .await;
-    driver.abort();
-    result
 }
 
 #[cfg(test)]

@@ -155,12 +155,8 @@ fn unschedulable(node: &Node) -> bool {
 }
 
 impl KubeClient {
-    fn node_api(&self) -> Api<Node> {
-        Api::all(self.client.clone())
-    }
-
     async fn patch_node(&self, node: &str, patch: serde_json::Value) -> anyhow::Result<()> {
-        self.node_api()
+        self.nodes()
             .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .map_err(|e| api_error(format!("updating node {node}"), e))?;
@@ -325,13 +321,9 @@ impl KubeClient {
 
     /// Each registered Node's kubelet version.
     pub async fn kubelet_versions(&self) -> anyhow::Result<Vec<(String, String)>> {
-        let list = self
-            .node_api()
-            .list(&Default::default())
-            .await
-            .map_err(|e| api_error("listing nodes", e))?;
-        Ok(list
-            .items
+        Ok(self
+            .list_nodes()
+            .await?
             .into_iter()
             .filter_map(|n| {
                 let version = n.status?.node_info?.kubelet_version;
@@ -342,13 +334,9 @@ impl KubeClient {
 
     /// The names of Nodes carrying rke's upgrade cordon.
     pub async fn upgrade_cordoned(&self) -> anyhow::Result<Vec<String>> {
-        let list = self
-            .node_api()
-            .list(&Default::default())
-            .await
-            .map_err(|e| api_error("listing nodes", e))?;
-        Ok(list
-            .items
+        Ok(self
+            .list_nodes()
+            .await?
             .into_iter()
             .filter(cordoned_by_rke)
             .filter_map(|n| n.metadata.name)

@@ -24,8 +24,18 @@ pub fn is_ready(node: &Node) -> bool {
 }
 
 impl KubeClient {
-    fn nodes(&self) -> Api<Node> {
+    pub(super) fn nodes(&self) -> Api<Node> {
         Api::all(self.client.clone())
+    }
+
+    /// Every registered Node.
+    pub(super) async fn list_nodes(&self) -> anyhow::Result<Vec<Node>> {
+        Ok(self
+            .nodes()
+            .list(&Default::default())
+            .await
+            .map_err(|e| api_error("listing nodes", e))?
+            .items)
     }
 
     /// Wait until every named node is registered and Ready. On timeout the error lists the
@@ -179,13 +189,9 @@ impl KubeClient {
 
     /// The names of every registered Node.
     pub async fn node_names(&self) -> anyhow::Result<Vec<String>> {
-        let list = self
-            .nodes()
-            .list(&Default::default())
-            .await
-            .map_err(|e| api_error("listing nodes", e))?;
-        Ok(list
-            .items
+        Ok(self
+            .list_nodes()
+            .await?
             .into_iter()
             .filter_map(|n| n.metadata.name)
             .collect())

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
-use hyper::header::{CONNECTION, HOST};
+use hyper::header::{CONNECTION, HOST, LOCATION};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -12,6 +12,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
+    /// The `Location` header, for redirects.
+    pub location: Option<String>,
     pub body: String,
 }
 
@@ -37,6 +39,11 @@ where
             .await
             .context("sending the request")?;
         let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = response
             .into_body()
             .collect()
@@ -45,6 +52,7 @@ where
             .to_bytes();
         Ok(Answer {
             status,
+            location,
             body: String::from_utf8_lossy(&body).into_owned(),
         })
     }

@@ -1,7 +1,7 @@
 //! Health checks through the node's SSH tunnel: one HTTP(S) GET per probe, polled until a
 //! component answers healthy or its deadline passes (rke1.md §3.11-3.12).
 
-mod http;
+pub(crate) mod http;
 mod target;
 mod tls;
 

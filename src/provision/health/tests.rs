@@ -167,6 +167,7 @@ fn a_certificate_missing_from_the_bundle_is_named() {
 fn answer(status: u16, body: &str) -> Answer {
     Answer {
         status,
+        location: None,
         body: body.into(),
     }
 }
