@@ -5,6 +5,7 @@
 mod authz;
 mod connect;
 mod drain;
+mod heartbeat;
 mod metadata;
 mod nodes;
 mod service_accounts;
@@ -15,6 +16,7 @@ pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json};
 pub use drain::{
     DrainOptions, PodVerdict, UPGRADE_CORDONED, cordoned_by_rke, plan_drain, pod_verdict,
 };
+pub use heartbeat::renewed_since;
 pub use metadata::{NodeMetadata, merge_taints, role_labels};
 pub use nodes::is_ready;
 pub use service_accounts::{

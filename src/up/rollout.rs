@@ -108,10 +108,12 @@ impl Rollout<'_> {
             }
         }
         converge_node(node, &actions, Plane::Worker, self.ctx).await?;
-        // A node that was not Ready before (no network plugin yet) cannot be held to it.
+        // A node that was not Ready before (no network plugin yet) cannot be held to it. The
+        // old kubelet is gone now: a lease renewal after this read is the new kubelet's.
         if was_ready {
+            let before = self.kube.lease_renewed(name).await.unwrap_or(None);
             self.kube
-                .wait_nodes_ready(&[name.to_string()], self.ctx.health_timeout)
+                .wait_ready_with_new_heartbeat(name, before, self.ctx.health_timeout)
                 .await?;
         }
         if held {
