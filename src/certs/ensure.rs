@@ -28,6 +28,20 @@ impl CertChanges {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.regenerated.is_empty() && self.removed.is_empty()
     }
+
+    /// Every bundle entry that was added, regenerated or removed, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .added
+            .iter()
+            .chain(self.regenerated.iter().map(|(n, _)| n))
+            .chain(&self.removed)
+            .cloned()
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 /// A CA ready for use, and whether it was just created (everything it signed must follow).

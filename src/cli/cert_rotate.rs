@@ -3,17 +3,18 @@
 //! so exactly the containers reading a changed file are replaced, rolling where the CA stays).
 //! After a CA rotation the service-account tokens are regenerated.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
 use super::up::connect_departed;
-use crate::certs::{CertBundle, RotateRequest, RotateService};
+use crate::certs::{RotateRequest, RotateService};
 use crate::kube_api::KubeClient;
 use crate::provision::node::observe;
 use crate::transport::NodeConnection;
-use crate::up::{self, CertSource, Options, Prepared};
+use crate::up::{self, CertSource, Options, Outcome, Prepared};
+use anyhow::Context;
 use clap::Args;
 use clap::builder::PossibleValuesParser;
 
@@ -62,7 +63,7 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         ..CertSource::default()
     };
     let prepared = up::prepare(&args.config.config, &source)?;
-    let rotated = changed_entries(&prepared.applied.certificates_bundle, &prepared.bundle);
+    let rotated = prepared.cert_changes.names();
     println!("Rotating {} certificate(s):", rotated.len());
     for name in &rotated {
         println!("  {name}");
@@ -108,30 +109,26 @@ async fn converge(
     }
     let before = container_ids(&connected.nodes).await?;
     let departed = connect_departed(prepared, &args.connect).await;
-    up::up(prepared, connected.nodes, departed, opts).await?;
-
-    // `up` consumed the connections: connect again to see what it replaced.
-    let connected = nodes::connect(&prepared.cfg, &args.connect).await;
-    if !connected.errors.is_empty() {
-        return Err(nodes::report_errors(&connected.errors));
-    }
-    let after = container_ids(&connected.nodes).await?;
+    let Outcome::Applied(applied) = up::up(prepared, connected.nodes, departed, opts).await? else {
+        anyhow::bail!("internal: `rke up` without --dry-run made no changes");
+    };
+    let after = container_ids(&applied.conns).await?;
     if prepared.ca_rotated() {
-        refresh_tokens(prepared, &connected.nodes).await?;
+        refresh_tokens(&applied.kube).await?;
     }
     Ok(replaced_containers(&before, &after))
 }
 
 async fn container_ids(conns: &[NodeConnection]) -> anyhow::Result<ContainerIds> {
-    let mut ids = ContainerIds::new();
-    for conn in conns {
-        let seen = observe(conn).await?;
-        ids.insert(
-            conn.name().to_string(),
-            seen.into_iter().map(|c| (c.name, c.id)).collect(),
-        );
-    }
-    Ok(ids)
+    let seen = futures_util::future::try_join_all(conns.iter().map(observe)).await?;
+    Ok(conns
+        .iter()
+        .zip(seen)
+        .map(|(conn, containers)| {
+            let ids = containers.into_iter().map(|c| (c.name, c.id)).collect();
+            (conn.name().to_string(), ids)
+        })
+        .collect())
 }
 
 /// Containers whose ID changed (or that appeared), per node.
@@ -153,65 +150,30 @@ fn replaced_containers(
         .collect()
 }
 
-/// Bundle entries whose certificate or key differ, or that are new.
-fn changed_entries(before: &CertBundle, after: &CertBundle) -> Vec<String> {
-    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    names
-        .into_iter()
-        .filter(|n| {
-            before.get(*n).map(|e| (&e.certificate_pem, &e.key_pem))
-                != after.get(*n).map(|e| (&e.certificate_pem, &e.key_pem))
-        })
-        .cloned()
-        .collect()
-}
-
 /// Tokens signed with the old service-account key are refused now: delete them and the pods
-/// that use them, through the first control-plane node whose API server answers.
-async fn refresh_tokens(prepared: &Prepared, conns: &[NodeConnection]) -> anyhow::Result<()> {
-    let control: Vec<&NodeConnection> = conns
-        .iter()
-        .filter(|c| {
-            prepared
-                .cfg
-                .nodes
-                .iter()
-                .any(|n| n.hostname_override == c.name() && n.is_controlplane())
-        })
-        .collect();
-    let mut errors = Vec::new();
-    for conn in control {
-        let attempt = async {
-            let kube = KubeClient::connect(conn, "127.0.0.1", &prepared.bundle).await?;
-            kube.refresh_service_account_tokens().await
-        };
-        match attempt.await {
-            Ok(done) => {
-                println!(
-                    "Service-account tokens: {} token Secret(s) and {} pod(s) deleted to be \
-                     recreated with the new key",
-                    done.secrets_deleted.len(),
-                    done.pods_deleted.len()
-                );
-                for pod in &done.pods_deleted {
-                    tracing::info!("deleted pod {pod}: its controller recreates it");
-                }
-                if !done.bare_pods.is_empty() {
-                    tracing::warn!(
-                        "these pods use a service-account token signed with the old key and \
-                         have no controller to recreate them; recreate them yourself: {}",
-                        done.bare_pods.join(", ")
-                    );
-                }
-                return Ok(());
-            }
-            Err(e) => errors.push(format!("node {}: {e:#}", conn.name())),
-        }
+/// that use them, through the API server `rke up` finished with.
+async fn refresh_tokens(kube: &KubeClient) -> anyhow::Result<()> {
+    let done = kube
+        .refresh_service_account_tokens()
+        .await
+        .context("regenerating service-account tokens")?;
+    println!(
+        "Service-account tokens: {} token Secret(s) and {} pod(s) deleted to be recreated with \
+         the new key",
+        done.secrets_deleted.len(),
+        done.pods_deleted.len()
+    );
+    for pod in &done.pods_deleted {
+        tracing::info!("deleted pod {pod}: its controller recreates it");
     }
-    Err(anyhow::anyhow!(
-        "regenerating service-account tokens: {}",
-        errors.join("; ")
-    ))
+    if !done.bare_pods.is_empty() {
+        tracing::warn!(
+            "these pods use a service-account token signed with the old key and have no \
+             controller to recreate them; recreate them yourself: {}",
+            done.bare_pods.join(", ")
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     })?;
     match outcome {
         Outcome::DryRun { changes } => Ok(if changes == 0 { 0 } else { 2 }),
-        Outcome::Applied => {
+        Outcome::Applied(_) => {
             println!(
                 "Cluster is up ({:.1}s). Kubeconfig: {} (kubectl --kubeconfig {} get nodes)",
                 started.elapsed().as_secs_f64(),

@@ -20,7 +20,7 @@ mod snapshot_agent;
 pub use node::MANAGED_CONTAINERS;
 pub use planes::batch_size;
 pub use prepare::{CertSource, Prepared, prepare};
-pub use run::{Options, Outcome, up};
+pub use run::{Applied, Options, Outcome, up};
 
 use crate::config::RkeConfigNode;
 use crate::transport::NodeConnection;

@@ -19,6 +19,8 @@ pub struct Prepared {
     /// `cluster.yml` with RKE1's defaults applied and validated.
     pub cfg: RkeConfig,
     pub bundle: CertBundle,
+    /// How `bundle` differs from the bundle it started from.
+    pub cert_changes: certs::CertChanges,
     /// The secrets encryption provider file; empty when encryption is off.
     pub encryption_config: String,
     /// What the last successful `rke up` applied (`currentState`); empty for a new cluster.
@@ -55,14 +57,15 @@ pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Pr
     };
 
     let input = cluster::pki_input(&cfg, config_path);
-    let bundle = if let Some(request) = &certs_from.rotate {
+    let (bundle, cert_changes) = if let Some(request) = &certs_from.rotate {
         rotated_bundle(&input, &applied, request, &state_path)?
     } else if certs_from.custom {
         let dir = certs_from
             .cert_dir
             .clone()
             .unwrap_or_else(|| paths::cert_dir(config_path));
-        certs::load_custom_certs(&dir, &input).kind(ErrorKind::State)?
+        let bundle = certs::load_custom_certs(&dir, &input).kind(ErrorKind::State)?;
+        (bundle, certs::CertChanges::default())
     } else {
         let existing = if previous_desired.certificates_bundle.is_empty() {
             &applied.certificates_bundle
@@ -72,7 +75,7 @@ pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Pr
         let (bundle, changes) = certs::ensure(&input, existing, time::OffsetDateTime::now_utc())
             .kind(ErrorKind::State)?;
         report_cert_changes(&changes, bundle.len());
-        bundle
+        (bundle, changes)
     };
 
     let encryption_config =
@@ -84,6 +87,7 @@ pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Pr
     Ok(Prepared {
         cfg,
         bundle,
+        cert_changes,
         encryption_config,
         applied,
         state_path,
@@ -99,7 +103,7 @@ fn rotated_bundle(
     applied: &ClusterState,
     request: &certs::RotateRequest,
     state_path: &Path,
-) -> anyhow::Result<CertBundle> {
+) -> anyhow::Result<(CertBundle, certs::CertChanges)> {
     if applied.rke_config.is_none() || applied.certificates_bundle.is_empty() {
         return Err(classified(
             ErrorKind::State,
@@ -118,7 +122,7 @@ fn rotated_bundle(
     )
     .kind(ErrorKind::State)?;
     report_cert_changes(&changes, bundle.len());
-    Ok(bundle)
+    Ok((bundle, changes))
 }
 
 impl Prepared {

@@ -17,7 +17,7 @@ use super::rollout::Rollout;
 use super::{Departed, dry_run, kube_step, membership, parallel, snapshot_agent};
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
-use crate::kube_api::DrainOptions;
+use crate::kube_api::{DrainOptions, KubeClient};
 use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
 use crate::provision::spec::{PlanInputs, Plane, names, plan_cluster_with};
 use crate::transport::NodeConnection;
@@ -51,12 +51,21 @@ impl Default for Options {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     /// The cluster now matches `cluster.yml`.
-    Applied,
+    Applied(Box<Applied>),
     /// `--dry-run`: this many changes would be made.
     DryRun { changes: usize },
+}
+
+/// What a successful run hands back, so a caller can go on without connecting again.
+#[derive(Debug)]
+pub struct Applied {
+    /// The connections `up` was given, one per node of the config.
+    pub conns: Vec<NodeConnection>,
+    /// The API client `up` used (it answered at the end of the run).
+    pub kube: KubeClient,
 }
 
 /// Bring the cluster to `prepared`'s config. `conns` must hold a connection for every node of
@@ -260,7 +269,10 @@ pub async fn up(
     kube.save_state(&prepared.applied_state().to_compact_string()?)
         .await
         .context("saving the state in the cluster")?;
-    Ok(Outcome::Applied)
+    Ok(Outcome::Applied(Box::new(Applied {
+        conns: nodes.into_iter().map(|n| n.conn).collect(),
+        kube,
+    })))
 }
 
 /// Pair every node of the config with its connection (by `hostname_override`).

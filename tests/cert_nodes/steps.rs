@@ -25,13 +25,6 @@ struct Shared {
 }
 static SHARED: Mutex<Option<Shared>> = Mutex::new(None);
 
-fn control_plane_servers(ctx: &Ctx) -> Vec<String> {
-    [0, 1]
-        .iter()
-        .map(|&i| format!("https://{}:6443", address(ctx, i + 1)))
-        .collect()
-}
-
 fn address(ctx: &Ctx, i: usize) -> String {
     ctx.env["nodes"][i - 1]["address"]
         .as_str()
@@ -147,7 +140,7 @@ pub fn rotate_apiserver_only(ctx: &mut Ctx) -> anyhow::Result<()> {
         .map(|i| nodes::rke_containers(&ctx.env, i))
         .collect::<Result<_, _>>()?;
 
-    let servers = control_plane_servers(ctx);
+    let servers = ctx.api_servers();
     println!("    watching /healthz on {servers:?} every 0.5 s");
     let watch = ApiWatch::start(ctx.kubectl.clone(), ctx.kubeconfig(), servers);
     let run = ctx.rke(&["cert", "rotate", "--service", "kube-apiserver"]);
@@ -371,7 +364,7 @@ pub fn rotate_ca(ctx: &mut Ctx) -> anyhow::Result<()> {
     println!("    default service account token Secret before: {token_before}");
 
     // Through the kubeconfig file, which rke rewrites: the time the user cannot reach the API.
-    let servers = control_plane_servers(ctx);
+    let servers = ctx.api_servers();
     let watch = ApiWatch::start(ctx.kubectl.clone(), ctx.kubeconfig(), servers);
     let run = ctx.rke(&["cert", "rotate", "--rotate-ca"]);
     let report = watch.finish();

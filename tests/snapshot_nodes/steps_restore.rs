@@ -80,9 +80,7 @@ pub fn save_and_restore(ctx: &mut Ctx) -> anyhow::Result<()> {
 
     support::create_configmap(ctx, "after")?;
     support::delete_configmap(ctx, "before")?;
-    let servers = ["https://10.77.0.11:6443", "https://10.77.0.12:6443"]
-        .map(String::from)
-        .to_vec();
+    let servers = ctx.api_servers();
     let watch = ApiWatch::start(ctx.kubectl.clone(), ctx.kubeconfig(), servers);
     let started = Instant::now();
     let restore = ctx.rke(&["etcd", "snapshot-restore", "--name", "e2e-one"]);

@@ -98,6 +98,17 @@ impl Ctx {
         })
     }
 
+    /// The API server URLs of the scenarios' control-plane nodes (node1 and node2), which
+    /// steps poll to show the API stays up.
+    pub fn api_servers(&self) -> Vec<String> {
+        (0..2)
+            .map(|i| {
+                let address = self.env["nodes"][i]["address"].as_str().unwrap_or_default();
+                format!("https://{address}:6443")
+            })
+            .collect()
+    }
+
     pub fn config(&self) -> PathBuf {
         self.work.join("cluster.yml")
     }

@@ -24,22 +24,10 @@ const STEP_WORDS: [&str; 7] = [
     "health",
 ];
 
-fn control_plane_servers(ctx: &Ctx) -> Vec<String> {
-    [0, 1]
-        .iter()
-        .map(|&i| {
-            format!(
-                "https://{}:6443",
-                ctx.env["nodes"][i]["address"].as_str().unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
 /// Dry run first (exit 2, names node4), then node4 joins as a worker and goes Ready.
 /// Starts the API watch that `remove_node3` checks.
 pub fn add_worker_node4(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let servers = control_plane_servers(ctx);
+    let servers = ctx.api_servers();
     println!("    watching /healthz on {servers:?} every 0.5 s");
     ctx.api_watch = Some(ApiWatch::start(
         ctx.kubectl.clone(),

@@ -119,18 +119,6 @@ fn pod_nodes(ctx: &Ctx) -> anyhow::Result<String> {
         .to_string())
 }
 
-fn control_plane_servers(ctx: &Ctx) -> Vec<String> {
-    [0, 1]
-        .iter()
-        .map(|&i| {
-            format!(
-                "https://{}:6443",
-                ctx.env["nodes"][i]["address"].as_str().unwrap_or_default()
-            )
-        })
-        .collect()
-}
-
 /// The retagged image in the registry: `docker tag` + `docker push` on the host.
 fn push_retag(ctx: &Ctx) -> anyhow::Result<()> {
     let state = ctx.env["state_dir"].as_str().context("no state_dir")?;
@@ -171,11 +159,7 @@ pub fn upgrade_stops_at_node4(ctx: &mut Ctx) -> anyhow::Result<()> {
         dry.describe()
     );
     let new_image = retagged(ctx)?;
-    let api = ApiWatch::start(
-        ctx.kubectl.clone(),
-        ctx.kubeconfig(),
-        control_plane_servers(ctx),
-    );
+    let api = ApiWatch::start(ctx.kubectl.clone(), ctx.kubeconfig(), ctx.api_servers());
     let watch = NodeWatch::start(ctx.kubectl.clone(), ctx.kubeconfig(), 1);
     let excluded = watch.excluded.clone();
     let env = ctx.env.clone();

@@ -87,7 +87,12 @@ fn one_service_changes_only_its_certificates_with_new_keys() {
     }
 
     let req = request(&[RotateService::Etcd, RotateService::Kubelet], false);
-    let (after, _) = rotate(&input, &before, &req, now()).unwrap();
+    let (after, changes) = rotate(&input, &before, &req, now()).unwrap();
+    // What `rke cert rotate` lists is exactly what differs.
+    assert_eq!(
+        changes.names().into_iter().collect::<BTreeSet<_>>(),
+        changed(&before, &after)
+    );
     assert_eq!(
         new_keys(&before, &after),
         set(&[
@@ -104,7 +109,11 @@ fn one_service_changes_only_its_certificates_with_new_keys() {
 #[test]
 fn all_services_keep_the_cas_and_the_service_account_key() {
     let (input, before) = fixture();
-    let (after, _) = rotate(&input, &before, &RotateRequest::default(), now()).unwrap();
+    let (after, changes) = rotate(&input, &before, &RotateRequest::default(), now()).unwrap();
+    assert_eq!(
+        changes.names().into_iter().collect::<BTreeSet<_>>(),
+        changed(&before, &after)
+    );
     let untouched: BTreeSet<String> = before
         .keys()
         .filter(|k| !changed(&before, &after).contains(*k))
