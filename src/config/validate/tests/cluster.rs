@@ -264,14 +264,24 @@ fn cloud_providers() {
     let mut c = valid();
     c.cloud_provider.name = "external-aws".into();
     c.cloud_provider.aws_cloud_provider = Some(AwsCloudProvider::default());
-    assert_problems(&c, &[]);
+    // Typed options cannot be turned into a cloud-config file: refused before any node is touched.
+    assert_problems(
+        &c,
+        &[(E, "cloud_provider.awsCloudProvider", "not supported")],
+    );
     c.cloud_provider.name = "vshere".into();
     assert_problems(
         &c,
         &[(E, "cloud_provider.name", "did you mean \"vsphere\"")],
     );
     c.cloud_provider.name = "aws".into();
-    assert_problems(&c, &[(E, "cloud_provider.name", "use external-aws")]);
+    assert_problems(
+        &c,
+        &[
+            (E, "cloud_provider.name", "use external-aws"),
+            (E, "cloud_provider.awsCloudProvider", "not supported"),
+        ],
+    );
     c.cloud_provider.name = "azure".into();
     assert_problems(&c, &[(W, "cloud_provider.awsCloudProvider", "ignored")]);
     c.cloud_provider.name.clear();
