@@ -386,3 +386,24 @@ fn addon_job_timeout_not_negative() {
     c.addon_job_timeout = -1;
     assert_problems(&c, &[(E, "addon_job_timeout", "must not be negative")]);
 }
+
+#[test]
+fn keys_rke_does_not_act_on_warn() {
+    let mut c = valid();
+    c.rotate_encryption_key = true;
+    c.restore.restore = true;
+    c.bastion_host.ignore_proxy_env_vars = true;
+    c.authorization.options.insert("x".into(), "y".into());
+    let no_effect = "has no effect in rke";
+    assert_problems(
+        &c,
+        &[
+            (W, "rotate_encryption_key", no_effect),
+            (W, "restore.restore", "rke etcd snapshot-restore"),
+            (W, "bastion_host.ignore_proxy_env_vars", no_effect),
+            (W, "authorization.options", no_effect),
+        ],
+    );
+    // Their defaults (as `rke config` writes them) say nothing.
+    assert_problems(&valid(), &[]);
+}
