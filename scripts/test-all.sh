@@ -33,7 +33,21 @@ echo "==> cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "==> cargo test"
 log=$(mktemp)
+# Every rke run of the end-to-end tests is copied here, and every S3 secret they use recorded,
+# for the secrets check below.
+RKE_E2E_TRANSCRIPT=$(mktemp)
+RKE_E2E_SECRETS=$(mktemp)
+export RKE_E2E_TRANSCRIPT RKE_E2E_SECRETS
 cargo test --locked --all-targets 2>&1 | tee "$log"
+if [[ "${RKE_E2E_SKIP:-0}" != 1 ]]; then
+    echo "==> no secret in any output (tests/env/check-secrets.sh)"
+    secrets_log=$(mktemp)
+    status=0
+    bash tests/env/check-secrets.sh "$RKE_E2E_TRANSCRIPT" "$RKE_E2E_SECRETS" "$log" >"$secrets_log" || status=$?
+    cat "$secrets_log"
+    cat "$secrets_log" >>"$log"
+    rm -f "$secrets_log" "$RKE_E2E_TRANSCRIPT" "$RKE_E2E_SECRETS"
+fi
 # One closing line for the whole suite (each test binary prints its own above).
 awk '
     /^test result:/ { p += $4; f += $6 }
@@ -41,3 +55,4 @@ awk '
     END { printf "tests: %d passed, %d failed\n", p, f }
 ' "$log"
 rm -f "$log"
+exit "${status:-0}"

@@ -188,9 +188,10 @@ impl Ctx {
         self.runs.set(self.runs.get() + 1);
         let log = self.dir.path().join(format!("rke-{}.log", self.runs.get()));
         let saved = format!("$ {label}\n{}", run.describe_all());
-        if let Err(e) = std::fs::write(&log, saved) {
+        if let Err(e) = std::fs::write(&log, &saved) {
             eprintln!("cannot save {}: {e}", log.display());
         }
+        e2e::append_transcript(&saved);
         println!(
             "    {label}: exit {:?} in {:.1}s (output: {})",
             run.code,
