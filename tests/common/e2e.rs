@@ -131,8 +131,13 @@ pub fn generated_cluster_yml(nodes: &[&str], kubelet_args: &[&str]) -> String {
 /// Append one rke run's output to `$RKE_E2E_TRANSCRIPT` when set (scripts/test-all.sh sets it):
 /// `tests/env/check-secrets.sh` then greps everything the suite's rke runs printed.
 pub fn append_transcript(text: &str) {
+    append_to_file_named_by("RKE_E2E_TRANSCRIPT", text);
+}
+
+/// Append `text` and a newline to the file environment variable `var` names, if it is set.
+pub fn append_to_file_named_by(var: &str, text: &str) {
     use std::io::Write;
-    let Some(path) = std::env::var_os("RKE_E2E_TRANSCRIPT") else {
+    let Some(path) = std::env::var_os(var) else {
         return;
     };
     let appended = std::fs::OpenOptions::new()

@@ -29,26 +29,6 @@ pub fn servers() -> Option<&'static Servers> {
     Some(SERVERS.get_or_init(start))
 }
 
-/// Record secrets the suite hands to rke in `$RKE_E2E_SECRETS` (one per line) when set, so
-/// `tests/env/check-secrets.sh` can prove no rke output ever shows them.
-fn record_secrets(secrets: &[&str]) {
-    use std::io::Write;
-    let Some(path) = std::env::var_os("RKE_E2E_SECRETS") else {
-        return;
-    };
-    let recorded = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| secrets.iter().try_for_each(|s| writeln!(f, "{s}")));
-    if let Err(e) = recorded {
-        eprintln!(
-            "cannot record secrets in {}: {e}",
-            PathBuf::from(path).display()
-        );
-    }
-}
-
 fn start() -> Servers {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/env/s3/moto.sh");
     let out = Command::new("bash")
@@ -69,7 +49,8 @@ fn start() -> Servers {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
     let s = |v: &Value| v.as_str().unwrap().to_string();
     // The secret key only: the access key ID is an identifier, and tests pass it as a flag.
-    record_secrets(&[&s(&v["auth"]["secret_key"])]);
+    // Recorded for tests/env/check-secrets.sh, which proves no rke output ever shows it.
+    super::e2e::append_to_file_named_by("RKE_E2E_SECRETS", &s(&v["auth"]["secret_key"]));
     Servers {
         http: s(&v["http"]),
         https: s(&v["https"]),
