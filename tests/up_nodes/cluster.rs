@@ -62,6 +62,8 @@ pub struct Ctx {
     pub work: PathBuf,
     /// Extra environment for every rke run (e.g. S3 keys, which must work from variables).
     pub rke_env: Vec<(String, String)>,
+    /// A known_hosts file to use instead of the environment's (which holds the real keys).
+    pub known_hosts: Option<PathBuf>,
     pub kubectl: PathBuf,
     /// The image test pods run (the environment's busybox, from the private registry).
     pub pod_image: String,
@@ -89,6 +91,7 @@ impl Ctx {
             env,
             work: dir.path().to_path_buf(),
             rke_env: Vec::new(),
+            known_hosts: None,
             dir,
             kubectl,
             pod_image,
@@ -149,14 +152,20 @@ impl Ctx {
     /// `rke <args...>` as `rke`, calling `act` about every 0.25 s while it runs until `act`
     /// returns true.
     pub fn rke_during(&self, args: &[&str], mut act: impl FnMut() -> bool) -> RkeRun {
-        let known_hosts = self.env["ssh"]["known_hosts"].as_str().unwrap_or_default();
+        let known_hosts = match &self.known_hosts {
+            Some(path) => path.display().to_string(),
+            None => self.env["ssh"]["known_hosts"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        };
         let started = Instant::now();
         let child = Command::new(env!("CARGO_BIN_EXE_rke"))
             .args(args)
             .arg("--config")
             .arg(self.config())
             .args(["--ssh-host-key-checking", "strict", "--known-hosts"])
-            .arg(known_hosts)
+            .arg(&known_hosts)
             .env("NO_COLOR", "1")
             .envs(self.rke_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("RKE_CONFIG")
