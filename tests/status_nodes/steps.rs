@@ -59,6 +59,7 @@ fn components(v: &Value) -> Vec<(String, String, String, String)> {
 
 pub fn status_after_up(ctx: &mut Ctx) -> anyhow::Result<()> {
     let v = status_json(ctx)?;
+    println!("    {v}");
     for n in v["nodes"].as_array().context("nodes")? {
         ensure!(n["reachable"] == true, "node not reachable: {n}");
     }
@@ -159,6 +160,7 @@ pub fn kubelet_drift(ctx: &mut Ctx) -> anyhow::Result<()> {
             run.stdout
         );
         ensure!(run.stdout.contains("3 differ"), "{}", run.stdout);
+        print_indented(&run.stdout);
         Ok(())
     })();
     // Later steps compare with the config the cluster runs.
@@ -182,6 +184,7 @@ pub fn stopped_kube_proxy(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         ensure!(v["summary"]["not_running"] == 1, "{}", v["summary"]);
         let run = ctx.rke(&["status"]);
+        print_indented(&run.stdout);
         let line = run
             .stdout
             .lines()
@@ -194,4 +197,11 @@ pub fn stopped_kube_proxy(ctx: &mut Ctx) -> anyhow::Result<()> {
     })();
     nodes::sh(&ctx.env, 2, "docker start kube-proxy >/dev/null")?;
     result
+}
+
+/// The report in the scenario's log, for a look at what users see.
+fn print_indented(text: &str) {
+    for line in text.lines() {
+        println!("      | {line}");
+    }
 }
