@@ -205,3 +205,52 @@ fn print_indented(text: &str) {
         println!("      | {line}");
     }
 }
+
+/// A node whose Docker engine does not answer is in the report with its error, the others
+/// are reported in full, and the exit code is the error's class (5, Docker).
+pub fn engine_down_node_in_report(ctx: &mut Ctx) -> anyhow::Result<()> {
+    nodes::stop_engine(&ctx.env, 3)?;
+    let result = (|| {
+        let run = ctx.rke(&["status", "--output", "json"]);
+        ensure!(run.code == Some(5), "rke status: {}", run.describe());
+        let v: Value = serde_json::from_str(run.stdout.trim()).context("status JSON")?;
+        let nodes = v["nodes"].as_array().context("nodes")?;
+        ensure!(nodes.len() == 3, "{nodes:?}");
+        let node3 = &nodes[2];
+        ensure!(
+            node3["name"] == "node3"
+                && node3["reachable"] == false
+                && node3["error_kind"] == "docker"
+                && node3["error"].as_str().is_some_and(|e| e.contains("node3")),
+            "node3: {node3}"
+        );
+        for n in &nodes[..2] {
+            ensure!(
+                n["reachable"] == true && n["components"].as_array().is_some_and(|c| c.len() == 6),
+                "{n}"
+            );
+        }
+        // Its etcd still runs (only the engine's socket is gone): reached through node1.
+        ensure!(
+            v["etcd"]["members"].as_array().map(Vec::len) == Some(3),
+            "{}",
+            v["etcd"]
+        );
+        ensure!(v["summary"]["etcd_healthy"] == 3, "{}", v["summary"]);
+        let run = ctx.rke(&["status"]);
+        ensure!(run.code == Some(5), "rke status: {}", run.describe());
+        ensure!(
+            run.stdout.contains("NODE node3 (") && run.stdout.contains("UNREACHABLE (docker)"),
+            "{}",
+            run.stdout
+        );
+        ensure!(
+            run.stdout.contains("Summary: 2/3 nodes reachable"),
+            "{}",
+            run.stdout
+        );
+        Ok(())
+    })();
+    nodes::start_engine(&ctx.env, 3)?;
+    result
+}
