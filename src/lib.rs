@@ -17,5 +17,6 @@ pub mod provision;
 pub mod remove;
 pub mod snapshot;
 pub mod state;
+pub mod status;
 pub mod transport;
 pub mod up;

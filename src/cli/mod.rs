@@ -12,6 +12,7 @@ mod remove;
 mod snapshot_agent;
 mod snapshot_list;
 mod snapshot_restore;
+mod status;
 mod up;
 mod util;
 mod validate;
@@ -57,6 +58,9 @@ pub enum Command {
     /// etcd snapshots: save, list, restore.
     #[command(subcommand)]
     Etcd(etcd::EtcdCommand),
+    /// Show each node's components (state, image, drift from cluster.yml), etcd health and
+    /// certificate expiry. Read-only.
+    Status(status::StatusArgs),
     /// Remove the cluster from every node, then the local kubeconfig and state file.
     Remove(remove::RemoveArgs),
     /// Retrieve the state file from the cluster, or rebuild the admin kubeconfig.
@@ -110,6 +114,7 @@ pub fn run() -> i32 {
         Command::Preflight(args) => preflight::run(&args),
         Command::Etcd(cmd) => etcd::run(&cmd),
         Command::Remove(args) => remove::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Util(cmd) => util::run(&cmd),
         Command::Version(args) => version::run(&args),
     };

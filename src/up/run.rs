@@ -4,22 +4,21 @@
 //! state. `currentState` is only advanced when everything succeeded, so a failed run is
 //! simply run again.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use super::etcd_plane::{self, EtcdPlane};
+use super::etcd_plane::EtcdPlane;
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
 use super::prepare::Prepared;
 use super::rollout::Rollout;
-use super::{Departed, dry_run, kube_step, membership, parallel, snapshot_agent};
+use super::{Departed, dry_run, kube_step, parallel, plan, snapshot_agent};
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
 use crate::kube_api::{DrainOptions, KubeClient};
 use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
-use crate::provision::spec::{PlanInputs, Plane, names, plan_cluster_with};
+use crate::provision::spec::{Plane, names};
 use crate::transport::NodeConnection;
 
 /// How `rke up` runs.
@@ -79,49 +78,17 @@ pub async fn up(
     let cfg = &prepared.cfg;
     let matched = match_connections(cfg, conns)?;
     let etcd_external = !cfg.services.etcd.external_urls.is_empty();
-
-    let facts =
-        futures_util::future::join_all(matched.iter().map(|(_, c)| super::facts::host_facts(c)))
-            .await;
-    let hosts: BTreeMap<String, _> = matched
-        .iter()
-        .map(|(n, _)| n.address.clone())
-        .zip(facts)
-        .collect();
-
-    let etcd_plan = if etcd_external {
-        membership::plan(&[], None, &BTreeMap::new())?
-    } else {
-        let mut candidates: Vec<(&RkeConfigNode, &NodeConnection)> =
+    let planned = {
+        let refs: Vec<(&RkeConfigNode, &NodeConnection)> =
             matched.iter().map(|(n, c)| (n, c)).collect();
-        candidates.sort_by_key(|(n, _)| !n.is_etcd());
-        candidates.extend(
-            departed
-                .iter()
-                .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
-        );
-        let was_set_up = prepared
-            .applied_config()
-            .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
-        // Before anything is replaced the members still present the running certificates.
-        let view = etcd_plane::discover(&candidates, prepared.running_bundle(), was_set_up).await?;
-        membership::plan(
-            &etcd_plane::etcd_nodes(&cfg.nodes),
-            view.members.as_deref(),
-            &view.running,
-        )?
+        plan::plan_nodes(prepared, &refs, &departed, true).await?
     };
-
-    let agent_binary = snapshot_agent::binary_for(cfg, &hosts)?;
-    let inputs = PlanInputs {
-        encryption_config: prepared.encryption_config.clone(),
-        cloud_config: String::new(),
-        hosts,
-        etcd: etcd_plan.memberships.clone(),
-        snapshot_agent: agent_binary.as_ref().map(snapshot_agent::plan_binary),
-        state_json: prepared.applied_state().to_compact_string()?,
-    };
-    let plans = plan_cluster_with(cfg, &prepared.bundle, &inputs)?;
+    let plan::Planned {
+        plans,
+        etcd: etcd_plan,
+        agent_binary,
+        ..
+    } = planned;
     let nodes: Vec<Node> = matched
         .into_iter()
         .zip(plans)
