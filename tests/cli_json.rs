@@ -109,7 +109,8 @@ fn up_against_an_unreachable_node_names_node_and_step() {
     assert_eq!(e["step"], "connect", "{r}");
     // The connect phase is in the stream, with the node's failure.
     assert!(
-        all.iter().any(|v| v["phase"] == "connect" && v["status"] == "started"),
+        all.iter()
+            .any(|v| v["phase"] == "connect" && v["status"] == "started"),
         "{all:?}"
     );
     assert!(
@@ -118,13 +119,26 @@ fn up_against_an_unreachable_node_names_node_and_step() {
         "{all:?}"
     );
     for v in &all[..all.len() - 1] {
-        for key in ["ts", "level", "command", "phase", "node", "step", "status", "duration_ms", "message"] {
+        for key in [
+            "ts",
+            "level",
+            "command",
+            "phase",
+            "node",
+            "step",
+            "status",
+            "duration_ms",
+            "message",
+        ] {
             assert!(v.get(key).is_some(), "{key} missing: {v}");
         }
         assert_eq!(v["command"], "up");
     }
     let everything = format!("{}{}", stdout_of(&out), stderr_of(&out));
-    assert!(!everything.contains("Sup3rSecretRegistryPass"), "{everything}");
+    assert!(
+        !everything.contains("Sup3rSecretRegistryPass"),
+        "{everything}"
+    );
 }
 
 #[test]

@@ -163,7 +163,11 @@ impl Command {
             }
         }
         if words.is_empty() {
-            format!("{self:?}").split('(').next().unwrap_or("").to_lowercase()
+            format!("{self:?}")
+                .split('(')
+                .next()
+                .unwrap_or("")
+                .to_lowercase()
         } else {
             words.join(" ")
         }

@@ -106,7 +106,12 @@ pub async fn connect(cfg: &RkeConfig, args: &ConnectArgs) -> Connected {
 /// with the class of the first.
 pub fn report_errors(errors: &[NodeError]) -> anyhow::Error {
     for e in errors {
-        crate::events::report::add_error(e.kind(), Some(&e.node()), Some("connect"), &e.to_string());
+        crate::events::report::add_error(
+            e.kind(),
+            Some(&e.node()),
+            Some("connect"),
+            &e.to_string(),
+        );
     }
     let kind = errors
         .first()

@@ -151,8 +151,7 @@ pub(crate) mod tests {
         let layer = EventLayer::new(Arc::new(move |e| sink.lock().unwrap().push(e)));
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, f);
-        let out = seen.lock().unwrap().clone();
-        out
+        seen.lock().unwrap().clone()
     }
 
     #[test]

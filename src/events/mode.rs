@@ -66,7 +66,13 @@ mod tests {
 
     #[test]
     fn ci_no_progress_and_pipes_get_plain_text() {
-        assert_eq!(choose(Inputs { ci: true, ..TERMINAL }), Mode::Plain);
+        assert_eq!(
+            choose(Inputs {
+                ci: true,
+                ..TERMINAL
+            }),
+            Mode::Plain
+        );
         assert_eq!(
             choose(Inputs {
                 no_progress: true,

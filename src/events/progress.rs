@@ -106,9 +106,10 @@ impl Progress {
 
     fn node_event(&self, state: &mut State, node: &str, step: &str, event: &Event) {
         let multi = &self.multi;
-        let bar = state.bars.entry(node.to_string()).or_insert_with(|| {
-            multi.insert_before(&self.summary, ProgressBar::new_spinner())
-        });
+        let bar = state
+            .bars
+            .entry(node.to_string())
+            .or_insert_with(|| multi.insert_before(&self.summary, ProgressBar::new_spinner()));
         match event.status {
             Status::Started => {
                 bar.set_style(running_style());
@@ -264,7 +265,9 @@ mod tests {
     fn the_view_handles_a_run_without_a_terminal() {
         // Hidden draw target: the state still updates and nothing panics.
         let progress = Progress::new();
-        progress.multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        progress
+            .multi
+            .set_draw_target(indicatif::ProgressDrawTarget::hidden());
         let mut e = Event::now("debug", "started");
         e.phase = Some("etcd".into());
         e.status = Status::Started;

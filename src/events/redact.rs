@@ -110,7 +110,10 @@ services:
         let s3 = cfg.services.etcd.backup_config.as_ref().unwrap();
         let s3 = s3.s3_backup_config.as_ref().unwrap();
         let secrets = [password.as_str(), &s3.access_key, &s3.secret_key];
-        assert!(password.contains('"'), "the password needs JSON escaping: {password}");
+        assert!(
+            password.contains('"'),
+            "the password needs JSON escaping: {password}"
+        );
 
         // Messages that (wrongly) quote secrets, as a library error might.
         let events = capture(|| {
@@ -119,8 +122,10 @@ services:
             tracing::info!(registry = %password, "field");
         });
         let mut lines: Vec<String> = events.iter().map(render_event).collect();
-        let mut r = report::Report::default();
-        r.data = Some(serde_json::json!({ "config": format!("{cfg:?}") }));
+        let r = report::Report {
+            data: Some(serde_json::json!({ "config": format!("{cfg:?}") })),
+            ..report::Report::default()
+        };
         let err = anyhow::anyhow!("upload with key {} failed", s3.secret_key);
         lines.push(render_result(&r.result(9, 1, Some(&err))));
 

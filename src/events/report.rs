@@ -225,8 +225,11 @@ mod tests {
     #[test]
     fn the_final_error_names_its_kind_and_node() {
         let r = Report::default();
-        let e = classified(ErrorKind::Docker, "node node2: pulling rancher/hyperkube: denied")
-            .context("images");
+        let e = classified(
+            ErrorKind::Docker,
+            "node node2: pulling rancher/hyperkube: denied",
+        )
+        .context("images");
         let v = r.result(5, 10, Some(&e));
         assert_eq!(v["success"], false);
         assert_eq!(
@@ -239,9 +242,13 @@ mod tests {
     #[test]
     fn failed_steps_give_node_and_step() {
         let mut r = Report::default();
+        r.failures.push((
+            Some("node3".into()),
+            Some("controlplane".into()),
+            "unhealthy".into(),
+        ));
         r.failures
-            .push((Some("node3".into()), Some("controlplane".into()), "unhealthy".into()));
-        r.failures.push((None, Some("controlplane".into()), "1 node failed".into()));
+            .push((None, Some("controlplane".into()), "1 node failed".into()));
         let e = classified(ErrorKind::HealthTimeout, "unhealthy");
         let v = r.result(6, 10, Some(&e));
         assert_eq!(

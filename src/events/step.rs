@@ -55,7 +55,9 @@ pub async fn phase<T, E: Display>(
 /// A phase or step that is not run, with the reason.
 pub fn skipped(phase: &str, reason: &str) {
     let span = tracing::trace_span!(target: TARGET, "phase", phase = phase);
-    span.in_scope(|| tracing::debug!(target: TARGET, status = "skipped", "{phase} skipped: {reason}"));
+    span.in_scope(
+        || tracing::debug!(target: TARGET, status = "skipped", "{phase} skipped: {reason}"),
+    );
 }
 
 fn finish<T, E: Display>(span: &tracing::Span, start: Instant, result: &Result<T, E>, what: &str) {

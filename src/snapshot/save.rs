@@ -92,13 +92,15 @@ pub async fn save(
         }
     }
     let s3_key = match &store {
-        Some(store) => crate::events::phase("s3-upload", 0, async {
-            store.put(&file_name, &packaged.zip_path).await?;
-            let sidecar = work.path().join(sidecar_file_name(&file_name));
-            store.put(&sidecar_file_name(&file_name), &sidecar).await?;
-            anyhow::Ok(Some(store.key(&file_name)?))
-        })
-        .await?,
+        Some(store) => {
+            crate::events::phase("s3-upload", 0, async {
+                store.put(&file_name, &packaged.zip_path).await?;
+                let sidecar = work.path().join(sidecar_file_name(&file_name));
+                store.put(&sidecar_file_name(&file_name), &sidecar).await?;
+                anyhow::Ok(Some(store.key(&file_name)?))
+            })
+            .await?
+        }
         None => None,
     };
     if !failed.is_empty() {

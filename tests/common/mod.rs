@@ -59,7 +59,10 @@ pub fn json_stream(out: &std::process::Output) -> Vec<serde_json::Value> {
         })
         .collect();
     let (last, events) = values.split_last().expect("some JSON on stdout");
-    assert_eq!(last["type"], "result", "the last line is the result: {text}");
+    assert_eq!(
+        last["type"], "result",
+        "the last line is the result: {text}"
+    );
     for e in events {
         assert_eq!(e["type"], "event", "only the last line is a result: {text}");
     }

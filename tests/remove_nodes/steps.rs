@@ -278,7 +278,13 @@ fn kubelet_mounts(env: &Value, i: usize) -> anyhow::Result<Vec<String>> {
 
 pub fn remove_again_is_harmless(ctx: &mut Ctx) -> anyhow::Result<()> {
     // With the JSON event stream: the per-node report is the result's data.
-    let run = ctx.rke(&["remove", "--force", "--remove-snapshots", "--output", "json"]);
+    let run = ctx.rke(&[
+        "remove",
+        "--force",
+        "--remove-snapshots",
+        "--output",
+        "json",
+    ]);
     let (events, result) = run.json_ok("remove")?;
     for name in NODES {
         let node = result["data"]["nodes"]
@@ -320,7 +326,14 @@ pub fn fresh_up_after_remove(ctx: &mut Ctx) -> anyhow::Result<()> {
         result["changed"]["containers_created"].as_u64() > Some(0),
         "{result}"
     );
-    for phase in ["connect", "prepare", "etcd", "controlplane", "worker", "addons"] {
+    for phase in [
+        "connect",
+        "prepare",
+        "etcd",
+        "controlplane",
+        "worker",
+        "addons",
+    ] {
         ensure!(
             events
                 .iter()

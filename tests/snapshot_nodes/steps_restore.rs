@@ -194,7 +194,14 @@ pub fn through_s3(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         Ok(())
     };
-    let mut args = vec!["etcd", "snapshot-save", "--name", "e2e-s3", "--output", "json"];
+    let mut args = vec![
+        "etcd",
+        "snapshot-save",
+        "--name",
+        "e2e-s3",
+        "--output",
+        "json",
+    ];
     args.extend(&flags);
     let save = ctx.rke(&args);
     let (_, result) = save.json_ok("etcd snapshot-save")?;
@@ -224,7 +231,14 @@ pub fn through_s3(ctx: &mut Ctx) -> anyhow::Result<()> {
             &format!("rm -f {}/e2e-s3.zip*", support::SNAPSHOT_DIR),
         )?;
     }
-    let mut restore = vec!["etcd", "snapshot-restore", "--name", "e2e-s3", "--output", "json"];
+    let mut restore = vec![
+        "etcd",
+        "snapshot-restore",
+        "--name",
+        "e2e-s3",
+        "--output",
+        "json",
+    ];
     restore.extend(&flags);
     let restored = ctx.rke(&restore);
     let (events, result) = restored.json_ok("etcd snapshot-restore")?;
