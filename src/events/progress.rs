@@ -135,14 +135,31 @@ impl Progress {
         }
     }
 
-    /// Stop every spinner, leaving the last state of each line on screen.
+    /// Stop every spinner and replace the live view with its last state as plain lines, so
+    /// what the command prints next starts on a line of its own.
     pub fn finish(&self) {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        for bar in state.bars.values() {
-            bar.disable_steady_tick();
-            bar.abandon();
+        let mut lines: Vec<String> = state
+            .bars
+            .values()
+            .map(|bar| {
+                bar.disable_steady_tick();
+                format!("  {}", bar.message())
+            })
+            .collect();
+        if !state.phases.is_empty() {
+            lines.push(format!("  {}", self.summary.message()));
         }
-        self.summary.abandon();
+        let _ = self.multi.clear();
+        for bar in state.bars.values() {
+            bar.finish_and_clear();
+        }
+        self.summary.finish_and_clear();
+        if !self.multi.is_hidden() {
+            for line in lines {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 
