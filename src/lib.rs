@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod etcd;
+pub mod events;
 pub mod fsutil;
 pub mod kube_api;
 pub mod paths;

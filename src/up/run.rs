@@ -16,6 +16,7 @@ use super::rollout::Rollout;
 use super::{Departed, dry_run, kube_step, parallel, plan, snapshot_agent};
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
+use crate::events::{phase, step};
 use crate::kube_api::{DrainOptions, KubeClient};
 use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
 use crate::provision::spec::{Plane, names};
@@ -127,23 +128,30 @@ pub async fn up(
     let always_pull = cfg.services.kube_api.always_pull_images;
     let agent_binary = agent_binary.as_ref();
     let uploaded = std::sync::Mutex::new(Vec::new());
-    parallel::for_each(&nodes, opts.limit, |node| {
+    let prepare_nodes = parallel::for_each(&nodes, opts.limit, |node| {
         let uploaded = &uploaded;
         async move {
-            node.ensure_images(helper_image, registries, always_pull)
-                .await
-                .context("images")?;
-            if snapshot_agent::ensure_binary(node, agent_binary, helper_image).await? {
-                uploaded
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(node.name().to_string());
-            }
-            node.upload_files(helper_image).await.context("files")?;
-            Ok(())
+            let name = node.name();
+            step(name, "images", async {
+                node.ensure_images(helper_image, registries, always_pull)
+                    .await
+                    .context("images")
+            })
+            .await?;
+            step(name, "files", async {
+                if snapshot_agent::ensure_binary(node, agent_binary, helper_image).await? {
+                    uploaded
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(name.to_string());
+                }
+                node.upload_files(helper_image).await.context("files")?;
+                anyhow::Ok(())
+            })
+            .await
         }
-    })
-    .await?;
+    });
+    phase("prepare", nodes.len(), prepare_nodes).await?;
     let uploaded = uploaded.into_inner().unwrap_or_else(|e| e.into_inner());
     let uploaded = &uploaded;
 
@@ -168,7 +176,12 @@ pub async fn up(
         update_only,
         all_at_once: prepared.ca_rotated(),
     };
-    etcd.run().await?;
+    let etcd_members = nodes.iter().filter(|n| n.cfg.is_etcd()).count();
+    if etcd_external {
+        crate::events::skipped("etcd", "external etcd");
+    } else {
+        phase("etcd", etcd_members, etcd.run()).await?;
+    }
     tracing::info!("etcd plane ready");
     parallel::for_each(&nodes, opts.limit, |node| async move {
         snapshot_agent::check_started(node).await;
@@ -188,7 +201,10 @@ pub async fn up(
     if !update_only {
         let control: Vec<&Node> = nodes.iter().filter(|n| n.cfg.is_controlplane()).collect();
         let batch = planes::batch_size(&strategy.max_unavailable_controlplane, control.len());
-        planes::converge(&control, Plane::ControlPlane, batch, &ctx).await?;
+        let converge = planes::converge(&control, Plane::ControlPlane, batch, &ctx);
+        phase("controlplane", control.len(), converge).await?;
+    } else {
+        crate::events::skipped("controlplane", "--update-only");
     }
     etcd.remove_members().await?;
     let kube = kube_step::connect(&nodes, &prepared.bundle, opts.health_timeout)
@@ -207,7 +223,7 @@ pub async fn up(
         batch: planes::batch_size(&strategy.max_unavailable_worker, workers.len()),
         drain: DrainOptions::from_strategy(&strategy),
     };
-    rollout.run(&workers).await?;
+    phase("worker", workers.len(), rollout.run(&workers)).await?;
     parallel::for_each(&nodes, opts.limit, |node| async move {
         let actions = node.unplanned_actions().await?;
         node.apply(&actions, registries).await
@@ -227,9 +243,8 @@ pub async fn up(
 
     // ---- Addons (RKE1's ConfigureCluster): network plugin, DNS, metrics-server, ingress,
     // user addons. Also with --update-only, as RKE1.
-    crate::addons::deploy(&kube, &addons, crate::addons::addon_timeout(cfg))
-        .await
-        .context("addons")?;
+    let deploy = crate::addons::deploy(&kube, &addons, crate::addons::addon_timeout(cfg));
+    phase("addons", 0, async { deploy.await.context("addons") }).await?;
     // ---- end of addons
 
     prepared.write_applied()?;

@@ -47,6 +47,32 @@ impl RkeRun {
     pub fn last_stdout_line(&self) -> &str {
         self.stdout.trim_end().lines().last().unwrap_or("")
     }
+
+    /// A `--output json` run that succeeded: exit 0, every stdout line a JSON object, events
+    /// (`"type":"event"`) then one closing result of `command` with `success: true` and no
+    /// errors. Returns the events and the result.
+    pub fn json_ok(&self, command: &str) -> anyhow::Result<(Vec<Value>, Value)> {
+        anyhow::ensure!(self.code == Some(0), "rke {command}: {}", self.describe());
+        let mut lines = Vec::new();
+        for line in self.stdout.lines() {
+            let v: Value = serde_json::from_str(line)
+                .with_context(|| format!("stdout line is not JSON: {line}"))?;
+            lines.push(v);
+        }
+        let result = lines.pop().context("no JSON on stdout")?;
+        anyhow::ensure!(
+            result["type"] == "result"
+                && result["command"] == command
+                && result["success"] == true
+                && result["exit_code"] == 0
+                && result["errors"] == serde_json::json!([]),
+            "not a successful result of {command}: {result}"
+        );
+        for e in &lines {
+            anyhow::ensure!(e["type"] == "event", "a line before the result: {e}");
+        }
+        Ok((lines, result))
+    }
 }
 
 pub fn tail(text: &str, lines: usize) -> String {
