@@ -89,9 +89,11 @@ fn an_unreachable_node_is_in_the_report_and_sets_the_exit_code() {
 
     let out = status(&cfg, &["--output", "json"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
-    let stdout = stdout_of(&out);
-    assert_eq!(stdout.lines().count(), 1, "one JSON object: {stdout}");
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    // The report is the data of the closing result object, which carries the node's error.
+    let result = json_result(&out);
+    assert_eq!(result["exit_code"], 4, "{result}");
+    assert_eq!(result["errors"][0]["node"], "lonely", "{result}");
+    let v = &result["data"];
     assert_eq!(v["applied"], false);
     let node = &v["nodes"][0];
     assert_eq!(node["name"], "lonely");

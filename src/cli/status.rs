@@ -24,9 +24,6 @@ pub struct StatusArgs {
     pub config: ConfigArg,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
@@ -58,7 +55,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
         let report = status::gather(&prepared, &connected.nodes, &failures).await?;
         anyhow::Ok((report, connected.errors))
     })?;
-    match args.output {
+    match super::output_format() {
         OutputFormat::Text => print!("{}", status::text::render(&report)),
         OutputFormat::Json => output::print_json(&report)?,
     }

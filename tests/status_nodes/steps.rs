@@ -21,18 +21,13 @@ pub fn fresh_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.wait_nodes_ready(&NODES, Duration::from_secs(300))
 }
 
-/// `rke status --output json`, which must exit 0 with one JSON object on stdout; the state
-/// file must be the same afterwards.
+/// `rke status --output json`, which must exit 0 with a successful result object whose data
+/// is the report; the state file must be the same afterwards.
 fn status_json(ctx: &Ctx) -> anyhow::Result<Value> {
     let before = std::fs::read(ctx.state_file()).context("reading the state file")?;
     let run = ctx.rke(&["status", "--output", "json"]);
-    ensure!(run.code == Some(0), "rke status: {}", run.describe());
-    ensure!(
-        run.stdout.trim().lines().count() == 1,
-        "not one line of JSON: {}",
-        run.stdout
-    );
-    let v: Value = serde_json::from_str(run.stdout.trim()).context("status JSON")?;
+    let (_, result) = run.json_ok("status")?;
+    let v = result["data"].clone();
     ensure!(
         std::fs::read(ctx.state_file())? == before,
         "rke status changed the state file"
@@ -213,7 +208,9 @@ pub fn engine_down_node_in_report(ctx: &mut Ctx) -> anyhow::Result<()> {
     let result = (|| {
         let run = ctx.rke(&["status", "--output", "json"]);
         ensure!(run.code == Some(5), "rke status: {}", run.describe());
-        let v: Value = serde_json::from_str(run.stdout.trim()).context("status JSON")?;
+        let result: Value = serde_json::from_str(run.last_stdout_line()).context("status JSON")?;
+        ensure!(result["type"] == "result", "not a result: {result}");
+        let v = &result["data"];
         let nodes = v["nodes"].as_array().context("nodes")?;
         ensure!(nodes.len() == 3, "{nodes:?}");
         let node3 = &nodes[2];
