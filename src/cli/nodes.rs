@@ -91,6 +91,11 @@ pub async fn connect(cfg: &RkeConfig, args: &ConnectArgs) -> Connected {
     }
     let connecting = async {
         let (nodes, errors) = transport::connect_all(&targets, &opts, &check, skip).await;
+        // Connections happen together: one done/failed event per node once they are all in.
+        for n in &nodes {
+            tracing::debug!(target: crate::events::TARGET, node = n.name(), step = "connect",
+                status = "done", "connected");
+        }
         for e in &errors {
             tracing::debug!(target: crate::events::TARGET, node = e.node(), step = "connect",
                 status = "failed", "{e}");
