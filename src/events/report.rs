@@ -153,21 +153,7 @@ impl Report {
 
 /// The class behind a non-zero exit code a command returned without an error value.
 fn kind_for_exit_code(code: i32) -> Option<ErrorKind> {
-    use ErrorKind::*;
-    [
-        General,
-        Config,
-        State,
-        Connection,
-        Docker,
-        HealthTimeout,
-        Etcd,
-        KubernetesApi,
-        Snapshot,
-        UserAbort,
-    ]
-    .into_iter()
-    .find(|k| k.exit_code() == code)
+    ErrorKind::ALL.into_iter().find(|k| k.exit_code() == code)
 }
 
 /// The node an error message names: rke's messages say "node NAME: ..." (or "... of NAME
