@@ -19,6 +19,14 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# Diagnostic only, never fatal: can this machine fetch Rust targets from rustup's server? The
+# planned CI image (a musl build) needs that; the answer decides how it will be built.
+if timeout 20 curl -fsS -o /dev/null https://static.rust-lang.org/rustup/release-stable.toml 2>/dev/null; then
+    echo "==> probe: static.rust-lang.org reachable"
+else
+    echo "==> probe: static.rust-lang.org NOT reachable"
+fi
+
 if [[ "${RKE_E2E_SKIP:-0}" != 1 ]]; then
     echo "==> test environment (tests/env/up.sh)"
     bash tests/env/up.sh 5 # 5 nodes: up_nodes adds and removes one; snapshot_nodes restores onto node4, node5
