@@ -163,18 +163,7 @@ mod tests {
     #[test]
     fn exit_codes_are_distinct() {
         use std::collections::HashSet;
-        let all = [
-            ErrorKind::General,
-            ErrorKind::Config,
-            ErrorKind::State,
-            ErrorKind::Connection,
-            ErrorKind::Docker,
-            ErrorKind::HealthTimeout,
-            ErrorKind::Etcd,
-            ErrorKind::KubernetesApi,
-            ErrorKind::Snapshot,
-            ErrorKind::UserAbort,
-        ];
+        let all = ErrorKind::ALL;
         let codes: HashSet<i32> = all.iter().map(|k| k.exit_code()).collect();
         assert_eq!(codes.len(), all.len());
         assert!(!codes.contains(&0) && !codes.contains(&EXIT_CHANGES_PENDING));
