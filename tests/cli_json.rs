@@ -194,13 +194,7 @@ fn commands_without_nodes_put_their_answer_in_data() {
     assert!(dir.path().join("new.yml").exists());
 
     // get-kubeconfig names the file it wrote in the result's `kubeconfig`.
-    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
-    let out = rke()
-        .args(["up", "--init", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let cfg = initialized(dir.path());
     let cfg_arg = cfg.to_str().unwrap();
     let r = json_ok(dir.path(), &["util", "get-kubeconfig", "--config", cfg_arg]);
     let written = dir.path().join("kube_config_cluster.yml");

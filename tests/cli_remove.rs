@@ -3,24 +3,7 @@
 
 mod common;
 
-use common::{THREE_NODES, rke, stderr_of, stdout_of, write};
-use std::path::Path;
-
-/// cluster.yml plus the state file and kubeconfig `rke up --init` writes.
-fn initialized(dir: &Path) -> std::path::PathBuf {
-    let cfg = write(dir, "cluster.yml", THREE_NODES);
-    let out = rke()
-        .arg("up")
-        .arg("--init")
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(dir.join("cluster.rkestate").exists());
-    assert!(dir.join("kube_config_cluster.yml").exists());
-    cfg
-}
+use common::{THREE_NODES, initialized, rke, stderr_of, stdout_of, write};
 
 #[test]
 fn without_a_terminal_and_without_force_nothing_happens() {

@@ -73,3 +73,19 @@ pub fn json_stream(out: &std::process::Output) -> Vec<serde_json::Value> {
 pub fn json_result(out: &std::process::Output) -> serde_json::Value {
     json_stream(out).pop().expect("a result")
 }
+
+/// cluster.yml plus the state file and kubeconfig `rke up --init` writes.
+pub fn initialized(dir: &Path) -> PathBuf {
+    let cfg = write(dir, "cluster.yml", THREE_NODES);
+    let out = rke()
+        .arg("up")
+        .arg("--init")
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(dir.join("cluster.rkestate").exists());
+    assert!(dir.join("kube_config_cluster.yml").exists());
+    cfg
+}
