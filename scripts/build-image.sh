@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the CI container image (Dockerfile): rke linked statically against musl, in an image
+# FROM scratch. Installs what the build needs when missing (the rustup musl target; Debian's
+# musl-tools for the C that aws-lc-sys and psm compile; protoc for etcd-client's build script),
+# checks that the binary is static, and prints the image size.
+#
+#   scripts/build-image.sh [TAG]      (default rke:test; run as root when packages are missing)
+#
+#   RKE_IMAGE_PROFILE  cargo profile (default release: stripped, thin LTO)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TAG=${1:-rke:test}
+PROFILE=${RKE_IMAGE_PROFILE:-release}
+TARGET=x86_64-unknown-linux-musl
+say() { printf '==> %s\n' "$*" >&2; }
+die() {
+	printf 'build-image.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+# The musl standard library comes from rustup for the toolchain pinned in rust-toolchain.toml
+# (rustup reads that file here). `target add` is a no-op when it is already installed.
+if ! rustup target list --installed | grep -qx "$TARGET"; then
+	say "rustup target add $TARGET"
+	rustup target add "$TARGET" || die "cannot install the Rust target $TARGET (rustup needs static.rust-lang.org)"
+fi
+
+need_apt=()
+command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+command -v readelf >/dev/null || need_apt+=(binutils)
+if ((${#need_apt[@]})); then
+	say "installing ${need_apt[*]}"
+	apt-get update -qq || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null ||
+		die "cannot install ${need_apt[*]}"
+fi
+
+# cc-rs would fall back to the host's glibc gcc when it finds no musl compiler; name it so a
+# missing musl-gcc fails here instead of producing objects that expect glibc's headers.
+export CC_x86_64_unknown_linux_musl=musl-gcc
+say "cargo build --profile $PROFILE --target $TARGET"
+started=$(date +%s)
+# --target overrides .cargo/config.toml's gnu default (musl links statically by itself).
+cargo build --locked --profile "$PROFILE" --target "$TARGET" --bin rke
+say "rke built in $(($(date +%s) - started))s"
+
+case $PROFILE in dev | test) dir=debug ;; bench) dir=release ;; *) dir=$PROFILE ;; esac
+BIN=$(cargo metadata --format-version 1 --no-deps --locked | jq -r .target_directory)/$TARGET/$dir/rke
+[[ -x $BIN ]] || die "no binary at $BIN"
+
+# FROM scratch has no dynamic loader and no libc: the binary must not ask for either.
+if readelf -lW "$BIN" | grep -q 'program interpreter'; then
+	die "$BIN has a program interpreter (PT_INTERP): not static"
+fi
+if readelf -dW "$BIN" | grep -q '(NEEDED)'; then
+	die "$BIN needs shared libraries: $(readelf -dW "$BIN" | grep '(NEEDED)' | tr -s ' ')"
+fi
+say "static: $(file -b "$BIN" 2>/dev/null | cut -d, -f1-2 || echo 'no PT_INTERP, no NEEDED')"
+
+# A context of three entries, not the repository (target/ is gigabytes).
+ctx=$(mktemp -d /tmp/rke-image.XXXXXX)
+trap 'rm -rf "$ctx"' EXIT
+cp Dockerfile "$BIN" "$ctx/"
+mkdir -p "$ctx/rootfs/tmp"
+chmod 1777 "$ctx/rootfs/tmp"
+say "docker build -t $TAG"
+docker build -q -t "$TAG" "$ctx" >/dev/null
+bytes=$(docker image inspect -f '{{.Size}}' "$TAG")
+printf 'image %s: %s bytes (%s MiB), binary %s bytes\n' "$TAG" "$bytes" \
+	"$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')" "$(stat -c %s "$BIN")"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Smoke test of the CI image (scripts/build-image.sh): the image runs `rke --version`, and
+# `rke validate` on a mounted cluster.yml exits 0 for a valid one and 3 (config error) with a
+# file:line:column message for an invalid one. Ends with `image: N passed, N failed`, which
+# scripts/test-all.sh counts; exits non-zero when a check failed.
+#
+#   tests/image/smoke.sh [TAG]     (default rke:test; needs a running Docker engine)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+TAG=${1:-rke:test}
+passed=0
+failed=0
+work=$(mktemp -d /tmp/rke-image-smoke.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# check NAME WANT_EXIT PATTERN CMD...: run CMD, expect its exit code and PATTERN (grep -E) in
+# its combined output.
+check() {
+	local name=$1 want=$2 pattern=$3 rc=0
+	shift 3
+	"$@" >"$work/out" 2>&1 || rc=$?
+	if ((rc == want)) && grep -qE -- "$pattern" "$work/out"; then
+		echo "ok     $name"
+		passed=$((passed + 1))
+	else
+		echo "FAILED $name: exit $rc (want $want), output (want /$pattern/):"
+		sed 's/^/    /' "$work/out"
+		failed=$((failed + 1))
+	fi
+}
+
+# The image must be FROM scratch: its only layers are /tmp and the binary.
+layers=$(docker image inspect -f '{{len .RootFS.Layers}}' "$TAG")
+check "image has no base layers ($layers layers)" 0 '' test "$layers" -le 2
+
+version=$(cargo metadata --format-version 1 --no-deps --locked | jq -r '.packages[] | select(.name == "rke") | .version')
+check "rke --version prints $version" 0 "^rke $version" docker run --rm "$TAG" --version
+
+# A valid cluster.yml: the repository's example (validate touches no node).
+mkdir -p "$work/valid" "$work/invalid"
+cp examples/cluster.yml "$work/valid/cluster.yml"
+check "validate: valid cluster.yml exits 0" 0 'cluster.yml is valid: 3 nodes' \
+	docker run --rm -v "$work/valid:/cluster:ro" "$TAG" validate
+
+# An invalid one: a misspelled top-level key appended. The message must name the file, the
+# line and the column of the bad key, and suggest the right name.
+cp examples/cluster.yml "$work/invalid/cluster.yml"
+printf 'ignore_docker_versoin: true\n' >>"$work/invalid/cluster.yml"
+line=$(wc -l <"$work/invalid/cluster.yml")
+check "validate: misspelled key exits 3 naming cluster.yml:$line:1" 3 \
+	"cluster.yml:$line:1: .*ignore_docker_version" \
+	docker run --rm -v "$work/invalid:/cluster:ro" "$TAG" validate
+
+echo "image: $passed passed, $failed failed"
+((failed == 0))
