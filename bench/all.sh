@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks of rke's commands on the real nodes of tests/env: wall time and peak RSS of the rke
 # process (GNU time) for connecting to 3 and 5 nodes (`rke preflight`), a fresh 3-node `up`, a
-# no-op `up`, adding and removing a worker, snapshot-save, snapshot-restore, removing an
-# etcd+worker node and `rke remove`. Prints one markdown table. Figures only: nothing is
-# asserted beyond each run's exit code. Run as root; brings up the 5-node environment when it
-# is not up, cleans the nodes before and after. About 5 minutes with warm caches.
+# no-op `up` and `up --dry-run`, adding and removing a worker, snapshot-save, snapshot-restore,
+# removing an etcd+worker node and `rke remove`. Prints one markdown table. Figures only:
+# nothing is asserted beyond each run's exit code. Run as root; brings up the 5-node
+# environment when it is not up, cleans the nodes before and after.
 #
 #   bench/all.sh          (CONNECT_RUNS=5: runs per connect row, the median is shown)
 #
@@ -125,6 +125,7 @@ config 1:etcd,controlplane,worker 2:etcd,controlplane,worker 3:etcd,worker
 for i in 1 2 3 4; do cni "$i"; done
 measure "fresh 3-node \`up\`" up
 measure "no-op \`up\`" up
+measure "\`up --dry-run\`, nothing pending" up --dry-run
 
 config 1:etcd,controlplane,worker 2:etcd,controlplane,worker 3:etcd,worker 4:worker
 measure "add a worker (node4)" up
