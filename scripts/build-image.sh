@@ -4,12 +4,23 @@
 # musl-tools for the C that aws-lc-sys and psm compile; protoc for etcd-client's build script),
 # checks that the binary is static, and prints the image size.
 #
-#   scripts/build-image.sh [TAG]      (default rke:test; run as root when packages are missing)
+#   scripts/build-image.sh [--binary-only] [TAG]   (default rke:test; root when packages are missing)
 #
-#   RKE_IMAGE_PROFILE  cargo profile (default release: stripped, thin LTO)
+# --binary-only stops after the static check (no Docker needed): scripts/test-all.sh runs that
+# in the background early and the image build after the tests.
+#
+#   RKE_IMAGE_PROFILE     cargo profile (default release: stripped, thin LTO)
+#   RKE_IMAGE_TARGET_DIR  cargo target directory (default <target dir>/image: a directory of its
+#                         own, so that this build does not wait for, or block, the lock of the
+#                         one `cargo test` uses)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+binary_only=0
+if [[ ${1:-} == --binary-only ]]; then
+	binary_only=1
+	shift
+fi
 TAG=${1:-rke:test}
 PROFILE=${RKE_IMAGE_PROFILE:-release}
 TARGET=x86_64-unknown-linux-musl
@@ -30,6 +41,7 @@ need_apt=()
 command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v readelf >/dev/null || need_apt+=(binutils)
+command -v jq >/dev/null || need_apt+=(jq)
 if ((${#need_apt[@]})); then
 	say "installing ${need_apt[*]}"
 	apt-get update -qq || die "apt-get update failed"
@@ -40,6 +52,8 @@ fi
 # cc-rs would fall back to the host's glibc gcc when it finds no musl compiler; name it so a
 # missing musl-gcc fails here instead of producing objects that expect glibc's headers.
 export CC_x86_64_unknown_linux_musl=musl-gcc
+CARGO_TARGET_DIR=${RKE_IMAGE_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps --locked | jq -r .target_directory)/image}
+export CARGO_TARGET_DIR
 say "cargo build --profile $PROFILE --target $TARGET"
 started=$(date +%s)
 # --target overrides .cargo/config.toml's gnu default (musl links statically by itself).
@@ -47,7 +61,7 @@ cargo build --locked --profile "$PROFILE" --target "$TARGET" --bin rke
 say "rke built in $(($(date +%s) - started))s"
 
 case $PROFILE in dev | test) dir=debug ;; bench) dir=release ;; *) dir=$PROFILE ;; esac
-BIN=$(cargo metadata --format-version 1 --no-deps --locked | jq -r .target_directory)/$TARGET/$dir/rke
+BIN=$CARGO_TARGET_DIR/$TARGET/$dir/rke
 [[ -x $BIN ]] || die "no binary at $BIN"
 
 # FROM scratch has no dynamic loader and no libc: the binary must not ask for either.
@@ -58,6 +72,10 @@ if readelf -dW "$BIN" | grep -q '(NEEDED)'; then
 	die "$BIN needs shared libraries: $(readelf -dW "$BIN" | grep '(NEEDED)' | tr -s ' ')"
 fi
 say "static: $(file -b "$BIN" 2>/dev/null | cut -d, -f1-2 || echo 'no PT_INTERP, no NEEDED')"
+if ((binary_only)); then
+	echo "$BIN"
+	exit 0
+fi
 
 # A context of three entries, not the repository (target/ is gigabytes).
 ctx=$(mktemp -d /tmp/rke-image.XXXXXX)
