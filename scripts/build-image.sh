@@ -71,7 +71,7 @@ fi
 if readelf -dW "$BIN" | grep -q '(NEEDED)'; then
 	die "$BIN needs shared libraries: $(readelf -dW "$BIN" | grep '(NEEDED)' | tr -s ' ')"
 fi
-say "static: $(file -b "$BIN" 2>/dev/null | cut -d, -f1-2 || echo 'no PT_INTERP, no NEEDED')"
+say "static: $(file -b "$BIN" 2>/dev/null | grep -oE 'static(-pie|ally) linked' || echo 'no PT_INTERP, no NEEDED')"
 if ((binary_only)); then
 	echo "$BIN"
 	exit 0
