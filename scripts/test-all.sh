@@ -39,9 +39,9 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# The CI image's static musl release build (~N min cold) starts now, in the background, at the
-# lowest priority, in a target directory of its own: it fills the CPU that up.sh's downloads
-# and image pushes and the builds below leave idle. The tests only run once it is done, so it
+# The CI image's static musl release build (cold: ~980 s of CPU, 8-10 min on 2 idle cores)
+# starts now, in the background, at the lowest priority, in a target directory of its own: it
+# fills the CPU that up.sh's downloads and image pushes and the builds below leave idle. The tests only run once it is done, so it
 # never competes with the node tests' health-check deadlines.
 image_log=$(mktemp)
 if ((image)); then
