@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the CI container image (Dockerfile): rke linked statically against musl, in an image
+# Builds the CI container image (Dockerfile): rke linked statically (musl), in an image
 # FROM scratch. Installs what the build needs when missing (the rustup musl target; Debian's
 # musl-tools for the C that aws-lc-sys and psm compile; protoc for etcd-client's build script),
 # checks that the binary is static, and prints the image size.
@@ -10,6 +10,8 @@
 # in the background early and the image build after the tests.
 #
 #   RKE_IMAGE_PROFILE     cargo profile (default release: stripped, thin LTO)
+#   RKE_IMAGE_TARGET      x86_64-unknown-linux-musl (default) or x86_64-unknown-linux-gnu (static
+#                         through .cargo/config.toml's crt-static; the fallback without rustup)
 #   RKE_IMAGE_TARGET_DIR  cargo target directory (default <target dir>/image: a directory of its
 #                         own, so that this build does not wait for, or block, the lock of the
 #                         one `cargo test` uses)
@@ -23,7 +25,7 @@ if [[ ${1:-} == --binary-only ]]; then
 fi
 TAG=${1:-rke:test}
 PROFILE=${RKE_IMAGE_PROFILE:-release}
-TARGET=x86_64-unknown-linux-musl
+TARGET=${RKE_IMAGE_TARGET:-x86_64-unknown-linux-musl}
 say() { printf '==> %s\n' "$*" >&2; }
 die() {
 	printf 'build-image.sh: %s\n' "$*" >&2
@@ -31,14 +33,20 @@ die() {
 }
 
 # The musl standard library comes from rustup for the toolchain pinned in rust-toolchain.toml
-# (rustup reads that file here). `target add` is a no-op when it is already installed.
-if ! rustup target list --installed | grep -qx "$TARGET"; then
+# (rustup reads that file here; `target add` is a no-op when it is installed). Where rustup's
+# server cannot be reached, the image is built from the static glibc target instead (the same
+# static binary `rke up` uploads as the snapshot agent), and the build says so.
+if [[ $TARGET == x86_64-unknown-linux-musl ]] && ! rustup target list --installed | grep -qx "$TARGET"; then
 	say "rustup target add $TARGET"
-	rustup target add "$TARGET" || die "cannot install the Rust target $TARGET (rustup needs static.rust-lang.org)"
+	if ! rustup target add "$TARGET"; then
+		say "the musl target cannot be installed (rustup needs static.rust-lang.org): using the static glibc target"
+		TARGET=x86_64-unknown-linux-gnu
+	fi
 fi
+say "target $TARGET"
 
 need_apt=()
-command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
+[[ $TARGET != *musl ]] || command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v readelf >/dev/null || need_apt+=(binutils)
 command -v jq >/dev/null || need_apt+=(jq)
@@ -56,7 +64,8 @@ CARGO_TARGET_DIR=${RKE_IMAGE_TARGET_DIR:-$(cargo metadata --format-version 1 --n
 export CARGO_TARGET_DIR
 say "cargo build --profile $PROFILE --target $TARGET"
 started=$(date +%s)
-# --target overrides .cargo/config.toml's gnu default (musl links statically by itself).
+# --target overrides .cargo/config.toml's gnu default (musl links statically by itself;
+# the gnu target through the crt-static flag config.toml gives it).
 cargo build --locked --profile "$PROFILE" --target "$TARGET" --bin rke
 say "rke built in $(($(date +%s) - started))s"
 

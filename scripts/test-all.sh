@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine (as root): installs what the tests need, builds
 # and starts the multi-node test environment (tests/env/), then the format, lint and test
-# checks, and tears the environment down again. This is the command README.md documents and
-# .ci/run calls.
+# checks, the container image's build and smoke test, and tears the environment down again.
+# This is the command README.md documents and .ci/run calls.
 #
-#   RKE_E2E_SKIP=1  skip the environment and the tests that need nodes
-#   RKE_E2E_KEEP=1  leave the environment running afterwards (faster next run)
-#   RKE_IMAGE_SKIP=1  skip building and smoke-testing the container image (scripts/build-image.sh)
+#   RKE_E2E_SKIP=1    skip the environment and the tests that need nodes
+#   RKE_E2E_KEEP=1    leave the environment running afterwards (faster next run)
+#   RKE_IMAGE_SKIP=1  skip building and smoke-testing the container image (scripts/build-image.sh;
+#                     skipped with RKE_E2E_SKIP=1 too: it needs the environment's Docker engine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,8 @@ command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler) # etcd-client's build script
 command -v jq >/dev/null || need_apt+=(jq)
 image=0
-[[ "${RKE_IMAGE_SKIP:-0}" == 1 ]] || image=1
+# The image needs the Docker engine, which the test environment starts.
+[[ "${RKE_IMAGE_SKIP:-0}" == 1 || "${RKE_E2E_SKIP:-0}" == 1 ]] || image=1
 # The image's build needs musl-gcc (C in aws-lc-sys, psm); installed here, before up.sh's own
 # apt-get runs, because the image build starts in the background next to it.
 ((image == 0)) || command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
@@ -39,15 +41,16 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# The CI image's static musl release build (cold: ~980 s of CPU, 8-10 min on 2 idle cores)
-# starts now, in the background, at the lowest priority, in a target directory of its own: it
-# fills the CPU that up.sh's downloads and image pushes and the builds below leave idle. The tests only run once it is done, so it
-# never competes with the node tests' health-check deadlines.
+# The CI image's static release build (cold: ~980 s of CPU) starts now, in the background, in a
+# target directory of its own, at the lowest CPU and I/O priority: it only gets the CPU the rest
+# leaves idle (up.sh's downloads and image pushes, and the end-to-end tests, which mostly wait
+# for nodes), so it adds little time and takes none from the tests' health-check deadlines.
+# It is awaited after the tests. build-image.sh says which target it built (musl when rustup
+# can provide it, else the static glibc one).
 image_log=$(mktemp)
 if ((image)); then
-    echo "==> musl build of rke for the container image: in the background (log: $image_log)"
-    rustup target add x86_64-unknown-linux-musl # no-op when installed; needs static.rust-lang.org
-    setsid nice -n 19 bash scripts/build-image.sh --binary-only >"$image_log" 2>&1 </dev/null &
+    echo "==> release build of rke for the container image: in the background (log: $image_log)"
+    setsid nice -n 19 ionice -c 3 bash scripts/build-image.sh --binary-only >"$image_log" 2>&1 </dev/null &
     image_pid=$!
 fi
 
@@ -63,27 +66,38 @@ echo "==> cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "==> cargo test"
 log=$(mktemp)
-cargo test --locked --all-targets --no-run
-if [[ -n $image_pid ]]; then
-    echo "==> waiting for the musl build (log: $image_log)"
-    if ! wait "$image_pid"; then
-        image_pid=
-        tail -n 40 "$image_log"
-        echo "the musl build of rke for the container image failed" >&2
-        exit 1
-    fi
-    image_pid=
-    grep -h 'rke built in' "$image_log" || true
-fi
+# Every rke run of the end-to-end tests is copied here, and every S3 secret they use recorded,
+# for the secrets check below.
+RKE_E2E_TRANSCRIPT=$(mktemp)
+RKE_E2E_SECRETS=$(mktemp)
+export RKE_E2E_TRANSCRIPT RKE_E2E_SECRETS
 cargo test --locked --all-targets 2>&1 | tee "$log"
+status=0
+if [[ "${RKE_E2E_SKIP:-0}" != 1 ]]; then
+    echo "==> no secret in any output (tests/env/check-secrets.sh)"
+    secrets_log=$(mktemp)
+    bash tests/env/check-secrets.sh "$RKE_E2E_TRANSCRIPT" "$RKE_E2E_SECRETS" "$log" >"$secrets_log" || status=$?
+    cat "$secrets_log"
+    cat "$secrets_log" >>"$log"
+    rm -f "$secrets_log"
+fi
+rm -f "$RKE_E2E_TRANSCRIPT" "$RKE_E2E_SECRETS"
 # The image itself needs the Docker engine (tests/env/up.sh started it); the binary is built,
 # so build-image.sh's cargo step is a no-op here. The smoke test's closing line is counted
 # below with the rest.
-image_rc=0
 if ((image)); then
+    echo "==> waiting for the image's release build (log: $image_log)"
+    if ! wait "$image_pid"; then
+        image_pid=
+        tail -n 40 "$image_log"
+        echo "the release build of rke for the container image failed" >&2
+        exit 1
+    fi
+    image_pid=
+    grep -h -E '^==> (target|rke built in|static)' "$image_log" || true
     echo "==> container image (scripts/build-image.sh, tests/image/smoke.sh)"
     bash scripts/build-image.sh rke:test 2>&1 | tee -a "$log"
-    bash tests/image/smoke.sh rke:test 2>&1 | tee -a "$log" || image_rc=$?
+    bash tests/image/smoke.sh rke:test 2>&1 | tee -a "$log" || status=1
 fi
 # One closing line for the whole suite (each test binary prints its own above).
 awk '
@@ -92,4 +106,4 @@ awk '
     END { printf "tests: %d passed, %d failed\n", p, f }
 ' "$log"
 rm -f "$log" "$image_log"
-exit "$image_rc"
+exit "$status"

@@ -30,6 +30,20 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every class, in the order declared.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::General,
+        ErrorKind::Config,
+        ErrorKind::State,
+        ErrorKind::Connection,
+        ErrorKind::Docker,
+        ErrorKind::HealthTimeout,
+        ErrorKind::Etcd,
+        ErrorKind::KubernetesApi,
+        ErrorKind::Snapshot,
+        ErrorKind::UserAbort,
+    ];
+
     /// The process exit code for this class. `2` is reserved for "`--dry-run` found pending changes".
     pub fn exit_code(self) -> i32 {
         match self {
@@ -149,18 +163,7 @@ mod tests {
     #[test]
     fn exit_codes_are_distinct() {
         use std::collections::HashSet;
-        let all = [
-            ErrorKind::General,
-            ErrorKind::Config,
-            ErrorKind::State,
-            ErrorKind::Connection,
-            ErrorKind::Docker,
-            ErrorKind::HealthTimeout,
-            ErrorKind::Etcd,
-            ErrorKind::KubernetesApi,
-            ErrorKind::Snapshot,
-            ErrorKind::UserAbort,
-        ];
+        let all = ErrorKind::ALL;
         let codes: HashSet<i32> = all.iter().map(|k| k.exit_code()).collect();
         assert_eq!(codes.len(), all.len());
         assert!(!codes.contains(&0) && !codes.contains(&EXIT_CHANGES_PENDING));

@@ -121,7 +121,7 @@ fn cert_check_reports_every_certificate() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let v = json_result(&out)["data"].clone();
     let certs = v["certificates"].as_array().unwrap();
     assert!(certs.len() >= 13, "{v}");
     let apiserver = certs

@@ -21,7 +21,7 @@ fn accept_new_learns_host_keys_then_strict_passes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let v = json_result(&out)["data"].clone();
     assert_eq!(v["success"], true);
     let nodes = v["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 3);
@@ -151,7 +151,7 @@ fn an_unreachable_node_is_an_error_not_a_silent_drop() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
-    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let v = json_result(&out)["data"].clone();
     assert_eq!(
         v["nodes"].as_array().unwrap().len(),
         3,

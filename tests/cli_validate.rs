@@ -128,7 +128,7 @@ fn json_output_parses_and_lists_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let v = json_result(&out)["data"].clone();
     assert_eq!(v["valid"], false);
     let errors = v["errors"].as_array().unwrap();
     assert!(!errors.is_empty());
@@ -141,7 +141,7 @@ fn json_output_parses_and_lists_errors() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let v = json_result(&out)["data"].clone();
     assert_eq!(v["valid"], true);
     assert_eq!(v["summary"]["nodes"], 3);
 }
@@ -172,7 +172,7 @@ fn rke1_full_documented_example_parses_and_only_rke1s_own_rule_fires() {
         ])
         .output()
         .unwrap();
-    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let v = json_result(&out)["data"].clone();
     let errors = v["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{v}");
     assert_eq!(errors[0]["path"], "cloud_provider.name");

@@ -1,6 +1,8 @@
 //! S3 snapshot storage against local moto servers (tests/env/s3/moto.sh): multipart upload,
 //! listing, streamed download, folders, deletion, credential and TLS failures.
 
+#[path = "common/e2e.rs"]
+mod e2e;
 #[path = "snapshot_s3/servers.rs"]
 mod servers;
 

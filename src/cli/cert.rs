@@ -35,9 +35,6 @@ pub struct GenerateCsrArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
 pub fn run(cmd: &CertCommand) -> anyhow::Result<i32> {
@@ -81,7 +78,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
     })?;
     let bundle = &loaded.state.desired_state.certificates_bundle;
     let report = certs::check(bundle, time::OffsetDateTime::now_utc());
-    match args.output {
+    match super::output_format() {
         OutputFormat::Json => output::print_json(&serde_json::json!({
             "state_file": state_path.display().to_string(),
             "certificates": report,

@@ -46,8 +46,6 @@ pub struct SaveArgs {
     pub s3: S3Args,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -58,8 +56,6 @@ pub struct ListArgs {
     pub s3: S3Args,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -221,18 +217,19 @@ fn run_save(args: &SaveArgs) -> anyhow::Result<i32> {
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
         ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
         let hosts = etcd_hosts(&loaded.cfg, &conns);
-        save::save(
+        let saving = save::save(
             &hosts,
             bundle,
             &name,
             loaded.state_bytes.as_deref(),
             settings.as_ref(),
             &helper,
-        )
-        .await
+        );
+        crate::events::phase("snapshot-save", hosts.len(), saving).await
     })?;
-    match args.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string(&saved)?),
+    crate::events::report::add_changed("snapshots_saved", 1);
+    match super::output_format() {
+        OutputFormat::Json => super::output::print_json(&saved)?,
         OutputFormat::Text => println!(
             "Snapshot {} saved in {:.1}s: {} bytes (etcd database {} bytes), sha256 {}, from \
              {}, on {}{}",

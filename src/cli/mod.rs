@@ -12,6 +12,7 @@ mod remove;
 mod snapshot_agent;
 mod snapshot_list;
 mod snapshot_restore;
+mod status;
 mod up;
 mod util;
 mod validate;
@@ -37,6 +38,14 @@ pub struct Cli {
     /// Trace logging (very verbose).
     #[arg(long, global = true)]
     pub trace: bool,
+    /// Output format: `json` writes one JSON object per line on stdout (events, then a
+    /// closing result object).
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Plain log lines instead of live progress, also on a terminal (automatic when stdout
+    /// or stderr is not a terminal, or `CI` is set).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,6 +66,9 @@ pub enum Command {
     /// etcd snapshots: save, list, restore.
     #[command(subcommand)]
     Etcd(etcd::EtcdCommand),
+    /// Show each node's components (state, image, drift from cluster.yml), etcd health and
+    /// certificate expiry. Read-only.
+    Status(status::StatusArgs),
     /// Remove the cluster from every node, then the local kubeconfig and state file.
     Remove(remove::RemoveArgs),
     /// Retrieve the state file from the cluster, or rebuild the admin kubeconfig.
@@ -97,10 +109,10 @@ pub fn run() -> i32 {
             };
         }
     };
+    let started = std::time::Instant::now();
     init_logging(&cli);
     if let Err(e) = crate::config::versions::init_from_env() {
-        eprintln!("error: {}", error::display_chain(&e));
-        return error::kind_of(&e).exit_code();
+        return finish(Err(e), started);
     }
     let result: anyhow::Result<i32> = match cli.command {
         Command::Validate(args) => validate::run(&args),
@@ -110,21 +122,67 @@ pub fn run() -> i32 {
         Command::Preflight(args) => preflight::run(&args),
         Command::Etcd(cmd) => etcd::run(&cmd),
         Command::Remove(args) => remove::run(&args),
+        Command::Status(args) => status::run(&args),
         Command::Util(cmd) => util::run(&cmd),
         Command::Version(args) => version::run(&args),
     };
+    finish(result, started)
+}
+
+/// Report the end of the run (the JSON result object, or the error line) and pick the exit code.
+fn finish(result: anyhow::Result<i32>, started: std::time::Instant) -> i32 {
     match result {
-        Ok(code) => code,
+        Ok(code) => {
+            crate::events::finish(code, None, started);
+            code
+        }
         Err(e) => {
+            crate::events::finish(error::kind_of(&e).exit_code(), Some(&e), started);
             eprintln!("error: {}", error::display_chain(&e));
             error::kind_of(&e).exit_code()
         }
     }
 }
 
-/// Logs go to stderr; stdout is reserved for command output (tables, JSON).
+/// The global `--output` (every command accepts it).
+pub fn output_format() -> OutputFormat {
+    if crate::events::json() {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Text
+    }
+}
+
+impl Command {
+    /// The command's name as typed (`up`, `etcd snapshot-save`), for events and the result.
+    fn name(&self) -> String {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        // Walk the typed words down the subcommand tree; flags and their values are skipped.
+        let mut words = Vec::new();
+        let mut at = &cli;
+        for word in std::env::args().skip(1) {
+            if let Some(sub) = at.find_subcommand(&word) {
+                words.push(sub.get_name().to_string());
+                at = sub;
+            }
+        }
+        if words.is_empty() {
+            format!("{self:?}")
+                .split('(')
+                .next()
+                .unwrap_or("")
+                .to_lowercase()
+        } else {
+            words.join(" ")
+        }
+    }
+}
+
+/// Logs go to stderr; stdout is reserved for command output (tables, JSON). The sink (JSON
+/// stream, live progress or plain text) is chosen here, once.
 fn init_logging(cli: &Cli) {
-    use std::io::IsTerminal;
+    use crate::events::mode;
     let level = if cli.trace {
         "trace"
     } else if cli.debug {
@@ -134,13 +192,6 @@ fn init_logging(cli: &Cli) {
     } else {
         "info"
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .without_time()
-        .try_init();
+    let inputs = mode::Inputs::detect(cli.output == OutputFormat::Json, cli.no_progress);
+    crate::events::init(mode::choose(inputs), level, &cli.command.name());
 }

@@ -89,13 +89,35 @@ pub async fn connect(cfg: &RkeConfig, args: &ConnectArgs) -> Connected {
             cfg.version
         );
     }
-    let (nodes, errors) = transport::connect_all(&targets, &opts, &check, skip).await;
-    Connected { nodes, errors }
+    let connecting = async {
+        let (nodes, errors) = transport::connect_all(&targets, &opts, &check, skip).await;
+        // Connections happen together: one done/failed event per node once they are all in.
+        for n in &nodes {
+            tracing::debug!(target: crate::events::TARGET, node = n.name(), step = "connect",
+                status = "done", "connected");
+        }
+        for e in &errors {
+            tracing::debug!(target: crate::events::TARGET, node = e.node(), step = "connect",
+                status = "failed", "{e}");
+        }
+        Ok::<_, std::convert::Infallible>(Connected { nodes, errors })
+    };
+    crate::events::phase("connect", targets.len(), connecting)
+        .await
+        .unwrap_or_else(|never| match never {})
 }
 
 /// One error for a failed connect phase (each node's problem was already logged as it happened),
 /// with the class of the first.
 pub fn report_errors(errors: &[NodeError]) -> anyhow::Error {
+    for e in errors {
+        crate::events::report::add_error(
+            e.kind(),
+            Some(&e.node()),
+            Some("connect"),
+            &e.to_string(),
+        );
+    }
     let kind = errors
         .first()
         .map(|e| e.kind())

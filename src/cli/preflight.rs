@@ -15,9 +15,6 @@ pub struct PreflightArgs {
     pub config: ConfigArg,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
 #[derive(Serialize)]
@@ -39,7 +36,7 @@ pub fn run(args: &PreflightArgs) -> anyhow::Result<i32> {
     let loaded = load::load_valid(&args.config.config)?;
     let rt = nodes::runtime()?;
     let connected = rt.block_on(nodes::connect(&loaded.config, &args.connect));
-    match args.output {
+    match super::output_format() {
         OutputFormat::Text => print_table(&connected.nodes),
         OutputFormat::Json => {
             let ok: Vec<NodeReport> = connected.nodes.iter().map(report).collect();

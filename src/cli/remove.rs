@@ -5,11 +5,13 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
+use serde_json::json;
 
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
 use crate::config::load;
 use crate::error::{ErrorKind, classified, display_chain, kind_of};
+use crate::events;
 use crate::remove::{self, Options, local};
 
 const PROMPT: &str = "Are you sure you want to remove Kubernetes cluster [y/N]: ";
@@ -51,19 +53,33 @@ pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
     // One line per node, in cluster.yml order; the first failure's class ends the run.
     let mut not_cleaned = Vec::new();
     let mut first_kind = None;
+    let mut json_nodes = Vec::new();
     for node in &cfg.nodes {
         let name = &node.hostname_override;
         if let Some(e) = conn_errors.iter().find(|e| &e.node() == name) {
             println!("node {name}: not reachable: {e}");
             first_kind.get_or_insert(e.kind());
             not_cleaned.push(name.clone());
+            events::report::add_error(e.kind(), Some(name), Some("connect"), &e.to_string());
+            json_nodes.push(json!({"node": name, "cleaned": false, "error": e.to_string()}));
         } else if let Some(r) = reports.iter().find(|r| &r.node == name) {
             match &r.result {
-                Ok(done) => println!("node {name}: {}", done.summary()),
+                Ok(done) => {
+                    println!("node {name}: {}", done.summary());
+                    events::report::add_changed("nodes_cleaned", 1);
+                    events::report::add_changed("containers_removed", done.containers.len() as u64);
+                    events::report::add_changed("dirs_emptied", done.dirs.len() as u64);
+                    json_nodes.push(json!({"node": name, "cleaned": true,
+                        "containers": done.containers, "dirs": done.dirs,
+                        "unmounted": done.unmounted}));
+                }
                 Err(e) => {
-                    println!("node {name}: error: {}", display_chain(e));
+                    let message = display_chain(e);
+                    println!("node {name}: error: {message}");
                     first_kind.get_or_insert(kind_of(e));
                     not_cleaned.push(name.clone());
+                    events::report::add_error(kind_of(e), Some(name), Some("remove"), &message);
+                    json_nodes.push(json!({"node": name, "cleaned": false, "error": message}));
                 }
             }
         }
@@ -71,7 +87,12 @@ pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
 
     let total = cfg.nodes.len();
     let cleaned = total - not_cleaned.len();
-    match local::decide(&not_cleaned, args.force) {
+    let decision = local::decide(&not_cleaned, args.force);
+    events::report::set_data(json!({
+        "nodes": json_nodes,
+        "local_files_deleted": !matches!(decision, local::LocalFiles::Keep(_)),
+    }));
+    match decision {
         local::LocalFiles::Delete => {
             local::delete_files(config_path)?;
             println!(

@@ -83,8 +83,8 @@ pub fn run(args: &ListArgs) -> anyhow::Result<i32> {
         }
         anyhow::Ok(rows.into_values().collect::<Vec<_>>())
     })?;
-    match args.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+    match super::output_format() {
+        OutputFormat::Json => super::output::print_json(&rows)?,
         OutputFormat::Text => print_table(&rows),
     }
     Ok(0)

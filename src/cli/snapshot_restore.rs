@@ -12,6 +12,7 @@ use super::nodes;
 use crate::certs::KUBE_CA;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
+use crate::events::{phase, report};
 use crate::snapshot::naming::check_name;
 use crate::snapshot::restore::{locate, restore_data};
 use crate::state::{self, ClusterState, FullState};
@@ -56,8 +57,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
             let hosts = etcd_hosts(cfg, &conns);
             let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
             ensure_images(cfg, &etcd_conns, &[&helper, &cfg.services.etcd.image]).await?;
-            let located =
-                locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper).await?;
+            let locating = locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper);
+            let located = phase("verify", hosts.len(), locating).await?;
             tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
 
             let base = base_state(
@@ -80,7 +81,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 .filter(|n| n.is_controlplane())
                 .filter_map(|n| conns.iter().find(|c| c.name() == n.hostname_override))
                 .collect();
-            restore_data(&located, &hosts, &control, cfg, &helper).await?;
+            let restoring = restore_data(&located, &hosts, &control, cfg, &helper);
+            phase("restore", hosts.len(), restoring).await?;
         }
         let prepared = up::prepare(config_path, &args.certs.source())?;
         let opts = Options {
@@ -92,10 +94,14 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         up::up(&prepared, conns, Vec::new(), &opts).await?;
         anyhow::Ok(())
     })?;
+    let kubeconfig = crate::paths::admin_kubeconfig(config_path);
+    report::add_changed("snapshots_restored", 1);
+    report::set_kubeconfig(&kubeconfig);
+    report::set_data(serde_json::json!({ "snapshot": name }));
     println!(
         "Restored snapshot {name} in {:.1}s. Kubeconfig: {}",
         started.elapsed().as_secs_f64(),
-        crate::paths::admin_kubeconfig(config_path).display()
+        kubeconfig.display()
     );
     Ok(0)
 }

@@ -3,8 +3,10 @@
 
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
+use crate::events::report;
 use crate::up::{self, CertSource, Departed, Options, Outcome, Prepared};
 use clap::Args;
+use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -57,6 +59,8 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let prepared = up::prepare(config_path, &args.certs.source())?;
     if args.init {
         prepared.write_desired()?;
+        report::set_kubeconfig(&prepared.kubeconfig_path);
+        report::set_data(json!({ "init": true, "state_file": prepared.state_path }));
         println!(
             "Initialized {}: state {}, admin kubeconfig {}",
             config_path.display(),
@@ -82,8 +86,13 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         up::up(&prepared, connected.nodes, departed, &opts).await
     })?;
     match outcome {
-        Outcome::DryRun { changes } => Ok(if changes == 0 { 0 } else { 2 }),
+        Outcome::DryRun { changes } => {
+            report::set_data(json!({ "dry_run": true, "pending_changes": changes }));
+            Ok(if changes == 0 { 0 } else { 2 })
+        }
         Outcome::Applied(_) => {
+            report::set_kubeconfig(&prepared.kubeconfig_path);
+            report::set_data(json!({ "state_file": prepared.state_path }));
             println!(
                 "Cluster is up ({:.1}s). Kubeconfig: {} (kubectl --kubeconfig {} get nodes)",
                 started.elapsed().as_secs_f64(),

@@ -3,6 +3,7 @@
 use super::{ConfigArg, OutputFormat, output};
 use crate::config::load::{self, LoadFailure, Loaded, format_problem};
 use crate::error::ErrorKind;
+use crate::events::report;
 use clap::Args;
 use serde::Serialize;
 
@@ -10,9 +11,6 @@ use serde::Serialize;
 pub struct ValidateArgs {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub output: OutputFormat,
 }
 
 #[derive(Serialize)]
@@ -40,7 +38,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
         Ok(l) => l,
         Err(failure) => return report_failure(args, &failure),
     };
-    match args.output {
+    match super::output_format() {
         OutputFormat::Text => {
             for p in &loaded.problems {
                 eprintln!("{}", format_problem(path, p));
@@ -67,6 +65,9 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
             }
         }
         OutputFormat::Json => {
+            for p in loaded.errors() {
+                report::add_error(ErrorKind::Config, None, None, &format_problem(path, p));
+            }
             let report = JsonReport {
                 file: path.display().to_string(),
                 valid: loaded.is_valid(),
@@ -89,9 +90,10 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
 
 /// The file could not even be parsed: one error, in the requested format.
 fn report_failure(args: &ValidateArgs, failure: &LoadFailure) -> anyhow::Result<i32> {
-    match args.output {
+    match super::output_format() {
         OutputFormat::Text => eprintln!("error: {failure}"),
         OutputFormat::Json => {
+            report::add_error(ErrorKind::Config, None, None, &failure.to_string());
             let error = match failure {
                 LoadFailure::Parse(e) => serde_json::to_value(e)?,
                 LoadFailure::Unreadable { .. } => {

@@ -69,6 +69,8 @@ pub fn load_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
     }
     let info = table.get(&config.version);
     defaults::apply_defaults(&mut config, info.map(|i| &i.images));
+    // Known before anything can log or fail: the event sinks mask these.
+    crate::events::redact::register_config(&config);
 
     let supported: Vec<&str> = table.all().map(|v| v.version.as_str()).collect();
     let required = required_images(&config);

@@ -74,7 +74,7 @@ impl KubeClient {
                     "has no heartbeat (node lease renewal) from its new kubelet"
                 };
                 return Err(classified(
-                    ErrorKind::KubernetesApi,
+                    ErrorKind::HealthTimeout,
                     format!(
                         "node {node} {missing} {}s after its components were replaced",
                         timeout.as_secs()

@@ -92,7 +92,7 @@ impl KubeClient {
             }
             if Instant::now() >= deadline {
                 return Err(classified(
-                    ErrorKind::KubernetesApi,
+                    ErrorKind::HealthTimeout,
                     format!(
                         "nodes not {} after {}s: {}",
                         if need_ready { "Ready" } else { "registered" },

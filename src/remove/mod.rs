@@ -68,16 +68,23 @@ pub async fn remove_nodes(
     let work = cfg.nodes.iter().filter_map(|node| {
         let conn = conns.iter().find(|c| c.name() == node.hostname_override)?;
         Some(async move {
+            let name = node.hostname_override.as_str();
             NodeReport {
-                node: node.hostname_override.clone(),
-                result: clean_node(cfg, node, conn, opts).await,
+                node: name.to_string(),
+                result: crate::events::step(name, "remove", clean_node(cfg, node, conn, opts))
+                    .await,
             }
         })
     });
-    let mut reports: Vec<NodeReport> = futures_util::stream::iter(work)
+    let all = futures_util::stream::iter(work)
         .buffer_unordered(opts.limit.max(1))
-        .collect()
-        .await;
+        .collect::<Vec<NodeReport>>();
+    let connected = conns.len();
+    let mut reports = crate::events::phase("remove", connected, async {
+        Ok::<_, std::convert::Infallible>(all.await)
+    })
+    .await
+    .unwrap_or_else(|never| match never {});
     let order = |name: &str| cfg.nodes.iter().position(|n| n.hostname_override == name);
     reports.sort_by_key(|r| order(&r.node));
     reports

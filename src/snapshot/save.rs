@@ -61,7 +61,10 @@ pub async fn save(
         .tempdir()
         .map_err(|e| classified(ErrorKind::Snapshot, format!("temporary directory: {e}")))?;
     let db_path = work.path().join(name);
-    let db_size = client.snapshot_to(&db_path).await?;
+    let db_size = crate::events::step(&taken_from, "snapshot", async {
+        client.snapshot_to(&db_path).await
+    })
+    .await?;
     tracing::info!(member = %taken_from, bytes = db_size, "snapshot {name} taken");
     if state_json.is_none() {
         tracing::warn!("no cluster state file: snapshot {name} is saved without one");
@@ -70,13 +73,14 @@ pub async fn save(
     let file_name = archive_file_name(name);
 
     let copies = join_all(hosts.iter().map(|h| {
-        store_on(
+        let store = store_on(
             h.conn,
             &file_name,
             &packaged.zip_path,
             &packaged.sha256,
             helper_image,
-        )
+        );
+        crate::events::step(&h.cfg.hostname_override, "store", store)
     }))
     .await;
     let mut nodes = Vec::new();
@@ -89,10 +93,13 @@ pub async fn save(
     }
     let s3_key = match &store {
         Some(store) => {
-            store.put(&file_name, &packaged.zip_path).await?;
-            let sidecar = work.path().join(sidecar_file_name(&file_name));
-            store.put(&sidecar_file_name(&file_name), &sidecar).await?;
-            Some(store.key(&file_name)?)
+            crate::events::phase("s3-upload", 0, async {
+                store.put(&file_name, &packaged.zip_path).await?;
+                let sidecar = work.path().join(sidecar_file_name(&file_name));
+                store.put(&sidecar_file_name(&file_name), &sidecar).await?;
+                anyhow::Ok(Some(store.key(&file_name)?))
+            })
+            .await?
         }
         None => None,
     };

@@ -11,6 +11,7 @@ mod kube_step;
 pub mod membership;
 mod node;
 mod parallel;
+pub mod plan;
 mod planes;
 mod prepare;
 mod rollout;

@@ -109,6 +109,9 @@ impl Node {
     ) -> anyhow::Result<()> {
         for line in apply(&self.conn, actions, registries).await? {
             tracing::info!(node = self.name(), "{line}");
+            if let Some(what) = changed_key(&line) {
+                crate::events::report::add_changed(what, 1);
+            }
         }
         Ok(())
     }
@@ -166,6 +169,17 @@ pub fn unplanned(plan: &NodePlan, seen: &[ObservedContainer]) -> Vec<Action> {
             id: o.id.clone(),
         })
         .collect()
+}
+
+/// The result's `changed` counter for one line [`apply`] reports ("created etcd", ...).
+fn changed_key(line: &str) -> Option<&'static str> {
+    match line.split(' ').next()? {
+        "created" => Some("containers_created"),
+        "replaced" => Some("containers_replaced"),
+        "started" => Some("containers_started"),
+        "removed" => Some("containers_removed"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

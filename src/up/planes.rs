@@ -78,12 +78,24 @@ pub async fn converge_node(
     plane: Plane,
     ctx: &PlaneCtx<'_>,
 ) -> anyhow::Result<()> {
-    node.apply(actions, ctx.registries)
-        .await
-        .with_context(|| plane_label(plane))?;
-    node.wait_healthy(plane, ctx.bundle, ctx.health_timeout)
-        .await
-        .with_context(|| plane_label(plane))
+    let work = async {
+        node.apply(actions, ctx.registries)
+            .await
+            .with_context(|| plane_label(plane))?;
+        node.wait_healthy(plane, ctx.bundle, ctx.health_timeout)
+            .await
+            .with_context(|| plane_label(plane))
+    };
+    crate::events::step(node.name(), plane_step(plane), work).await
+}
+
+/// The step name of converging `plane` on a node, in events.
+pub fn plane_step(plane: Plane) -> &'static str {
+    match plane {
+        Plane::Etcd => "etcd",
+        Plane::ControlPlane => "controlplane",
+        Plane::Worker => "worker",
+    }
 }
 
 /// `max_unavailable_*` as a node count: a number, or a percentage of `total` rounded down;

@@ -4,22 +4,22 @@
 //! state. `currentState` is only advanced when everything succeeded, so a failed run is
 //! simply run again.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use super::etcd_plane::{self, EtcdPlane};
+use super::etcd_plane::EtcdPlane;
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
 use super::prepare::Prepared;
 use super::rollout::Rollout;
-use super::{Departed, dry_run, kube_step, membership, parallel, snapshot_agent};
+use super::{Departed, dry_run, kube_step, parallel, plan, snapshot_agent};
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
+use crate::events::{phase, step};
 use crate::kube_api::{DrainOptions, KubeClient};
 use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
-use crate::provision::spec::{PlanInputs, Plane, names, plan_cluster_with};
+use crate::provision::spec::{Plane, names};
 use crate::transport::NodeConnection;
 
 /// How `rke up` runs.
@@ -79,49 +79,17 @@ pub async fn up(
     let cfg = &prepared.cfg;
     let matched = match_connections(cfg, conns)?;
     let etcd_external = !cfg.services.etcd.external_urls.is_empty();
-
-    let facts =
-        futures_util::future::join_all(matched.iter().map(|(_, c)| super::facts::host_facts(c)))
-            .await;
-    let hosts: BTreeMap<String, _> = matched
-        .iter()
-        .map(|(n, _)| n.address.clone())
-        .zip(facts)
-        .collect();
-
-    let etcd_plan = if etcd_external {
-        membership::plan(&[], None, &BTreeMap::new())?
-    } else {
-        let mut candidates: Vec<(&RkeConfigNode, &NodeConnection)> =
+    let planned = {
+        let refs: Vec<(&RkeConfigNode, &NodeConnection)> =
             matched.iter().map(|(n, c)| (n, c)).collect();
-        candidates.sort_by_key(|(n, _)| !n.is_etcd());
-        candidates.extend(
-            departed
-                .iter()
-                .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
-        );
-        let was_set_up = prepared
-            .applied_config()
-            .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
-        // Before anything is replaced the members still present the running certificates.
-        let view = etcd_plane::discover(&candidates, prepared.running_bundle(), was_set_up).await?;
-        membership::plan(
-            &etcd_plane::etcd_nodes(&cfg.nodes),
-            view.members.as_deref(),
-            &view.running,
-        )?
+        plan::plan_nodes(prepared, &refs, &departed, true).await?
     };
-
-    let agent_binary = snapshot_agent::binary_for(cfg, &hosts)?;
-    let inputs = PlanInputs {
-        encryption_config: prepared.encryption_config.clone(),
-        cloud_config: String::new(),
-        hosts,
-        etcd: etcd_plan.memberships.clone(),
-        snapshot_agent: agent_binary.as_ref().map(snapshot_agent::plan_binary),
-        state_json: prepared.applied_state().to_compact_string()?,
-    };
-    let plans = plan_cluster_with(cfg, &prepared.bundle, &inputs)?;
+    let plan::Planned {
+        plans,
+        etcd: etcd_plan,
+        agent_binary,
+        ..
+    } = planned;
     let nodes: Vec<Node> = matched
         .into_iter()
         .zip(plans)
@@ -160,23 +128,30 @@ pub async fn up(
     let always_pull = cfg.services.kube_api.always_pull_images;
     let agent_binary = agent_binary.as_ref();
     let uploaded = std::sync::Mutex::new(Vec::new());
-    parallel::for_each(&nodes, opts.limit, |node| {
+    let prepare_nodes = parallel::for_each(&nodes, opts.limit, |node| {
         let uploaded = &uploaded;
         async move {
-            node.ensure_images(helper_image, registries, always_pull)
-                .await
-                .context("images")?;
-            if snapshot_agent::ensure_binary(node, agent_binary, helper_image).await? {
-                uploaded
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(node.name().to_string());
-            }
-            node.upload_files(helper_image).await.context("files")?;
-            Ok(())
+            let name = node.name();
+            step(name, "images", async {
+                node.ensure_images(helper_image, registries, always_pull)
+                    .await
+                    .context("images")
+            })
+            .await?;
+            step(name, "files", async {
+                if snapshot_agent::ensure_binary(node, agent_binary, helper_image).await? {
+                    uploaded
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(name.to_string());
+                }
+                node.upload_files(helper_image).await.context("files")?;
+                anyhow::Ok(())
+            })
+            .await
         }
-    })
-    .await?;
+    });
+    phase("prepare", nodes.len(), prepare_nodes).await?;
     let uploaded = uploaded.into_inner().unwrap_or_else(|e| e.into_inner());
     let uploaded = &uploaded;
 
@@ -201,7 +176,12 @@ pub async fn up(
         update_only,
         all_at_once: prepared.ca_rotated(),
     };
-    etcd.run().await?;
+    let etcd_members = nodes.iter().filter(|n| n.cfg.is_etcd()).count();
+    if etcd_external {
+        crate::events::skipped("etcd", "external etcd");
+    } else {
+        phase("etcd", etcd_members, etcd.run()).await?;
+    }
     tracing::info!("etcd plane ready");
     parallel::for_each(&nodes, opts.limit, |node| async move {
         snapshot_agent::check_started(node).await;
@@ -221,7 +201,10 @@ pub async fn up(
     if !update_only {
         let control: Vec<&Node> = nodes.iter().filter(|n| n.cfg.is_controlplane()).collect();
         let batch = planes::batch_size(&strategy.max_unavailable_controlplane, control.len());
-        planes::converge(&control, Plane::ControlPlane, batch, &ctx).await?;
+        let converge = planes::converge(&control, Plane::ControlPlane, batch, &ctx);
+        phase("controlplane", control.len(), converge).await?;
+    } else {
+        crate::events::skipped("controlplane", "--update-only");
     }
     etcd.remove_members().await?;
     let kube = kube_step::connect(&nodes, &prepared.bundle, opts.health_timeout)
@@ -240,7 +223,7 @@ pub async fn up(
         batch: planes::batch_size(&strategy.max_unavailable_worker, workers.len()),
         drain: DrainOptions::from_strategy(&strategy),
     };
-    rollout.run(&workers).await?;
+    phase("worker", workers.len(), rollout.run(&workers)).await?;
     parallel::for_each(&nodes, opts.limit, |node| async move {
         let actions = node.unplanned_actions().await?;
         node.apply(&actions, registries).await
@@ -260,9 +243,8 @@ pub async fn up(
 
     // ---- Addons (RKE1's ConfigureCluster): network plugin, DNS, metrics-server, ingress,
     // user addons. Also with --update-only, as RKE1.
-    crate::addons::deploy(&kube, &addons, crate::addons::addon_timeout(cfg))
-        .await
-        .context("addons")?;
+    let deploy = crate::addons::deploy(&kube, &addons, crate::addons::addon_timeout(cfg));
+    phase("addons", 0, async { deploy.await.context("addons") }).await?;
     // ---- end of addons
 
     prepared.write_applied()?;

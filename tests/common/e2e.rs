@@ -127,3 +127,25 @@ pub fn generated_cluster_yml(nodes: &[&str], kubelet_args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("cluster.yml is UTF-8")
 }
+
+/// Append one rke run's output to `$RKE_E2E_TRANSCRIPT` when set (scripts/test-all.sh sets it):
+/// `tests/env/check-secrets.sh` then greps everything the suite's rke runs printed.
+pub fn append_transcript(text: &str) {
+    append_to_file_named_by("RKE_E2E_TRANSCRIPT", text);
+}
+
+/// Append `text` and a newline to the file environment variable `var` names, if it is set.
+pub fn append_to_file_named_by(var: &str, text: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(var) else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{text}"));
+    if let Err(e) = appended {
+        eprintln!("cannot append to {}: {e}", PathBuf::from(path).display());
+    }
+}

@@ -46,3 +46,30 @@ pub fn stdout_of(out: &std::process::Output) -> String {
 pub fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// `--output json`'s stdout: every line one JSON object, events first, then exactly one
+/// closing result object. Returns all of them (the result last).
+pub fn json_stream(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let text = stdout_of(out);
+    let values: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}\n{text}"))
+        })
+        .collect();
+    let (last, events) = values.split_last().expect("some JSON on stdout");
+    assert_eq!(
+        last["type"], "result",
+        "the last line is the result: {text}"
+    );
+    for e in events {
+        assert_eq!(e["type"], "event", "only the last line is a result: {text}");
+    }
+    values
+}
+
+/// The closing result object of `--output json`'s stdout (every line checked).
+pub fn json_result(out: &std::process::Output) -> serde_json::Value {
+    json_stream(out).pop().expect("a result")
+}

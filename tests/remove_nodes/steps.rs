@@ -277,23 +277,80 @@ fn kubelet_mounts(env: &Value, i: usize) -> anyhow::Result<Vec<String>> {
 }
 
 pub fn remove_again_is_harmless(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let run = ctx.rke(&["remove", "--force", "--remove-snapshots"]);
-    ensure!(run.code == Some(0), "second rke remove: {}", run.describe());
+    // With the JSON event stream: the per-node report is the result's data.
+    let run = ctx.rke(&[
+        "remove",
+        "--force",
+        "--remove-snapshots",
+        "--output",
+        "json",
+    ]);
+    let (events, result) = run.json_ok("remove")?;
     for name in NODES {
+        let node = result["data"]["nodes"]
+            .as_array()
+            .and_then(|all| all.iter().find(|n| n["node"] == name))
+            .with_context(|| format!("{name} not in the result: {result}"))?;
         ensure!(
-            run.stdout
-                .contains(&format!("node {name}: removed 0 container(s)")),
-            "{name}: {}",
+            node["cleaned"] == true && node["containers"] == serde_json::json!([]),
+            "{name}: {node}"
+        );
+        ensure!(
+            events.iter().any(|e| e["node"] == name
+                && e["step"] == "remove"
+                && e["status"] == "done"
+                && e["duration_ms"].is_u64()),
+            "no done event for {name}'s remove step: {}",
             run.describe()
         );
     }
+    ensure!(result["changed"]["nodes_cleaned"] == 3, "{result}");
     let left = sh(&ctx.env, 1, "ls -A /opt/rke/etcd-snapshots")?;
     ensure!(left.trim().is_empty(), "--remove-snapshots left: {left}");
     Ok(())
 }
 
 pub fn fresh_up_after_remove(ctx: &mut Ctx) -> anyhow::Result<()> {
-    up_fresh(ctx)?;
+    ctx.write_config(&[], &[])?;
+    for i in 1..=3 {
+        nodes::install_cni(&ctx.env, i)?;
+    }
+    // With the JSON event stream: phases and per-node steps, then the result.
+    let run = ctx.rke_up(&["--output", "json"]);
+    let (events, result) = run.json_ok("up")?;
+    ensure!(
+        result["kubeconfig"] == ctx.kubeconfig().display().to_string(),
+        "{result}"
+    );
+    ensure!(
+        result["changed"]["containers_created"].as_u64() > Some(0),
+        "{result}"
+    );
+    for phase in [
+        "connect",
+        "prepare",
+        "etcd",
+        "controlplane",
+        "worker",
+        "addons",
+    ] {
+        ensure!(
+            events
+                .iter()
+                .any(|e| e["phase"] == phase && e["node"].is_null() && e["status"] == "done"),
+            "no done event for phase {phase}"
+        );
+    }
+    for name in NODES {
+        ensure!(
+            events.iter().any(|e| e["node"] == name
+                && e["step"] == "images"
+                && e["status"] == "done"
+                && e["duration_ms"].is_u64()),
+            "no images step for {name}"
+        );
+    }
+    ctx.wait_nodes_ready(&node_names(), Duration::from_secs(300))?;
     let members = nodes::etcd_members(&ctx.env, 1)?;
     if members.len() != 3 {
         bail!("etcd members after the fresh up: {members:?}");

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 
 use super::api_watch::ApiWatch;
-use super::cluster::{Ctx, eventually};
+use super::cluster::{Ctx, RkeRun, eventually};
 use super::nodes;
 use super::servers;
 use super::support::{self, ok};
@@ -179,14 +179,37 @@ pub fn through_s3(ctx: &mut Ctx) -> anyhow::Result<()> {
     let flags = s3_flags(ctx, &s3_folder())?;
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     support::create_configmap(ctx, "s3-before")?;
-    let mut args = vec!["etcd", "snapshot-save", "--name", "e2e-s3"];
+    // Save and restore through S3 with the JSON event stream, whose lines must not carry
+    // the S3 keys (nor may the log).
+    let secrets = [
+        flags[flags.iter().position(|f| *f == "--access-key").unwrap_or(0) + 1].to_string(),
+        ctx.rke_env[0].1.clone(),
+    ];
+    let no_secrets = |run: &RkeRun| -> anyhow::Result<()> {
+        for s in &secrets {
+            ensure!(
+                !run.stdout.contains(s.as_str()) && !run.stderr.contains(s.as_str()),
+                "an S3 key is in the output"
+            );
+        }
+        Ok(())
+    };
+    let mut args = vec![
+        "etcd",
+        "snapshot-save",
+        "--name",
+        "e2e-s3",
+        "--output",
+        "json",
+    ];
     args.extend(&flags);
-    let save = ok(ctx.rke(&args), "snapshot-save --s3")?;
+    let save = ctx.rke(&args);
+    let (_, result) = save.json_ok("etcd snapshot-save")?;
     ensure!(
-        save.stdout.contains("in S3 as"),
-        "no S3 upload reported: {}",
-        save.describe()
+        result["data"]["s3_key"].is_string() && result["changed"]["snapshots_saved"] == 1,
+        "no S3 upload reported: {result}"
     );
+    no_secrets(&save)?;
     let mut list = vec!["etcd", "snapshot-list"];
     list.extend(&flags);
     let listed = ok(ctx.rke(&list), "snapshot-list --s3")?;
@@ -208,9 +231,28 @@ pub fn through_s3(ctx: &mut Ctx) -> anyhow::Result<()> {
             &format!("rm -f {}/e2e-s3.zip*", support::SNAPSHOT_DIR),
         )?;
     }
-    let mut restore = vec!["etcd", "snapshot-restore", "--name", "e2e-s3"];
+    let mut restore = vec![
+        "etcd",
+        "snapshot-restore",
+        "--name",
+        "e2e-s3",
+        "--output",
+        "json",
+    ];
     restore.extend(&flags);
-    ok(ctx.rke(&restore), "snapshot-restore --s3")?;
+    let restored = ctx.rke(&restore);
+    let (events, result) = restored.json_ok("etcd snapshot-restore")?;
+    ensure!(
+        result["kubeconfig"].is_string() && result["data"]["snapshot"] == "e2e-s3",
+        "{result}"
+    );
+    ensure!(
+        events
+            .iter()
+            .any(|e| e["phase"] == "restore" && e["status"] == "done"),
+        "no restore phase in the events"
+    );
+    no_secrets(&restored)?;
     support::expect_configmaps(ctx, &["s3-before"], &["s3-after"])?;
     support::etcd_healthy(ctx, 1, 3)?;
     println!("    check: the restore put e2e-s3.zip back on every etcd node");

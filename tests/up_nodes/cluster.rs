@@ -47,6 +47,32 @@ impl RkeRun {
     pub fn last_stdout_line(&self) -> &str {
         self.stdout.trim_end().lines().last().unwrap_or("")
     }
+
+    /// A `--output json` run that succeeded: exit 0, every stdout line a JSON object, events
+    /// (`"type":"event"`) then one closing result of `command` with `success: true` and no
+    /// errors. Returns the events and the result.
+    pub fn json_ok(&self, command: &str) -> anyhow::Result<(Vec<Value>, Value)> {
+        anyhow::ensure!(self.code == Some(0), "rke {command}: {}", self.describe());
+        let mut lines = Vec::new();
+        for line in self.stdout.lines() {
+            let v: Value = serde_json::from_str(line)
+                .with_context(|| format!("stdout line is not JSON: {line}"))?;
+            lines.push(v);
+        }
+        let result = lines.pop().context("no JSON on stdout")?;
+        anyhow::ensure!(
+            result["type"] == "result"
+                && result["command"] == command
+                && result["success"] == true
+                && result["exit_code"] == 0
+                && result["errors"] == serde_json::json!([]),
+            "not a successful result of {command}: {result}"
+        );
+        for e in &lines {
+            anyhow::ensure!(e["type"] == "event", "a line before the result: {e}");
+        }
+        Ok((lines, result))
+    }
 }
 
 pub fn tail(text: &str, lines: usize) -> String {
@@ -62,6 +88,8 @@ pub struct Ctx {
     pub work: PathBuf,
     /// Extra environment for every rke run (e.g. S3 keys, which must work from variables).
     pub rke_env: Vec<(String, String)>,
+    /// A known_hosts file to use instead of the environment's (which holds the real keys).
+    pub known_hosts: Option<PathBuf>,
     pub kubectl: PathBuf,
     /// The image test pods run (the environment's busybox, from the private registry).
     pub pod_image: String,
@@ -89,6 +117,7 @@ impl Ctx {
             env,
             work: dir.path().to_path_buf(),
             rke_env: Vec::new(),
+            known_hosts: None,
             dir,
             kubectl,
             pod_image,
@@ -149,14 +178,20 @@ impl Ctx {
     /// `rke <args...>` as `rke`, calling `act` about every 0.25 s while it runs until `act`
     /// returns true.
     pub fn rke_during(&self, args: &[&str], mut act: impl FnMut() -> bool) -> RkeRun {
-        let known_hosts = self.env["ssh"]["known_hosts"].as_str().unwrap_or_default();
+        let known_hosts = match &self.known_hosts {
+            Some(path) => path.display().to_string(),
+            None => self.env["ssh"]["known_hosts"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        };
         let started = Instant::now();
         let child = Command::new(env!("CARGO_BIN_EXE_rke"))
             .args(args)
             .arg("--config")
             .arg(self.config())
             .args(["--ssh-host-key-checking", "strict", "--known-hosts"])
-            .arg(known_hosts)
+            .arg(&known_hosts)
             .env("NO_COLOR", "1")
             .envs(self.rke_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("RKE_CONFIG")
@@ -188,9 +223,10 @@ impl Ctx {
         self.runs.set(self.runs.get() + 1);
         let log = self.dir.path().join(format!("rke-{}.log", self.runs.get()));
         let saved = format!("$ {label}\n{}", run.describe_all());
-        if let Err(e) = std::fs::write(&log, saved) {
+        if let Err(e) = std::fs::write(&log, &saved) {
             eprintln!("cannot save {}: {e}", log.display());
         }
+        e2e::append_transcript(&saved);
         println!(
             "    {label}: exit {:?} in {:.1}s (output: {})",
             run.code,

@@ -172,5 +172,16 @@ fn check_cloud_provider(cfg: &RkeConfig, version: Option<K8sVersion>, r: &mut Re
                 format!("{key} is ignored: cloud_provider.name is {name:?}"),
             );
         }
+        // `rke up` cannot turn typed options into the provider's cloud-config file: say so
+        // here rather than after connecting to every node.
+        if present && matches {
+            r.error(
+                child("cloud_provider", key),
+                format!(
+                    "{key} options are not supported by this rke: write the provider's \
+                     cloud-config yourself and give it as customCloudProvider"
+                ),
+            );
+        }
     }
 }

@@ -25,6 +25,14 @@ pub fn check(cfg: &RkeConfig, r: &mut Report) {
             ),
         );
     }
+    if let Some(dns) = &cfg.dns
+        && dns.provider == "kube-dns"
+    {
+        r.error(
+            "dns.provider",
+            super::network::not_deployed("dns.provider", "kube-dns"),
+        );
+    }
     check_ingress(cfg, r);
     let monitoring = &cfg.monitoring.provider;
     if !monitoring.is_empty() && !MONITORING_PROVIDERS.contains(&monitoring.as_str()) {

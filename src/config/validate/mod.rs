@@ -9,6 +9,7 @@
 
 mod access;
 mod addons;
+mod inert;
 mod kubernetes;
 mod net;
 mod network;
@@ -44,6 +45,7 @@ pub fn validate(cfg: &RkeConfig, ctx: &ValidationContext) -> Vec<Problem> {
     security::check(cfg, version, &mut r);
     access::check(cfg, version, &mut r);
     operations::check(cfg, &mut r);
+    inert::check(cfg, &mut r);
     r.problems
 }
 

@@ -190,6 +190,9 @@ fn check_plugin(cfg: &RkeConfig, version: Option<K8sVersion>, dual_stack: bool, 
         );
         return;
     }
+    if plugin == "weave" || plugin == "aci" {
+        r.error("network.plugin", not_deployed("network.plugin", plugin));
+    }
     if plugin == "weave"
         && let Some(v) = version
     {
@@ -233,6 +236,12 @@ fn check_plugin(cfg: &RkeConfig, version: Option<K8sVersion>, dual_stack: bool, 
     if plugin == "aci" {
         check_aci(cfg, r);
     }
+}
+
+/// RKE1 deploys these itself; rke has no template for them, so `rke up` would stop before
+/// changing anything: refuse here, before any node is contacted.
+pub fn not_deployed(key: &str, value: &str) -> String {
+    format!("{value} is not deployed by rke: set {key}: none and deploy it as a user addon")
 }
 
 /// ACI needs its controller connection and fabric settings; RKE1 rejects any that is missing.

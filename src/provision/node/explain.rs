@@ -84,6 +84,21 @@ pub fn without_image_defaults(
     running
 }
 
+/// `running` without what the engine adds by itself: Docker records `label=disable` in the
+/// security options of every privileged container or one sharing the host's PID namespace
+/// (SELinux labels cannot apply there), whether or not it was asked for.
+pub fn without_engine_defaults(
+    mut running: ContainerSpec,
+    planned: &ContainerSpec,
+) -> ContainerSpec {
+    const LABEL_DISABLE: &str = "label=disable";
+    let engine_adds = running.privileged || running.pid_mode.as_deref() == Some("host");
+    if engine_adds && !planned.security_opt.iter().any(|o| o == LABEL_DISABLE) {
+        running.security_opt.retain(|o| o != LABEL_DISABLE);
+    }
+    running
+}
+
 /// What differs between the container `id` on the node and `planned`, one line each (see
 /// [`field_changes`]). A container without our spec-hash label (made by RKE1) gets a first
 /// line saying so.
@@ -97,7 +112,7 @@ pub async fn explain_replace(
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
         .map_err(|e| docker_error(node, format!("inspecting {}", planned.name), e))?;
-    let mut running = spec_from_inspect(&inspected);
+    let mut running = without_engine_defaults(spec_from_inspect(&inspected), planned);
     if let Some(image_id) = inspected.image.as_deref() {
         match node.docker().inspect_image(image_id).await {
             Ok(image) => {
@@ -216,6 +231,40 @@ mod tests {
         bare.seal();
         let back = spec_from_inspect(&inspect_of(&bare, &ImageConfig::default()));
         assert_eq!(back, bare);
+    }
+
+    #[test]
+    fn label_disable_the_engine_adds_to_privileged_containers_is_not_a_change() {
+        let mut planned = spec();
+        planned.security_opt.clear();
+        planned.privileged = true;
+        let mut running = planned.clone();
+        running.security_opt = vec!["label=disable".into()];
+        let running = without_engine_defaults(running, &planned);
+        assert!(field_changes(&planned, &running).is_empty());
+
+        // Asked for by the plan (SELinux nodes): kept, and compared as usual.
+        let mut planned = planned.clone();
+        planned.security_opt = vec!["label=disable".into()];
+        let mut running = planned.clone();
+        running.security_opt = vec!["label=disable".into()];
+        assert_eq!(
+            without_engine_defaults(running, &planned).security_opt,
+            ["label=disable"]
+        );
+
+        // Not privileged, not host PID: the engine adds nothing, so it is a real difference.
+        let mut planned = spec();
+        planned.security_opt.clear();
+        planned.privileged = false;
+        planned.pid_mode = None;
+        let mut running = planned.clone();
+        running.security_opt = vec!["label=disable".into()];
+        let running = without_engine_defaults(running, &planned);
+        assert_eq!(
+            field_changes(&planned, &running),
+            ["security_opt: −label=disable"]
+        );
     }
 
     #[test]

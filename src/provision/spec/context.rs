@@ -49,18 +49,22 @@ impl<'a> Cluster<'a> {
             )
         })?;
         let cloud = &cfg.cloud_provider;
-        let typed_cloud_options = cloud.aws_cloud_provider.is_some()
-            || cloud.azure_cloud_provider.is_some()
-            || cloud.openstack_cloud_provider.is_some()
-            || cloud.vsphere_cloud_provider.is_some()
-            || cloud.harvester_cloud_provider.is_some();
+        let name = cloud.name.as_str();
+        // Only the section matching the provider's name is used (validation warns about others).
+        let typed_cloud_options = (cloud.aws_cloud_provider.is_some()
+            && (name == "aws" || name == "external-aws"))
+            || (cloud.azure_cloud_provider.is_some() && name == "azure")
+            || (cloud.openstack_cloud_provider.is_some() && name == "openstack")
+            || (cloud.vsphere_cloud_provider.is_some() && name == "vsphere")
+            || (cloud.harvester_cloud_provider.is_some() && name == "harvester");
         if typed_cloud_options && inputs.cloud_config.is_empty() {
             // Writing an empty file would silently drop the user's provider settings.
             return Err(classified(
                 ErrorKind::Config,
                 format!(
-                    "cluster.yml: cloud_provider: the `{}` options must be rendered into a                      cloud-config file before planning (PlanInputs::cloud_config)",
-                    cloud.name
+                    "cluster.yml: cloud_provider: the typed `{name}` options are not supported \
+                     by this rke: write the provider's cloud-config yourself and give it as \
+                     customCloudProvider"
                 ),
             ));
         }

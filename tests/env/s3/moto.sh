@@ -90,8 +90,16 @@ start_one() {
 	shift 2
 	local env=()
 	[[ $name == auth ]] && env=(INITIAL_NO_AUTH_ACTION_COUNT=4)
-	env "${env[@]}" setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" "$@" \
-		</dev/null >"$RUN/$name.log" 2>&1 9>&- &
+	(
+		# Close every descriptor this script inherited (not only our lock, fd 9): a caller's
+		# `flock FILE cmd` lock would otherwise be held for the server's whole life.
+		for fd in "/proc/$BASHPID/fd/"*; do
+			n=${fd##*/}
+			((n > 2)) && eval "exec $n>&-"
+		done
+		exec env "${env[@]}" setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" "$@" \
+			</dev/null >"$RUN/$name.log" 2>&1
+	) &
 	echo $! >"$RUN/$name.pid"
 }
 

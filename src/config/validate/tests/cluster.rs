@@ -264,14 +264,24 @@ fn cloud_providers() {
     let mut c = valid();
     c.cloud_provider.name = "external-aws".into();
     c.cloud_provider.aws_cloud_provider = Some(AwsCloudProvider::default());
-    assert_problems(&c, &[]);
+    // Typed options cannot be turned into a cloud-config file: refused before any node is touched.
+    assert_problems(
+        &c,
+        &[(E, "cloud_provider.awsCloudProvider", "not supported")],
+    );
     c.cloud_provider.name = "vshere".into();
     assert_problems(
         &c,
         &[(E, "cloud_provider.name", "did you mean \"vsphere\"")],
     );
     c.cloud_provider.name = "aws".into();
-    assert_problems(&c, &[(E, "cloud_provider.name", "use external-aws")]);
+    assert_problems(
+        &c,
+        &[
+            (E, "cloud_provider.name", "use external-aws"),
+            (E, "cloud_provider.awsCloudProvider", "not supported"),
+        ],
+    );
     c.cloud_provider.name = "azure".into();
     assert_problems(&c, &[(W, "cloud_provider.awsCloudProvider", "ignored")]);
     c.cloud_provider.name.clear();
@@ -375,4 +385,25 @@ fn addon_job_timeout_not_negative() {
     assert_problems(&c, &[]);
     c.addon_job_timeout = -1;
     assert_problems(&c, &[(E, "addon_job_timeout", "must not be negative")]);
+}
+
+#[test]
+fn keys_rke_does_not_act_on_warn() {
+    let mut c = valid();
+    c.rotate_encryption_key = true;
+    c.restore.restore = true;
+    c.bastion_host.ignore_proxy_env_vars = true;
+    c.authorization.options.insert("x".into(), "y".into());
+    let no_effect = "has no effect in rke";
+    assert_problems(
+        &c,
+        &[
+            (W, "rotate_encryption_key", no_effect),
+            (W, "restore.restore", "rke etcd snapshot-restore"),
+            (W, "bastion_host.ignore_proxy_env_vars", no_effect),
+            (W, "authorization.options", no_effect),
+        ],
+    );
+    // Their defaults (as `rke config` writes them) say nothing.
+    assert_problems(&valid(), &[]);
 }

@@ -129,12 +129,16 @@ fn network_plugins() {
 fn weave_is_deprecated_then_removed() {
     let mut c = valid();
     c.network.plugin = "weave".into();
+    let not_deployed = (E, "network.plugin", "not deployed by rke");
     c.version = "v1.26.15-rancher1-1".into();
-    assert_problems(&c, &[]);
+    assert_problems(&c, &[not_deployed]);
     c.version = "v1.27.16-rancher1-1".into();
-    assert_problems(&c, &[(W, "network.plugin", "deprecated")]);
+    assert_problems(&c, &[not_deployed, (W, "network.plugin", "deprecated")]);
     c.version = "v1.32.5-rancher1-1".into();
-    assert_problems(&c, &[(E, "network.plugin", "removed in 1.30")]);
+    assert_problems(
+        &c,
+        &[not_deployed, (E, "network.plugin", "removed in 1.30")],
+    );
 }
 
 #[test]
@@ -153,9 +157,13 @@ fn flannel_rejects_mtu() {
 fn aci_needs_its_settings() {
     let mut c = valid();
     c.network.plugin = "aci".into();
+    let not_deployed = (E, "network.plugin", "not deployed by rke");
     assert_problems(
         &c,
-        &[(E, "network.plugin", "needs network.aci_network_provider")],
+        &[
+            not_deployed,
+            (E, "network.plugin", "needs network.aci_network_provider"),
+        ],
     );
 
     let mut aci = AciNetworkProvider {
@@ -187,13 +195,14 @@ fn aci_needs_its_settings() {
         *field = "x".into();
     }
     c.network.aci_network_provider = Some(aci.clone());
-    assert_problems(&c, &[]);
+    assert_problems(&c, &[not_deployed]);
     aci.vrf_name.clear();
     aci.apic_hosts.clear();
     c.network.aci_network_provider = Some(aci);
     assert_problems(
         &c,
         &[
+            not_deployed,
             (E, "network.aci_network_provider.vrf_name", "required"),
             (E, "network.aci_network_provider.apic_hosts", "required"),
         ],
@@ -221,6 +230,8 @@ fn addon_providers() {
     c.dns.as_mut().unwrap().provider = "kube-dns".into();
     c.ingress.provider = "none".into();
     c.monitoring.provider = "none".into();
+    assert_problems(&c, &[(E, "dns.provider", "not deployed by rke")]);
+    c.dns.as_mut().unwrap().provider = "none".into();
     assert_problems(&c, &[]);
 }
 

@@ -492,10 +492,9 @@ fn missing_certificate_is_a_clear_error() {
 
 #[test]
 fn typed_cloud_options_need_a_rendered_cloud_config() {
-    let cfg = config(
-        V120,
-        "cloud_provider:\n  name: openstack\n  openstackCloudProvider:\n    global:\n      auth-url: https://keystone.example.com\n",
-    );
+    // Validation refuses typed options; the planner must still never write an empty file.
+    let mut cfg = config(V120, "cloud_provider:\n  name: openstack\n");
+    cfg.cloud_provider.openstack_cloud_provider = Some(Default::default());
     let err = plan_cluster(&cfg, &fake_bundle(&cfg), "")
         .unwrap_err()
         .to_string();

@@ -1,0 +1,128 @@
+//! Collect the report from the connected nodes, reading only.
+
+use super::components::node_components;
+use super::etcd::member_statuses;
+use super::{EtcdStatus, NodeStatus, Report, Summary, certificate_expiry};
+use crate::config::RkeConfigNode;
+use crate::provision::node::observe;
+use crate::transport::NodeConnection;
+use crate::up::Prepared;
+use crate::up::plan::plan_nodes;
+
+/// A node that could not be connected to.
+#[derive(Debug, Clone)]
+pub struct ConnectFailure {
+    pub node: String,
+    /// Its class (`connection`, `docker`, ...).
+    pub kind: &'static str,
+    pub error: String,
+}
+
+/// The report for `prepared`'s config, from the nodes in `conns` (the others are listed with
+/// their `failures`). Fails only when the plans cannot be computed (a config the planner
+/// refuses): node, Docker and etcd problems are part of the report.
+pub async fn gather(
+    prepared: &Prepared,
+    conns: &[NodeConnection],
+    failures: &[ConnectFailure],
+) -> anyhow::Result<Report> {
+    let cfg = &prepared.cfg;
+    let connected: Vec<(&RkeConfigNode, &NodeConnection)> = cfg
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            conns
+                .iter()
+                .find(|c| c.name() == n.hostname_override)
+                .map(|c| (n, c))
+        })
+        .collect();
+    let planned = plan_nodes(prepared, &connected, &[], false).await?;
+
+    let external = !cfg.services.etcd.external_urls.is_empty();
+    let was_set_up = prepared
+        .applied_config()
+        .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
+    let etcd_unknown = !external && was_set_up && planned.members.is_none();
+    let bundle = prepared.running_bundle();
+    let etcd = match &planned.members {
+        _ if external => EtcdStatus {
+            external: true,
+            ..EtcdStatus::default()
+        },
+        Some(members) => EtcdStatus {
+            external: false,
+            members: member_statuses(members, &connected, bundle).await,
+            error: None,
+        },
+        None if cfg.nodes.iter().any(|n| n.is_etcd()) => EtcdStatus {
+            error: Some(if was_set_up {
+                "no etcd member answered (see the etcd containers below and `docker logs etcd` \
+                 on the etcd nodes)"
+                    .to_string()
+            } else {
+                "no etcd member answered: the cluster was never brought up".to_string()
+            }),
+            ..EtcdStatus::default()
+        },
+        None => EtcdStatus::default(),
+    };
+
+    let connected = &connected;
+    let checks = cfg
+        .nodes
+        .iter()
+        .zip(&planned.plans)
+        .map(|(node, plan)| async move {
+            let mut status = NodeStatus {
+                name: node.hostname_override.clone(),
+                address: node.address.clone(),
+                roles: node.role.clone(),
+                reachable: false,
+                error: None,
+                error_kind: None,
+                components: Vec::new(),
+            };
+            let Some((_, conn)) = connected
+                .iter()
+                .find(|(n, _)| n.hostname_override == node.hostname_override)
+            else {
+                if let Some(f) = failures.iter().find(|f| f.node == node.hostname_override) {
+                    status.error = Some(f.error.clone());
+                    status.error_kind = Some(f.kind);
+                }
+                return status;
+            };
+            status.reachable = true;
+            match observe(conn).await {
+                Ok(seen) => {
+                    status.components = node_components(conn, plan, &seen, etcd_unknown).await;
+                }
+                Err(e) => {
+                    status.error = Some(format!("{e:#}"));
+                    status.error_kind = Some(crate::error::kind_of(&e).as_str());
+                }
+            }
+            status
+        });
+    let nodes = futures_util::future::join_all(checks).await;
+
+    let current = &prepared.applied.certificates_bundle;
+    let certificates = certificate_expiry(
+        if current.is_empty() {
+            &prepared.bundle
+        } else {
+            current
+        },
+        time::OffsetDateTime::now_utc(),
+    );
+    let summary = Summary::of(&nodes, &etcd, &certificates);
+    Ok(Report {
+        cluster_name: cfg.cluster_name.clone(),
+        applied: prepared.applied_config().is_some(),
+        nodes,
+        etcd,
+        certificates,
+        summary,
+    })
+}

@@ -1,0 +1,93 @@
+//! What `rke up` would deploy on each node, computed from the nodes without changing them:
+//! host facts, the etcd membership (from the running members), the snapshot agent binary, and
+//! the per-node plans. `rke up` (and its `--dry-run`) and `rke status` share this, so status
+//! compares the nodes with exactly the plans a run would apply.
+
+use std::collections::BTreeMap;
+
+use super::etcd_plane;
+use super::membership::{self, MembershipPlan};
+use super::prepare::Prepared;
+use super::{Departed, snapshot_agent};
+use crate::config::RkeConfigNode;
+use crate::etcd::Member;
+use crate::provision::spec::{NodePlan, PlanInputs, plan_cluster_with};
+use crate::snapshot::agent::LocalBinary;
+use crate::transport::NodeConnection;
+
+/// The plans and what they were computed from.
+#[derive(Debug)]
+pub struct Planned {
+    /// One plan per node of the config, in `nodes:` order.
+    pub plans: Vec<NodePlan>,
+    pub etcd: MembershipPlan,
+    /// The live member list, when a member answered (`None` with external etcd too).
+    pub members: Option<Vec<Member>>,
+    pub agent_binary: Option<LocalBinary>,
+}
+
+/// Plan every node of `prepared`'s config. `nodes` are the connected nodes of the config (a
+/// node without a connection is planned with default host facts); `departed` nodes are asked
+/// for the etcd member list too. `require_members`: fail (class etcd) when the cluster had
+/// etcd set up and no member answers, as `rke up` must; otherwise plan as if etcd were new.
+pub async fn plan_nodes(
+    prepared: &Prepared,
+    nodes: &[(&RkeConfigNode, &NodeConnection)],
+    departed: &[Departed],
+    require_members: bool,
+) -> anyhow::Result<Planned> {
+    let cfg = &prepared.cfg;
+    let facts =
+        futures_util::future::join_all(nodes.iter().map(|(_, c)| super::facts::host_facts(c)))
+            .await;
+    let hosts: BTreeMap<String, _> = nodes
+        .iter()
+        .map(|(n, _)| n.address.clone())
+        .zip(facts)
+        .collect();
+
+    let (etcd, members) = if cfg.services.etcd.external_urls.is_empty() {
+        let mut candidates: Vec<(&RkeConfigNode, &NodeConnection)> = nodes.to_vec();
+        candidates.sort_by_key(|(n, _)| !n.is_etcd());
+        candidates.extend(
+            departed
+                .iter()
+                .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
+        );
+        let was_set_up = prepared
+            .applied_config()
+            .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
+        // Before anything is replaced the members still present the running certificates.
+        let view = etcd_plane::discover(
+            &candidates,
+            prepared.running_bundle(),
+            was_set_up && require_members,
+        )
+        .await?;
+        let plan = membership::plan(
+            &etcd_plane::etcd_nodes(&cfg.nodes),
+            view.members.as_deref(),
+            &view.running,
+        )?;
+        (plan, view.members)
+    } else {
+        (membership::plan(&[], None, &BTreeMap::new())?, None)
+    };
+
+    let agent_binary = snapshot_agent::binary_for(cfg, &hosts)?;
+    let inputs = PlanInputs {
+        encryption_config: prepared.encryption_config.clone(),
+        cloud_config: String::new(),
+        hosts,
+        etcd: etcd.memberships.clone(),
+        snapshot_agent: agent_binary.as_ref().map(snapshot_agent::plan_binary),
+        state_json: prepared.applied_state().to_compact_string()?,
+    };
+    let plans = plan_cluster_with(cfg, &prepared.bundle, &inputs)?;
+    Ok(Planned {
+        plans,
+        etcd,
+        members,
+        agent_binary,
+    })
+}

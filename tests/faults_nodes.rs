@@ -1,0 +1,63 @@
+//! Exit codes produced by real faults, end to end on nodes 1-3 of tests/env: a config error (3),
+//! an unreachable node (4), a wrong host key (4), a stopped Docker engine (5) and a component
+//! that never becomes healthy (6), each from `rke up --output json` as a CI job runs it: the exit
+//! code, the message naming the file position or the node, every stdout line a JSON object and
+//! the last one the result with the same exit code and error class. Faults found before any
+//! change leave the nodes untouched. (Corrupt snapshots, exit 9, are in snapshot_nodes; the
+//! declined prompt, exit 10, in cli_remove.)
+//!
+//! `RKE_E2E_SKIP=1` skips; a missing environment fails. The last line, `faults_nodes: N passed,
+//! N failed`, is what scripts/test-all.sh counts.
+
+#[path = "up_nodes/api_watch.rs"]
+mod api_watch;
+#[path = "up_nodes/cluster.rs"]
+mod cluster;
+#[path = "common/e2e.rs"]
+mod e2e;
+#[path = "up_nodes/nodes.rs"]
+mod nodes;
+#[path = "up_nodes/scenario.rs"]
+mod scenario;
+#[path = "faults_nodes/steps.rs"]
+mod steps;
+
+use cluster::Ctx;
+use scenario::OnFailure::Continue;
+
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 5] = [
+    (
+        "a misspelled key: exit 3 with file, line and column; no node touched",
+        steps::config_error,
+        Continue,
+    ),
+    (
+        "an unreachable node: exit 4 naming it; the others untouched",
+        steps::unreachable_node,
+        Continue,
+    ),
+    (
+        "a node presenting another host key: exit 4 naming it",
+        steps::wrong_host_key,
+        Continue,
+    ),
+    (
+        "a stopped Docker engine: exit 5 naming the node",
+        steps::stopped_engine,
+        Continue,
+    ),
+    (
+        "a kubelet that never becomes healthy: exit 6 naming it",
+        steps::unhealthy_component,
+        Continue,
+    ),
+];
+
+fn main() {
+    // Nodes 1-3 only: the cleanup before and after must not touch nodes other tests use.
+    scenario::main("faults_nodes", 3, true, &STEPS, |env| {
+        // A step that failed half-way may have left node2's engine parked.
+        let _ = nodes::start_engine(env, 2);
+        nodes::cleanup(env);
+    });
+}
