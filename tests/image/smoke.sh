@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Smoke test of the CI image (scripts/build-image.sh): the image runs `rke --version`, and
 # `rke validate` on a mounted cluster.yml exits 0 for a valid one and 3 (config error) with a
-# file:line:column message for an invalid one. Ends with `image: N passed, N failed`, which
+# file:line:column message for an invalid one; with the test environment up, preflight and
+# `up --dry-run` against its nodes. Ends with `image: N passed, N failed`, which
 # scripts/test-all.sh counts; exits non-zero when a check failed.
 #
-#   tests/image/smoke.sh [TAG]     (default rke:test; needs a running Docker engine)
+#   tests/image/smoke.sh [TAG]     (default rke:test; needs a running Docker engine and the test
+#                                  environment, or RKE_IMAGE_SMOKE_NODES=0)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -51,6 +53,31 @@ line=$(wc -l <"$work/invalid/cluster.yml")
 check "validate: misspelled key exits 3 naming cluster.yml:$line:1" 3 \
 	"cluster.yml:$line:1: .*ignore_docker_version" \
 	docker run --rm -v "$work/invalid:/cluster:ro" "$TAG" validate
+
+# Against the test environment's nodes (when it is up): the binary in the image speaks SSH with
+# strict host keys and the Docker API through the tunnel (preflight), and `up --dry-run` plans
+# a 3-node cluster, exits 2 (pending changes) and writes nothing (the directory is read-only).
+# The host's network, so the nodes' addresses are reachable; the key and known_hosts mounted at
+# the paths the generated cluster.yml and the flag name.
+env_json=${RKE_E2E_ENV:-${RKE_E2E_STATE:-${RKE_E2E_CACHE:-/var/cache/rke-e2e}/run}/env.json}
+if [[ ${RKE_IMAGE_SMOKE_NODES:-1} == 0 ]]; then
+	echo "skipped: the checks against nodes (RKE_IMAGE_SMOKE_NODES=0)"
+elif [[ ! -f $env_json ]]; then
+	echo "FAILED no test environment at $env_json (tests/env/up.sh; RKE_IMAGE_SMOKE_NODES=0 skips these checks)"
+	failed=$((failed + 1))
+else
+	key=$(jq -r .ssh.private_key "$env_json")
+	known_hosts=$(jq -r .ssh.known_hosts "$env_json")
+	mkdir -p "$work/nodes"
+	bash tests/env/cluster-yml.sh --env "$env_json" >"$work/nodes/cluster.yml"
+	on_nodes=(docker run --rm --network host -v "$work/nodes:/cluster:ro" -v "$key:$key:ro"
+		-v "$known_hosts:$known_hosts:ro" "$TAG")
+	strict=(--ssh-host-key-checking strict --known-hosts "$known_hosts")
+	check "preflight of 3 nodes from the image" 0 "^node3 +$(jq -r '.nodes[2].address' "$env_json") " \
+		"${on_nodes[@]}" preflight "${strict[@]}"
+	check "up --dry-run from the image exits 2 (changes pending)" 2 'node1' \
+		"${on_nodes[@]}" up --dry-run "${strict[@]}"
+fi
 
 echo "image: $passed passed, $failed failed"
 ((failed == 0))
