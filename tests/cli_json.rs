@@ -149,3 +149,65 @@ fn a_usage_error_still_exits_with_the_config_code() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// Runs `rke --output json ARGS...` in `dir`, expects exit 0 and returns the result object.
+fn json_ok(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = rke()
+        .current_dir(dir)
+        .args(["--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}\n{}", stderr_of(&out));
+    let r = json_result(&out);
+    assert_eq!(r["success"], true, "{r}");
+    r
+}
+
+#[test]
+fn commands_without_nodes_put_their_answer_in_data() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let r = json_ok(dir.path(), &["config", "--list-version", "--all"]);
+    let versions = r["data"]["versions"].as_array().expect("versions").clone();
+    assert!(versions.len() > 1, "{r}");
+    assert!(versions.contains(&r["data"]["default"]), "{r}");
+
+    let r = json_ok(dir.path(), &["config", "--system-images"]);
+    assert_eq!(
+        r["data"]["kubernetes_versions"][0],
+        versions_default(dir.path())
+    );
+    let images = r["data"]["images"].as_array().expect("images");
+    assert!(
+        images.iter().any(|i| i.as_str().unwrap().contains("etcd")),
+        "{r}"
+    );
+
+    // No kubeconfig next to the (absent) cluster.yml: no server version.
+    let r = json_ok(dir.path(), &["version"]);
+    assert_eq!(r["data"]["rke_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(r["data"]["server_version"], serde_json::Value::Null);
+
+    let r = json_ok(dir.path(), &["config", "--empty", "--name", "new.yml"]);
+    assert_eq!(r["data"]["config_file"], "new.yml");
+    assert!(dir.path().join("new.yml").exists());
+
+    // get-kubeconfig names the file it wrote in the result's `kubeconfig`.
+    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
+    let out = rke()
+        .args(["up", "--init", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let cfg_arg = cfg.to_str().unwrap();
+    let r = json_ok(dir.path(), &["util", "get-kubeconfig", "--config", cfg_arg]);
+    let written = dir.path().join("kube_config_cluster.yml");
+    assert_eq!(r["kubeconfig"], written.to_str().unwrap());
+}
+
+/// The table's default Kubernetes version, as `config --list-version` prints it.
+fn versions_default(dir: &Path) -> serde_json::Value {
+    json_ok(dir, &["config", "--list-version"])["data"]["default"].clone()
+}

@@ -34,5 +34,5 @@ pub use names::{
     KUBE_PROXY, KUBE_SCHEDULER, REQUEST_HEADER_CA, SERVICE_ACCOUNT_TOKEN, crt_name_for_host,
     rke1_local_kubeconfig_path,
 };
-pub use report::{CertStatus, WARN_DAYS, check};
+pub use report::{CertStatus, EXPIRY_WARN_DAYS, check};
 pub use rotate::{RotateRequest, RotateService, entries_to_rotate, rotate, verify_current_cas};

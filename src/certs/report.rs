@@ -7,8 +7,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Warn when a certificate expires in fewer days than this.
-pub const WARN_DAYS: i64 = 90;
+/// A certificate with fewer days left than this is flagged, by `rke cert check` and
+/// `rke status` alike. RKE1 defines no warning threshold (it refuses only expired
+/// certificates); 90 days leaves a quarter of a year to run `rke cert rotate`.
+pub const EXPIRY_WARN_DAYS: i64 = 90;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertStatus {
@@ -21,7 +23,7 @@ pub struct CertStatus {
     /// Whole days until expiry; negative once expired.
     pub days_left: i64,
     pub serial: String,
-    /// Expires within [`WARN_DAYS`] days, is expired, or could not be read.
+    /// Expires within [`EXPIRY_WARN_DAYS`] days, is expired, or could not be read.
     pub warning: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -61,7 +63,7 @@ fn status(name: &str, pem: &str, now: OffsetDateTime) -> anyhow::Result<CertStat
         not_after: facts.not_after.format(&Rfc3339)?,
         days_left,
         serial: facts.serial,
-        warning: days_left < WARN_DAYS,
+        warning: days_left < EXPIRY_WARN_DAYS,
         error: None,
     })
 }

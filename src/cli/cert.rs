@@ -2,7 +2,7 @@
 //! ([`super::cert_rotate`]).
 
 use super::{ConfigArg, OutputFormat, output};
-use crate::certs::{self, WARN_DAYS};
+use crate::certs::{self, EXPIRY_WARN_DAYS};
 use crate::cluster;
 use crate::config::RkeConfig;
 use crate::config::load;
@@ -95,7 +95,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
                     c.subject,
                     c.not_after,
                     c.days_left,
-                    if c.days_left < WARN_DAYS {
+                    if c.days_left < EXPIRY_WARN_DAYS {
                         "  WARNING: expires soon"
                     } else {
                         ""

@@ -3,8 +3,10 @@
 
 use crate::config::{RkeConfig, RkeConfigNode, versions};
 use crate::error::{ErrorKind, classified};
+use crate::events::report;
 use anyhow::Context;
 use clap::Args;
+use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -39,13 +41,15 @@ const HEADER: &str = "# If you intended to deploy Kubernetes in an air-gapped en
 pub fn run(args: &ConfigArgs) -> anyhow::Result<i32> {
     let table = versions::table();
     if args.list_version {
-        if args.all {
-            for v in table.supported() {
-                println!("{v}");
-            }
+        let versions: Vec<&str> = if args.all {
+            table.supported()
         } else {
-            println!("{}", table.default_version());
+            vec![table.default_version()]
+        };
+        for v in &versions {
+            println!("{v}");
         }
+        report::set_data(json!({ "versions": versions, "default": table.default_version() }));
         return Ok(0);
     }
     if args.system_images {
@@ -67,6 +71,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<i32> {
     let text = format!("{HEADER}{}", serde_saphyr::to_string(&cfg)?);
     if args.print {
         print!("{text}");
+        report::set_data(json!({ "cluster_yml": text }));
         return Ok(0);
     }
     if args.name.exists() && !confirm_overwrite(args, interactive)? {
@@ -77,6 +82,7 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<i32> {
     }
     write_config(&args.name, &text)?;
     eprintln!("wrote {}", args.name.display());
+    report::set_data(json!({ "config_file": args.name }));
     Ok(0)
 }
 
@@ -104,9 +110,10 @@ fn print_images(args: &ConfigArgs) -> anyhow::Result<i32> {
         })?;
         images.extend(list);
     }
-    for i in images {
+    for i in &images {
         println!("{i}");
     }
+    report::set_data(json!({ "kubernetes_versions": versions, "images": images }));
     Ok(0)
 }
 

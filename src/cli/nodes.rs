@@ -100,11 +100,9 @@ pub async fn connect(cfg: &RkeConfig, args: &ConnectArgs) -> Connected {
             tracing::debug!(target: crate::events::TARGET, node = e.node(), step = "connect",
                 status = "failed", "{e}");
         }
-        Ok::<_, std::convert::Infallible>(Connected { nodes, errors })
+        Connected { nodes, errors }
     };
-    crate::events::phase("connect", targets.len(), connecting)
-        .await
-        .unwrap_or_else(|never| match never {})
+    crate::events::phase_infallible("connect", targets.len(), connecting).await
 }
 
 /// One error for a failed connect phase (each node's problem was already logged as it happened),

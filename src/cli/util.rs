@@ -66,6 +66,7 @@ fn get_state_file(args: &UtilArgs) -> anyhow::Result<i32> {
     // Atomic, with the replaced file kept as `<file>.bak`.
     state::save(&path, &loaded.state)?;
     println!("Wrote {} from the cluster", path.display());
+    crate::events::report::set_data(serde_json::json!({ "state_file": path }));
     Ok(0)
 }
 
@@ -161,5 +162,6 @@ fn get_kubeconfig(config_path: &Path) -> anyhow::Result<i32> {
     fsutil::write_private_atomic(&path, text.as_bytes(), fsutil::Backup::Keep)
         .map_err(|e| classified(ErrorKind::State, format!("writing {}: {e}", path.display())))?;
     println!("Wrote {}", path.display());
+    crate::events::report::set_kubeconfig(&path);
     Ok(0)
 }

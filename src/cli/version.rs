@@ -5,6 +5,7 @@ use clap::Args;
 
 use super::ConfigArg;
 use super::{local_kube, nodes};
+use crate::events::report;
 use crate::paths;
 
 #[derive(Debug, Args)]
@@ -21,9 +22,19 @@ pub fn run(args: &VersionArgs) -> anyhow::Result<i32> {
             "no admin kubeconfig at {}: no server version to show (run `rke up` first)",
             kubeconfig.display()
         );
+        report::set_data(data(None));
         return Ok(0);
     }
     let version = nodes::runtime()?.block_on(local_kube::server_version(&kubeconfig))?;
     println!("Server Version: {version}");
+    report::set_data(data(Some(&version)));
     Ok(0)
+}
+
+/// The result's `data` under `--output json`.
+fn data(server_version: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "rke_version": env!("CARGO_PKG_VERSION"),
+        "server_version": server_version,
+    })
 }

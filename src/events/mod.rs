@@ -22,7 +22,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 
 pub use mode::Mode;
-pub use step::{TARGET, phase, skipped, step};
+pub use step::{TARGET, phase, phase_infallible, skipped, step};
 
 static MODE: OnceLock<Mode> = OnceLock::new();
 static PROGRESS: OnceLock<progress::Progress> = OnceLock::new();

@@ -6,6 +6,7 @@
 //! always see them, while the plain text log only shows failures unless `-d` is given (and
 //! the spans only with `--trace`), so CI logs read as before.
 
+use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
 use std::time::Instant;
@@ -50,6 +51,12 @@ pub async fn phase<T, E: Display>(
         super::report::note_failure(None, Some(phase), &format!("{e:#}"));
     }
     result
+}
+
+/// [`phase`] for work that cannot fail: it always ends `done` and gives back `fut`'s value.
+pub async fn phase_infallible<T>(name: &str, nodes: usize, fut: impl Future<Output = T>) -> T {
+    let Ok(value) = phase(name, nodes, async { Ok::<_, Infallible>(fut.await) }).await;
+    value
 }
 
 /// A phase or step that is not run, with the reason.
@@ -114,6 +121,21 @@ mod tests {
         assert_eq!(events[1].node.as_deref(), Some("node1"));
         assert!(events[3].duration_ms.is_some());
         assert!(events[4].duration_ms.is_some());
+    }
+
+    #[test]
+    fn an_infallible_phase_reports_started_and_done_and_returns_the_value() {
+        let events = capture(|| {
+            let v = block_on(phase_infallible("remove", 2, async {
+                tracing::info!("cleaning");
+                vec!["n1", "n2"]
+            }));
+            assert_eq!(v, ["n1", "n2"]);
+        });
+        let statuses: Vec<_> = events.iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [Status::Started, Status::Info, Status::Done]);
+        assert!(events.iter().all(|e| e.phase.as_deref() == Some("remove")));
+        assert!(events[2].duration_ms.is_some());
     }
 
     #[test]

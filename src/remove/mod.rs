@@ -80,11 +80,7 @@ pub async fn remove_nodes(
         .buffer_unordered(opts.limit.max(1))
         .collect::<Vec<NodeReport>>();
     let connected = conns.len();
-    let mut reports = crate::events::phase("remove", connected, async {
-        Ok::<_, std::convert::Infallible>(all.await)
-    })
-    .await
-    .unwrap_or_else(|never| match never {});
+    let mut reports = crate::events::phase_infallible("remove", connected, all).await;
     let order = |name: &str| cfg.nodes.iter().position(|n| n.hostname_override == name);
     reports.sort_by_key(|r| order(&r.node));
     reports

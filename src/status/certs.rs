@@ -3,10 +3,7 @@
 use time::OffsetDateTime;
 
 use super::{CertExpiry, CertState};
-use crate::certs::{self, CertBundle};
-
-/// A certificate with fewer days left than this is flagged.
-pub const EXPIRY_WARN_DAYS: i64 = 30;
+use crate::certs::{self, CertBundle, EXPIRY_WARN_DAYS};
 
 /// Every certificate of `bundle` (key-only entries skipped), by name, with its state at `now`.
 pub fn certificate_expiry(bundle: &CertBundle, now: OffsetDateTime) -> Vec<CertExpiry> {
@@ -55,6 +52,9 @@ mod tests {
         let mut bundle = CertBundle::new();
         bundle.insert("long".into(), ca("long", issued, 3650));
         bundle.insert("soon".into(), ca("soon", issued, 20));
+        // The threshold is `rke cert check`'s: 89 days left is flagged, 90 is not.
+        bundle.insert("edge".into(), ca("edge", issued, EXPIRY_WARN_DAYS));
+        bundle.insert("safe".into(), ca("safe", issued, EXPIRY_WARN_DAYS + 1));
         bundle.insert("gone".into(), ca("gone", issued - Duration::days(10), 5));
         bundle.insert(
             "junk".into(),
@@ -68,13 +68,15 @@ mod tests {
         assert_eq!(
             states,
             [
+                ("edge", CertState::Expiring, 89),
                 ("gone", CertState::Expired, -6),
                 ("junk", CertState::Unreadable, 0),
                 ("long", CertState::Ok, 3649),
+                ("safe", CertState::Ok, 90),
                 ("soon", CertState::Expiring, 19),
             ]
         );
-        assert_eq!(report[2].not_after, "2033-11-11T22:13:20Z");
-        assert!(report[1].error.is_some());
+        assert_eq!(report[3].not_after, "2033-11-11T22:13:20Z");
+        assert!(report[2].error.is_some());
     }
 }

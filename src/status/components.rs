@@ -105,30 +105,7 @@ pub async fn node_components(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, Plane};
-    use std::collections::BTreeMap;
-
-    fn spec(name: &str, image: &str) -> ContainerSpec {
-        let mut s = ContainerSpec {
-            name: name.into(),
-            image: image.into(),
-            entrypoint: vec![],
-            args: vec!["--v=2".into()],
-            env: vec![],
-            binds: vec![],
-            network_mode: "host".into(),
-            pid_mode: None,
-            privileged: false,
-            restart_always: true,
-            user: None,
-            security_opt: vec![],
-            labels: BTreeMap::from([(CONTAINER_NAME_LABEL.to_string(), name.to_string())]),
-            health: None,
-            plane: Plane::Worker,
-        };
-        s.seal();
-        s
-    }
+    use crate::provision::spec::{ContainerSpec, test_spec};
 
     fn seen(s: &ContainerSpec, state: &str) -> ObservedContainer {
         ObservedContainer {
@@ -153,10 +130,10 @@ mod tests {
 
     #[test]
     fn every_drift_and_state() {
-        let etcd = spec("etcd", "etcd:1");
-        let kubelet = spec("kubelet", "k8s:1");
-        let proxy = spec("kube-proxy", "k8s:1");
-        let sched = spec("kube-scheduler", "k8s:1");
+        let etcd = test_spec("etcd", "etcd:1").sealed();
+        let kubelet = test_spec("kubelet", "k8s:1").sealed();
+        let proxy = test_spec("kube-proxy", "k8s:1").sealed();
+        let sched = test_spec("kube-scheduler", "k8s:1").sealed();
         let plan = plan(vec![etcd.clone(), kubelet.clone(), proxy.clone(), sched]);
         let mut kubelet_now = kubelet.clone();
         kubelet_now.args.push("--max-pods=50".into());
@@ -165,10 +142,10 @@ mod tests {
             seen(&etcd, "running"),
             seen(&kubelet_now, "running"),
             seen(&proxy, "exited"),
-            seen(&spec("kube-apiserver", "k8s:0"), "running"),
-            seen(&spec("old-kubelet", "k8s:0"), "exited"),
+            seen(&test_spec("kube-apiserver", "k8s:0").sealed(), "running"),
+            seen(&test_spec("old-kubelet", "k8s:0").sealed(), "exited"),
             // A helper container carries the name label too; it is not a component.
-            seen(&spec("rke-exec-probe", "alpine"), "exited"),
+            seen(&test_spec("rke-exec-probe", "alpine").sealed(), "exited"),
         ];
         let got = classify(&plan, &observed, false);
         let rows: Vec<(&str, ContainerState, Drift, Option<&str>)> = got
@@ -199,7 +176,7 @@ mod tests {
 
     #[test]
     fn etcd_drift_is_unknown_without_a_member_list() {
-        let etcd = spec("etcd", "etcd:1");
+        let etcd = test_spec("etcd", "etcd:1").sealed();
         let mut running = etcd.clone();
         running.args.push("--initial-cluster-state=existing".into());
         running.seal();

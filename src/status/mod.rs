@@ -12,7 +12,7 @@ mod etcd;
 mod gather;
 pub mod text;
 
-pub use certs::{EXPIRY_WARN_DAYS, certificate_expiry};
+pub use certs::certificate_expiry;
 pub use components::{classify, is_managed};
 pub use gather::{ConnectFailure, gather};
 
@@ -167,7 +167,7 @@ pub struct CertExpiry {
 #[serde(rename_all = "snake_case")]
 pub enum CertState {
     Ok,
-    /// Fewer than [`EXPIRY_WARN_DAYS`] days left.
+    /// Fewer than [`crate::certs::EXPIRY_WARN_DAYS`] days left.
     Expiring,
     Expired,
     Unreadable,

@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::{CertState, EXPIRY_WARN_DAYS, Report};
+use super::{CertState, Report};
+use crate::certs::EXPIRY_WARN_DAYS;
 
 /// The whole report as text, ending with a newline.
 pub fn render(r: &Report) -> String {
@@ -318,10 +319,10 @@ mod tests {
         );
         assert!(text.contains("healthy (leader)"));
         assert!(text.contains("2036-11-20 14:00:00"));
-        assert!(text.contains("EXPIRES WITHIN 30 DAYS"));
+        assert!(text.contains("EXPIRES WITHIN 90 DAYS"));
         assert!(text.ends_with(
             "Summary: 1/2 nodes reachable; 3 components: 2 match, 1 differ, 0 missing, 0 not \
-             wanted, 1 not running; etcd 1/1 healthy; 2 certificates, 1 expiring within 30 \
+             wanted, 1 not running; etcd 1/1 healthy; 2 certificates, 1 expiring within 90 \
              days, 0 expired or unreadable\n"
         ));
     }

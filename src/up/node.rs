@@ -1,6 +1,7 @@
 //! One node of the run: its `cluster.yml` entry, its connection and its plan, and the steps
 //! that touch only that node.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -109,9 +110,10 @@ impl Node {
     ) -> anyhow::Result<()> {
         for line in apply(&self.conn, actions, registries).await? {
             tracing::info!(node = self.name(), "{line}");
-            if let Some(what) = changed_key(&line) {
-                crate::events::report::add_changed(what, 1);
-            }
+        }
+        // `apply` stops at the first failure, so reaching here means every action was done.
+        for (what, n) in changed_counts(actions) {
+            crate::events::report::add_changed(what, n);
         }
         Ok(())
     }
@@ -171,21 +173,30 @@ pub fn unplanned(plan: &NodePlan, seen: &[ObservedContainer]) -> Vec<Action> {
         .collect()
 }
 
-/// The result's `changed` counter for one line [`apply`] reports ("created etcd", ...).
-fn changed_key(line: &str) -> Option<&'static str> {
-    match line.split(' ').next()? {
-        "created" => Some("containers_created"),
-        "replaced" => Some("containers_replaced"),
-        "started" => Some("containers_started"),
-        "removed" => Some("containers_removed"),
-        _ => None,
+/// The result's `changed` counter an action adds to; `None` for one that changes nothing.
+fn changed_key(action: &Action) -> Option<&'static str> {
+    match action {
+        Action::Create(_) => Some("containers_created"),
+        Action::Replace { .. } => Some("containers_replaced"),
+        Action::Start { .. } => Some("containers_started"),
+        Action::Remove { .. } => Some("containers_removed"),
+        Action::Leave { .. } => None,
     }
+}
+
+/// How many of `actions` each `changed` counter gets once they are all carried out.
+fn changed_counts(actions: &[Action]) -> BTreeMap<&'static str, u64> {
+    let mut counts = BTreeMap::new();
+    for what in actions.iter().filter_map(changed_key) {
+        *counts.entry(what).or_default() += 1;
+    }
+    counts
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use crate::provision::spec::test_spec;
 
     fn seen(name: &str) -> ObservedContainer {
         ObservedContainer {
@@ -196,6 +207,44 @@ mod tests {
             state: "running".into(),
             labels: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn changed_counts_come_from_the_action_kinds() {
+        let remove = |name: &str| Action::Remove {
+            name: name.into(),
+            id: format!("id-{name}"),
+        };
+        let actions = [
+            Action::Create(test_spec("etcd", "etcd:1")),
+            Action::Leave {
+                name: "kubelet".into(),
+            },
+            Action::Replace {
+                spec: test_spec("kube-proxy", "k8s:2"),
+                old_id: "id-kube-proxy".into(),
+                changed: vec!["image (k8s:1 → k8s:2)".into()],
+            },
+            Action::Create(test_spec("nginx-proxy", "nginx:1")),
+            Action::Start {
+                name: "cri-dockerd".into(),
+                id: "id-cri-dockerd".into(),
+            },
+            remove("kube-apiserver"),
+            remove("old-kubelet"),
+            remove("etcd-rolling-snapshots"),
+        ];
+        assert_eq!(
+            changed_counts(&actions),
+            BTreeMap::from([
+                ("containers_created", 2),
+                ("containers_removed", 3),
+                ("containers_replaced", 1),
+                ("containers_started", 1),
+            ])
+        );
+        let only_leaves = [Action::Leave { name: "a".into() }];
+        assert!(changed_counts(&only_leaves).is_empty());
     }
 
     #[test]

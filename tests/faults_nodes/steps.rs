@@ -186,6 +186,8 @@ pub fn unhealthy_component(ctx: &mut Ctx) -> anyhow::Result<()> {
     let run = up_json(ctx, &[]);
     let result = failed_result(&run, 6, "health-timeout")?;
     names(&run, "kubelet")?;
+    // The cause, which the kubelet logs above its stack dump, is quoted in the error.
+    names(&run, "unknown flag: --no-such-kubelet-flag")?;
     let nodes: Vec<&str> = result["errors"]
         .as_array()
         .map(|errors| errors.iter().filter_map(|e| e["node"].as_str()).collect())

@@ -2,6 +2,7 @@
 //! component answers healthy or its deadline passes (rke1.md §3.11-3.12).
 
 pub(crate) mod http;
+mod log_excerpt;
 mod target;
 mod tls;
 
@@ -27,8 +28,6 @@ use crate::transport::NodeConnection;
 /// No single probe may take longer than this, however far away the deadline is: a component
 /// that accepts connections and never answers must not eat the whole wait in one attempt.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many lines of the container's log a timeout error carries.
-const LOG_LINES: usize = 20;
 
 /// One health probe of `check` on `node`: success is a 200 answer, and for etcd's `/health`
 /// also a body whose `health` is `"true"`. The error says what went wrong (refused, TLS,
@@ -160,16 +159,15 @@ pub async fn wait_healthy(
         }
         tokio::time::sleep(interval).await;
     };
-    let logs = match tail_logs(node, container, LOG_LINES).await {
-        Ok(text) if text.trim().is_empty() => "(the container logged nothing)".to_string(),
-        Ok(text) => text.trim_end().to_string(),
+    let logs = match tail_logs(node, container, log_excerpt::READ_LINES).await {
+        Ok(text) => log_excerpt::excerpt(container, &text),
         Err(e) => format!("(its log could not be read: {e:#})"),
     };
     Err(classified(
         ErrorKind::HealthTimeout,
         format!(
             "node {}: container {container} did not become healthy: {} failed {attempts} \
-             time(s), last error: {last_error}\nlast {LOG_LINES} log lines of {container}:\n{logs}",
+             time(s), last error: {last_error}\n{logs}",
             node.name(),
             check.url,
         ),

@@ -135,29 +135,18 @@ fn label_changes(planned: &ContainerSpec, running: &ContainerSpec) -> Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provision::spec::Plane;
-    use std::collections::BTreeMap;
+    use crate::provision::spec::test_spec;
 
     fn spec() -> ContainerSpec {
-        let mut s = ContainerSpec {
-            name: "kubelet".into(),
-            image: "img:1".into(),
+        ContainerSpec {
             entrypoint: vec!["kubelet".into()],
             args: vec!["--a=1".into(), "--v=1".into()],
             env: vec!["A=1".into()],
             binds: vec!["/x:/x".into()],
-            network_mode: "host".into(),
             pid_mode: Some("host".into()),
-            privileged: false,
-            restart_always: true,
-            user: None,
-            security_opt: vec![],
-            labels: BTreeMap::from([(CONTAINER_NAME_LABEL.into(), "kubelet".into())]),
-            health: None,
-            plane: Plane::Worker,
-        };
-        s.seal();
-        s
+            ..test_spec("kubelet", "img:1")
+        }
+        .sealed()
     }
 
     #[test]

@@ -41,26 +41,22 @@ pub fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provision::spec::Plane;
+    use crate::provision::spec::test_spec;
     use std::collections::BTreeMap;
 
+    /// Unsealed and without the name label: the body must add both.
     fn spec() -> ContainerSpec {
         ContainerSpec {
-            name: "kubelet".into(),
-            image: "img:1".into(),
             entrypoint: vec!["kubelet".into()],
             args: vec!["--v=2".into(), "--x=y".into()],
             env: vec!["A=1".into()],
             binds: vec!["/etc/kubernetes:/etc/kubernetes:z".into()],
-            network_mode: "host".into(),
             pid_mode: Some("host".into()),
             privileged: true,
-            restart_always: true,
             user: Some("52034:52034".into()),
             security_opt: vec!["label=disable".into()],
             labels: BTreeMap::from([("x".to_string(), "y".to_string())]),
-            health: None,
-            plane: Plane::Worker,
+            ..test_spec("kubelet", "img:1")
         }
     }
 

@@ -144,29 +144,7 @@ fn changed_fields(spec: &ContainerSpec, seen: &ObservedContainer) -> Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provision::spec::{FILES_HASH_LABEL, Plane};
-
-    fn spec(name: &str, image: &str) -> ContainerSpec {
-        let mut s = ContainerSpec {
-            name: name.into(),
-            image: image.into(),
-            entrypoint: vec![],
-            args: vec!["sleep".into(), "1000".into()],
-            env: vec![],
-            binds: vec![],
-            network_mode: "none".into(),
-            pid_mode: None,
-            privileged: false,
-            restart_always: true,
-            user: None,
-            security_opt: vec![],
-            labels: BTreeMap::from([(CONTAINER_NAME_LABEL.to_string(), name.to_string())]),
-            health: None,
-            plane: Plane::Worker,
-        };
-        s.seal();
-        s
-    }
+    use crate::provision::spec::{FILES_HASH_LABEL, test_spec};
 
     fn seen(s: &ContainerSpec, id: &str, state: &str) -> ObservedContainer {
         ObservedContainer {
@@ -181,19 +159,19 @@ mod tests {
 
     #[test]
     fn the_four_cases_and_removal() {
-        let a = spec("a", "img:1");
-        let b = spec("b", "img:1");
-        let c = spec("c", "img:1");
-        let mut b2 = spec("b", "img:2");
+        let a = test_spec("a", "img:1").sealed();
+        let b = test_spec("b", "img:1").sealed();
+        let c = test_spec("c", "img:1").sealed();
+        let mut b2 = test_spec("b", "img:2").sealed();
         b2.labels.insert(FILES_HASH_LABEL.into(), "f".into());
         b2.seal();
         let observed = [
             seen(&a, "ida", "running"),
             seen(&b, "idb", "running"),
             seen(&c, "idc", "exited"),
-            seen(&spec("gone", "img:1"), "idg", "running"),
+            seen(&test_spec("gone", "img:1").sealed(), "idg", "running"),
         ];
-        let planned = [a.clone(), b2.clone(), c, spec("d", "img:1")];
+        let planned = [a.clone(), b2.clone(), c, test_spec("d", "img:1").sealed()];
         let actions = diff(&planned, &observed);
         assert_eq!(
             actions,
@@ -227,7 +205,10 @@ mod tests {
 
     #[test]
     fn same_plan_twice_is_all_leave() {
-        let planned = [spec("a", "img:1"), spec("b", "img:1")];
+        let planned = [
+            test_spec("a", "img:1").sealed(),
+            test_spec("b", "img:1").sealed(),
+        ];
         let observed: Vec<_> = planned.iter().map(|s| seen(s, "id", "running")).collect();
         assert!(diff(&planned, &observed).iter().all(|a| !a.is_change()));
         let restarting = [seen(&planned[0], "id", "restarting")];
@@ -239,7 +220,7 @@ mod tests {
 
     #[test]
     fn hidden_changes_and_foreign_containers_are_replaced() {
-        let a = spec("a", "img:1");
+        let a = test_spec("a", "img:1").sealed();
         let mut a2 = a.clone();
         a2.args.push("--x".into());
         a2.seal();
@@ -262,7 +243,7 @@ mod tests {
 
     #[test]
     fn leftover_of_an_interrupted_replace_is_removed() {
-        let a = spec("a", "img:1");
+        let a = test_spec("a", "img:1").sealed();
         let mut old = seen(&a, "idold", "exited");
         old.name = "old-a".into();
         assert_eq!(

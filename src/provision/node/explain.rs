@@ -149,29 +149,22 @@ pub async fn explain_replace(
 mod tests {
     use super::*;
     use crate::provision::node::create_body;
-    use crate::provision::spec::CONTAINER_NAME_LABEL;
+    use crate::provision::spec::test_spec;
     use bollard::models::{ContainerConfig, HostConfig};
 
     fn spec() -> ContainerSpec {
-        let mut s = ContainerSpec {
-            name: "kube-proxy".into(),
-            image: "img:1".into(),
+        ContainerSpec {
             entrypoint: vec!["kube-proxy".into()],
             args: vec!["--v=2".into()],
             env: vec!["A=1".into()],
             binds: vec!["/etc/kubernetes:/etc/kubernetes:z".into()],
-            network_mode: "host".into(),
             pid_mode: Some("host".into()),
             privileged: true,
-            restart_always: true,
             user: Some("1:2".into()),
             security_opt: vec!["label=disable".into()],
-            labels: BTreeMap::from([(CONTAINER_NAME_LABEL.into(), "kube-proxy".into())]),
-            health: None,
-            plane: Plane::Worker,
-        };
-        s.seal();
-        s
+            ..test_spec("kube-proxy", "img:1")
+        }
+        .sealed()
     }
 
     /// What the engine reports for a container created from `body`, image defaults merged.

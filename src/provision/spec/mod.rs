@@ -23,9 +23,13 @@ mod snapshot_agent;
 mod types;
 
 #[cfg(test)]
+mod fixture;
+#[cfg(test)]
 mod tests;
 
 pub use etcd::has_etcdutl;
+#[cfg(test)]
+pub(crate) use fixture::test_spec;
 pub use inputs::{EtcdClusterState, EtcdMembership, HostFacts, PlanInputs};
 pub use net::{host_port, under_prefix};
 pub use paths::ETCD_HOST_DATA_DIR;

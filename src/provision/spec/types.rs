@@ -224,24 +224,17 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provision::spec::test_spec;
 
+    /// Unsealed, with the properties `hash_covers_every_container_property` flips set.
     fn spec() -> ContainerSpec {
         ContainerSpec {
-            name: "kubelet".into(),
-            image: "img:1".into(),
             entrypoint: vec!["kubelet".into()],
             args: vec!["--v=2".into()],
-            env: vec![],
             binds: vec!["/a:/a".into()],
-            network_mode: "host".into(),
             pid_mode: Some("host".into()),
             privileged: true,
-            restart_always: true,
-            user: None,
-            security_opt: vec![],
-            labels: BTreeMap::from([(CONTAINER_NAME_LABEL.into(), "kubelet".into())]),
-            health: None,
-            plane: Plane::Worker,
+            ..test_spec("kubelet", "img:1")
         }
     }
 

@@ -20,6 +20,10 @@ JSON=$DIR/servers.json
 HERE=$(cd "$(dirname "$0")" && pwd)
 INSTANCES=(http https auth)
 
+# For close_inherited_fds; sourcing it only defines functions and settings.
+# shellcheck source=../lib/host.sh
+source "$HERE/../lib/host.sh"
+
 die() {
 	echo "moto.sh: $*" >&2
 	exit 1
@@ -91,12 +95,9 @@ start_one() {
 	local env=()
 	[[ $name == auth ]] && env=(INITIAL_NO_AUTH_ACTION_COUNT=4)
 	(
-		# Close every descriptor this script inherited (not only our lock, fd 9): a caller's
-		# `flock FILE cmd` lock would otherwise be held for the server's whole life.
-		for fd in "/proc/$BASHPID/fd/"*; do
-			n=${fd##*/}
-			((n > 2)) && eval "exec $n>&-"
-		done
+		# Not only our lock (fd 9): a caller's `flock FILE cmd` lock would otherwise be held
+		# for the server's whole life.
+		close_inherited_fds
 		exec env "${env[@]}" setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" "$@" \
 			</dev/null >"$RUN/$name.log" 2>&1
 	) &
