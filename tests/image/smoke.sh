@@ -75,7 +75,7 @@ else
 	strict=(--ssh-host-key-checking strict --known-hosts "$known_hosts")
 	check "preflight of 3 nodes from the image" 0 "^node3 +$(jq -r '.nodes[2].address' "$env_json") " \
 		"${on_nodes[@]}" preflight "${strict[@]}"
-	check "up --dry-run from the image exits 2 (changes pending)" 2 'node1' \
+	check "up --dry-run from the image exits 2 (changes pending)" 2 "^node1 \\($(jq -r '.nodes[0].address' "$env_json")\\):" \
 		"${on_nodes[@]}" up --dry-run "${strict[@]}"
 fi
 
