@@ -87,6 +87,7 @@ rm -f "$RKE_E2E_TRANSCRIPT" "$RKE_E2E_SECRETS"
 # below with the rest.
 if ((image)); then
     echo "==> waiting for the image's release build (log: $image_log)"
+    waited=$SECONDS
     if ! wait "$image_pid"; then
         image_pid=
         tail -n 40 "$image_log"
@@ -95,6 +96,7 @@ if ((image)); then
     fi
     image_pid=
     grep -h -E '^==> (target|rke built in|static)' "$image_log" || true
+    echo "==> waited $((SECONDS - waited))s for it after the tests"
     echo "==> container image (scripts/build-image.sh, tests/image/smoke.sh)"
     bash scripts/build-image.sh rke:test 2>&1 | tee -a "$log"
     bash tests/image/smoke.sh rke:test 2>&1 | tee -a "$log" || status=1
