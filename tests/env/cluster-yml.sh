@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints a cluster.yml for the e2e environment (env.json) on stdout: the one generator shared
-# by tests/up_nodes.rs, scripts/local-cluster.sh and bench/up.sh.
+# by tests/up_nodes.rs, scripts/local-cluster.sh and bench/all.sh.
 #
 #   tests/env/cluster-yml.sh [--env ENV_JSON] [--kubelet-arg KEY=VALUE]... [--snapshots C:R]
 #                            [I:ROLE[,ROLE]...]...
