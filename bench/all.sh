@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ENV_JSON=${RKE_E2E_ENV:-${RKE_E2E_STATE:-${RKE_E2E_CACHE:-/var/cache/rke-e2e}/run}/env.json}
+# shellcheck source=tests/env/lib/env-json.sh
+source tests/env/lib/env-json.sh
+ENV_JSON=$E2E_ENV_JSON
 CONNECT_RUNS=${CONNECT_RUNS:-5}
 NODES=5 # fresh up on 1-3, node4 joins as a worker; preflight of 5 nodes uses all of them
 say() { printf '==> %s\n' "$*" >&2; }

@@ -18,7 +18,9 @@ die() {
 }
 ((EUID == 0)) || die "run as root (the test environment runs privileged containers and dockerd)"
 
-ENV_JSON=${RKE_E2E_ENV:-${RKE_E2E_STATE:-${RKE_E2E_CACHE:-/var/cache/rke-e2e}/run}/env.json}
+# shellcheck source=tests/env/lib/env-json.sh
+source tests/env/lib/env-json.sh
+ENV_JSON=$E2E_ENV_JSON
 DIR=local-cluster
 NODES=3
 

@@ -59,7 +59,9 @@ check "validate: misspelled key exits 3 naming cluster.yml:$line:1" 3 \
 # a 3-node cluster, exits 2 (pending changes) and writes nothing (the directory is read-only).
 # The host's network, so the nodes' addresses are reachable; the key and known_hosts mounted at
 # the paths the generated cluster.yml and the flag name.
-env_json=${RKE_E2E_ENV:-${RKE_E2E_STATE:-${RKE_E2E_CACHE:-/var/cache/rke-e2e}/run}/env.json}
+# shellcheck source=tests/env/lib/env-json.sh
+source tests/env/lib/env-json.sh
+env_json=$E2E_ENV_JSON
 if [[ ${RKE_IMAGE_SMOKE_NODES:-1} == 0 ]]; then
 	echo "skipped: the checks against nodes (RKE_IMAGE_SMOKE_NODES=0)"
 elif [[ ! -f $env_json ]]; then
