@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=tests/env/lib/env-json.sh
 source tests/env/lib/env-json.sh
 ENV_JSON=$E2E_ENV_JSON
+KUBECTL=$(jq -r .kubectl "$ENV_JSON")
 CONNECT_RUNS=${CONNECT_RUNS:-5}
 NODES=5 # fresh up on 1-3, node4 joins as a worker; preflight of 5 nodes uses all of them
 say() { printf '==> %s\n' "$*" >&2; }
@@ -64,8 +65,9 @@ clean_nodes() {
 				/opt/rke/etcd-snapshots-restore /opt/rke/bin' || say "cleaning node $i failed"
 	done
 }
-# The CNI stand-in kubelet needs to go Ready (the generated cluster.yml has no network plugin).
-cni() { docker exec "$(container "$1")" rke-e2e-cni "$(jq -r ".nodes[$(($1 - 1))].pod_cidr" "$ENV_JSON")"; }
+# The environment's network plugin (the generated cluster.yml has `network: none`): a DaemonSet
+# applied once after the first `up`, as a user of `network: none` would; nodes added later get it.
+network() { bash tests/env/network-addon.sh --env "$ENV_JSON" | "$KUBECTL" --kubeconfig "$WORK/kube_config_cluster.yml" apply -f - >/dev/null; }
 config() { bash tests/env/cluster-yml.sh --env "$ENV_JSON" "$@" >"$WORK/cluster.yml"; }
 
 WORK=$(mktemp -d /tmp/rke-bench.XXXXXX)
@@ -124,8 +126,8 @@ config 1:etcd,controlplane,worker 2:etcd,controlplane,worker 3:etcd,worker 4:wor
 connect "connect to 5 nodes (\`preflight\`)"
 
 config 1:etcd,controlplane,worker 2:etcd,controlplane,worker 3:etcd,worker
-for i in 1 2 3 4; do cni "$i"; done
 measure "fresh 3-node \`up\`" up
+network
 measure "no-op \`up\`" up
 measure "\`up --dry-run\`, nothing pending" up --dry-run
 

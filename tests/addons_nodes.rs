@@ -1,7 +1,8 @@
-//! Addons end to end on nodes 1-3 of tests/env (`tests/env/up.sh`): the built-in addons are
-//! all `none` there (their images cannot be pulled), so this exercises the user addons and
-//! the machinery every addon shares: server-side apply, rollout waits, the inventory and
-//! deletion of what is no longer in the config.
+//! Addons end to end on nodes 1-3 of tests/env (`tests/env/up.sh`): the user addons and the
+//! machinery every addon shares (server-side apply, rollout waits, the inventory and deletion
+//! of what is no longer in the config), and the built-in ones: every manifest rke renders is
+//! accepted by the API server (`dryRun=All`, per network plugin and shape option; their real
+//! images cannot be pulled here), and CoreDNS runs for real with stand-in images.
 //!
 //! One scenario in sequence: `addons:` (a ConfigMap and a Deployment of the registry's nginx)
 //! plus `addons_include:` (a local file with another ConfigMap) → `rke up` → the objects exist
@@ -25,11 +26,13 @@ mod nodes;
 mod scenario;
 #[path = "addons_nodes/steps.rs"]
 mod steps;
+#[path = "addons_nodes/steps_builtin.rs"]
+mod steps_builtin;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 4] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
     (
         "inline and included user addons are applied and rolled out",
         steps::addons_applied,
@@ -48,6 +51,21 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 4] = [
     (
         "a Deployment that never becomes available is reported by name in time",
         steps::broken_addon_reported,
+        Continue,
+    ),
+    (
+        "every built-in addon manifest is accepted by the API server (dry run, 3 variants)",
+        steps_builtin::builtin_manifests_accepted,
+        Continue,
+    ),
+    (
+        "CoreDNS (stand-in images) is applied and becomes available",
+        steps_builtin::coredns_applied_and_available,
+        Continue,
+    ),
+    (
+        "a built-in addon that cannot roll out fails the run, naming addon, object, reason",
+        steps_builtin::broken_builtin_addon_fails_the_run,
         Continue,
     ),
 ];

@@ -2,7 +2,7 @@
 //! (`tests/env/up.sh`; `RKE_E2E_SKIP=1` skips, a missing environment fails).
 //!
 //! Brings up etcd, control plane and worker containers exactly as `rke up` plans them, then
-//! checks: authz objects let kubelets register, nodes go Ready with the CNI stand-in,
+//! checks: authz objects let kubelets register, nodes go Ready with the environment's network plugin,
 //! labels/taints sync (and rke-set ones are removed), the state Secret round-trips, cordon,
 //! node deletion. Everything rke created on the nodes is removed at the end, pass or fail.
 
@@ -35,12 +35,12 @@ async fn exercise(up: &bringup::Cluster) -> anyhow::Result<()> {
     let node_binding = crbs.get("system:node").await?;
     ensure!(node_binding.subjects.unwrap()[0].name == "system:nodes");
 
-    // CNI stand-in so kubelets report Ready.
-    for (i, node) in up.env["nodes"].as_array().unwrap().iter().enumerate() {
-        bringup::host_docker_exec(
-            node["container"].as_str().unwrap(),
-            &format!("rke-e2e-cni 10.42.{}.0/24", i + 1),
-        )?;
+    // The environment's network plugin (a DaemonSet), so kubelets report Ready.
+    let manifest = e2e::network_addon_yaml(&up.env);
+    let objects = rke::addons::manifest::parse_documents("network", "network-addon.sh", &manifest)?;
+    let mut applier = rke::addons::apply::Applier::new(api.client().clone());
+    for object in &objects {
+        applier.apply("rke-e2e-network", object).await?;
     }
     let names: Vec<String> = up.node_names.clone();
     api.wait_nodes_ready(&names, Duration::from_secs(180))

@@ -2,7 +2,9 @@
 //! real Kubernetes v1.20.2: the rke binary and kubectl are driven exactly as a user would.
 //!
 //! One scenario in sequence (steps build on the previous ones; after a failed step that later
-//! ones need, the rest is skipped): a fresh 3-node cluster, a pod on the worker-only node, an idempotent re-run,
+//! ones need, the rest is skipped): a fresh 3-node cluster, a pod on the worker-only node,
+//! Kubernetes behaviour (pod network, Services, hostPort, logs/exec/port-forward/attach,
+//! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run,
 //! adding and removing nodes while the API is watched, runs that fail on one node (before and
 //! halfway) and the recovery, and no private keys in any container's configuration. The
 //! nodes are cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment fails.
@@ -22,11 +24,13 @@ mod scenario;
 mod steps_change;
 #[path = "up_nodes/steps_fresh.rs"]
 mod steps_fresh;
+#[path = "up_nodes/steps_kube.rs"]
+mod steps_kube;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 16] = [
     (
         "fresh 3-node cluster: nodes Ready, etcd healthy",
         steps_fresh::fresh_three_node_cluster,
@@ -36,6 +40,21 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
         "a pod on the worker-only node, kubectl exec",
         steps_fresh::pod_on_worker_only_node,
         Stop,
+    ),
+    (
+        "pod network across nodes, ClusterIP from pods and nodes, NodePort, hostPort",
+        steps_kube::pod_network_and_services,
+        Continue,
+    ),
+    (
+        "logs, exec, port-forward and attach on the worker-only node",
+        steps_kube::logs_exec_port_forward_attach,
+        Continue,
+    ),
+    (
+        "custom resources; kube-apiserver does not restart",
+        steps_kube::custom_resources,
+        Continue,
     ),
     (
         "no private keys in containers (fresh cluster)",
@@ -52,7 +71,17 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
         steps_change::add_worker_node4,
         Stop,
     ),
+    (
+        "node4 gets routes to the others' pod subnets, they to its",
+        steps_kube::routes_follow_nodes,
+        Continue,
+    ),
     ("remove node3", steps_change::remove_node3, Stop),
+    (
+        "node3's pod subnet is no longer routed",
+        steps_kube::routes_follow_nodes,
+        Continue,
+    ),
     (
         "the API answered throughout adding node4 and removing node3",
         steps_change::api_answered_throughout,
@@ -71,6 +100,11 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
     (
         "no private keys in containers (after all changes)",
         steps_fresh::no_private_keys_in_containers,
+        Continue,
+    ),
+    (
+        "kube-proxy proxy-mode ipvs through extra_args",
+        steps_kube::kube_proxy_ipvs_mode,
         Continue,
     ),
 ];

@@ -70,9 +70,28 @@ impl Applier {
         }
     }
 
-    /// Server-side apply `object`; returns its identity with the namespace it landed in
-    /// (`default` for a namespaced object that names none, none for cluster-scoped ones).
-    pub async fn apply(&mut self, addon: &str, object: &Value) -> anyhow::Result<ObjectRef> {
+    /// Server-side apply `object` with `dryRun=All`: the API server validates it (schema,
+    /// admission) and answers with the object it would store, and nothing changes. Namespaced
+    /// objects need their namespace to exist.
+    pub async fn apply_dry_run(&mut self, addon: &str, object: &Value) -> anyhow::Result<Value> {
+        let (r, resource, caps, object) = self.target(addon, object).await?;
+        let api = self.api(&resource, &caps, &r.namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        let stored = api
+            .patch(&r.name, &params, &Patch::Apply(&object))
+            .await
+            .map_err(|e| api_error(format!("addon {addon}: applying {r} (dry run)"), e))?;
+        Ok(serde_json::to_value(stored)?)
+    }
+
+    /// The object's identity, resource and scope, and the object as it is sent: with the
+    /// namespace it lands in (`default` for a namespaced object that names none, none for
+    /// cluster-scoped ones).
+    async fn target(
+        &mut self,
+        addon: &str,
+        object: &Value,
+    ) -> anyhow::Result<(ObjectRef, ApiResource, ApiCapabilities, Value)> {
         let mut r = ObjectRef::of(object);
         let (resource, caps) = self.resolve(&r.api_version, &r.kind).await.map_err(|e| {
             api_error(
@@ -96,6 +115,13 @@ impl Applier {
                 meta.remove("namespace");
             }
         }
+        Ok((r, resource, caps, object))
+    }
+
+    /// Server-side apply `object`; returns its identity with the namespace it landed in
+    /// (`default` for a namespaced object that names none, none for cluster-scoped ones).
+    pub async fn apply(&mut self, addon: &str, object: &Value) -> anyhow::Result<ObjectRef> {
+        let (r, resource, caps, object) = self.target(addon, object).await?;
         let api = self.api(&resource, &caps, &r.namespace);
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let applied = api.patch(&r.name, &params, &Patch::Apply(&object)).await;

@@ -6,7 +6,6 @@ use anyhow::{Context, bail, ensure};
 use serde_json::Value;
 
 use super::cluster::{Ctx, eventually};
-use super::nodes;
 
 const NODES: [&str; 3] = ["node1", "node2", "node3"];
 const INLINE_CM: &str = "addons-e2e-inline";
@@ -134,9 +133,6 @@ pub fn addons_applied(ctx: &mut Ctx) -> anyhow::Result<()> {
         true,
         Some(120),
     )?;
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     ctx.up_ok()?;
     ctx.wait_nodes_ready(&NODES, Duration::from_secs(300))?;
     let cm = get_json(ctx, "configmap", INLINE_CM)?;

@@ -36,9 +36,6 @@ fn address(ctx: &Ctx, i: usize) -> String {
 /// Deployment (its pod mounts the default service account's token).
 pub fn fresh_cluster_with_pod(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_config(&[], &[])?;
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     ctx.up_ok()?;
     ctx.wait_nodes_ready(&NODES, Duration::from_secs(300))?;
     let manifest = format!(

@@ -74,27 +74,13 @@ pub fn node_container(env: &Value, i: usize) -> String {
         .to_string()
 }
 
-/// The pod subnet env.json suggests for node `i` (1-based), for the CNI stand-in.
-pub fn pod_cidr(env: &Value, i: usize) -> String {
-    env["nodes"][i - 1]["pod_cidr"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("10.42.{i}.0/24"))
-}
-
-/// The kubectl the environment built (`<cache>/kubernetes/<version>/bin/kubectl`; the cache is
-/// `$RKE_E2E_CACHE` or the parent of the state directory, as in tests/env/lib/common.sh).
+/// The kubectl the environment built (env.json's `kubectl`, written by tests/env/lib/nodes.sh).
 pub fn kubectl(env: &Value) -> PathBuf {
-    let version = env["kubernetes_version"].as_str().unwrap_or("v1.20.2");
-    let cache = std::env::var_os("RKE_E2E_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            env["state_dir"]
-                .as_str()
-                .and_then(|s| std::path::Path::new(s).parent().map(PathBuf::from))
-        })
-        .unwrap_or_else(|| PathBuf::from("/var/cache/rke-e2e"));
-    cache.join("kubernetes").join(version).join("bin/kubectl")
+    PathBuf::from(
+        env["kubectl"]
+            .as_str()
+            .expect("env.json has no kubectl path: re-run tests/env/up.sh"),
+    )
 }
 
 /// `docker exec <node container> sh -c <script>` on the host engine: (success, stdout, stderr).
@@ -126,6 +112,24 @@ pub fn generated_cluster_yml(nodes: &[&str], kubelet_args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("cluster.yml is UTF-8")
+}
+
+/// The environment's network plugin as YAML (tests/env/network-addon.sh, the generator
+/// scripts/local-cluster.sh and bench/all.sh use too).
+pub fn network_addon_yaml(env: &Value) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/env/network-addon.sh");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(script).arg("--env").arg(env_path());
+    if let Some(cidr) = env["cluster_cidr"].as_str() {
+        cmd.args(["--cluster-cidr", cidr]);
+    }
+    let out = cmd.output().expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the manifest is UTF-8")
 }
 
 /// Append one rke run's output to `$RKE_E2E_TRANSCRIPT` when set (scripts/test-all.sh sets it):

@@ -11,7 +11,8 @@
 # Without any, the three-node layout: 1 and 2 etcd+controlplane+worker, 3 etcd+worker.
 # Nodes are named node<I> (hostname_override); odd nodes log in as `rke` (docker group),
 # even ones as root. The cluster runs the environment's own images from its registry: no
-# network plugin (the CNI stand-in rke-e2e-cni takes its place), no addons.
+# network plugin (`network: none`: tests/env/network-addon.sh is the environment's plugin, applied
+# after `rke up`), no addons.
 set -euo pipefail
 
 usage() {

@@ -91,6 +91,7 @@ phase_images() {
 	if ((!E2E_LIGHT)); then
 		push_image "$(etcd_image)" "etcd:$E2E_ETCD_TAG"
 		push_image "$(nginx_image)" "nginx:$E2E_NGINX_TAG"
+		push_image "$(addon_standin_image)" "addon-standin:$E2E_ADDON_STANDIN_TAG"
 		kubernetes_base_image >/dev/null
 		finish_kubernetes_build
 		push_image "$(kubernetes_image)" "kubernetes:$E2E_K8S_VERSION"

@@ -180,9 +180,6 @@ pub fn stopped_engine(ctx: &mut Ctx) -> anyhow::Result<()> {
 pub fn unhealthy_component(ctx: &mut Ctx) -> anyhow::Result<()> {
     // The kubelet refuses to start with a flag it does not know; everything before it works.
     ctx.write_config(&LAYOUT, &["no-such-kubelet-flag=1"])?;
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     let run = up_json(ctx, &[]);
     let result = failed_result(&run, 6, "health-timeout")?;
     names(&run, "kubelet")?;

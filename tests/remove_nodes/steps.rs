@@ -62,9 +62,6 @@ pub fn fresh_cluster_with_pod(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 fn up_fresh(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_config(&[], &[])?;
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     ctx.up_ok()?;
     ctx.wait_nodes_ready(&node_names(), Duration::from_secs(300))
 }
@@ -312,9 +309,6 @@ pub fn remove_again_is_harmless(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 pub fn fresh_up_after_remove(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_config(&[], &[])?;
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     // With the JSON event stream: phases and per-node steps, then the result.
     let run = ctx.rke_up(&["--output", "json"]);
     let (events, result) = run.json_ok("up")?;
@@ -350,6 +344,7 @@ pub fn fresh_up_after_remove(ctx: &mut Ctx) -> anyhow::Result<()> {
             "no images step for {name}"
         );
     }
+    ctx.apply_network()?;
     ctx.wait_nodes_ready(&node_names(), Duration::from_secs(300))?;
     let members = nodes::etcd_members(&ctx.env, 1)?;
     if members.len() != 3 {

@@ -37,9 +37,6 @@ pub fn restore_onto_new_nodes(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut spec = RECURRING.to_vec();
     spec.extend(["4:etcd,controlplane,worker", "5:etcd,worker"]);
     ctx.write_config(&spec, &[])?;
-    for i in 4..=5 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     let mut restore = vec!["etcd", "snapshot-restore", "--name", "e2e-dr"];
     restore.extend(&flags);
     let run = ok(ctx.rke(&restore), "snapshot-restore onto node4, node5")?;

@@ -25,9 +25,6 @@ pub fn fresh_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
         "3:etcd,worker",
     ]);
     ctx.write_config(&spec, &[])?;
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     ctx.up_ok()?;
     ctx.wait_nodes_ready(&["node1", "node2", "node3"], Duration::from_secs(300))?;
     support::etcd_healthy(ctx, 1, 3)

@@ -14,9 +14,6 @@ const KUBELET_ARG: &str = "max-pods=123";
 /// node1, node2: etcd + controlplane + worker; node3: etcd + worker.
 pub fn fresh_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_config(&[], &[])?;
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     ctx.up_ok()?;
     ctx.wait_nodes_ready(&NODES, Duration::from_secs(300))
 }

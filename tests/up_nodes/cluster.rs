@@ -245,7 +245,19 @@ impl Ctx {
         for f in [self.state_file(), self.kubeconfig()] {
             anyhow::ensure!(f.is_file(), "rke up exited 0 but wrote no {}", f.display());
         }
+        self.apply_network()?;
         Ok(run)
+    }
+
+    /// The environment's network plugin (tests/env/network-addon.sh: a DaemonSet that gives
+    /// each node a bridge network for its Node's podCIDR and routes the other nodes' pod
+    /// subnets), applied with kubectl as a user of `network: none` would. Idempotent; `up_ok`
+    /// calls it after every run, and nodes go Ready once its pod runs on them.
+    pub fn apply_network(&self) -> anyhow::Result<()> {
+        let manifest = e2e::network_addon_yaml(&self.env);
+        self.kubectl_stdin(&["apply", "-f", "-"], &manifest)
+            .map(drop)
+            .context("applying the environment's network plugin")
     }
 
     /// `rke up --dry-run`, checking the contract every dry run keeps: exit 0 or 2 and a last

@@ -48,7 +48,7 @@ pub fn cleanup(env: &Value) {
          [ -z \"$ids$pods\" ] || docker rm -f -v $ids $pods >/dev/null; \
          grep ' /var/lib/kubelet' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l; \
          rm -rf /etc/kubernetes /var/lib/etcd/* /var/lib/kubelet/* /etc/cni/* /opt/cni/* \
-           /var/lib/cni/* /var/run/calico; true"
+           /var/lib/cni/* /var/run/calico; ip route flush proto 77; true"
     );
     for i in 1..=node_count(env) {
         if let Err(e) = sh(env, i, &script) {
@@ -76,12 +76,6 @@ pub fn rke_containers(env: &Value, i: usize) -> anyhow::Result<BTreeMap<String, 
         .filter_map(|l| l.split_once(' '))
         .map(|(id, name)| (name.to_string(), id.to_string()))
         .collect())
-}
-
-/// The CNI stand-in (bridge network for the node's pod subnet), which kubelet needs to go
-/// Ready with `network: none`.
-pub fn install_cni(env: &Value, i: usize) -> anyhow::Result<()> {
-    sh(env, i, &format!("rke-e2e-cni {}", e2e::pod_cidr(env, i))).map(drop)
 }
 
 /// `etcdctl` inside node `i`'s etcd container (rke sets the ETCDCTL_* variables there).

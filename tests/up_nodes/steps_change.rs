@@ -45,7 +45,6 @@ pub fn add_worker_node4(ctx: &mut Ctx) -> anyhow::Result<()> {
         "the dry run does not mention node4: {}",
         dry.describe()
     );
-    nodes::install_cni(&ctx.env, 4)?;
     ctx.up_ok()?;
     println!("    check: node4 Ready next to node1..3");
     ctx.wait_nodes_ready(

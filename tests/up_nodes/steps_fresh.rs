@@ -15,10 +15,6 @@ const POD: &str = "up-nodes-probe";
 pub fn fresh_three_node_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
     ctx.write_config(&[], &[])?;
     println!("    cluster.yml: node1, node2 etcd+controlplane+worker; node3 etcd+worker");
-    // The CNI stand-in goes first: whether or not rke waits for Ready nodes, they need it.
-    for i in 1..=3 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     ctx.up_ok()?;
     println!("    check: kubectl get nodes lists node1..3, all Ready (CNI stand-in installed)");
     ctx.wait_nodes_ready(&["node1", "node2", "node3"], Duration::from_secs(300))?;

@@ -83,9 +83,6 @@ fn kubelet_image(ctx: &Ctx, i: usize) -> anyhow::Result<String> {
 
 pub fn fresh_cluster_with_deployment(ctx: &mut Ctx) -> anyhow::Result<()> {
     write_config(ctx, false, false)?;
-    for i in 1..=5 {
-        nodes::install_cni(&ctx.env, i)?;
-    }
     ctx.up_ok()?;
     ctx.wait_nodes_ready(&NAMES, Duration::from_secs(300))?;
     let nginx = ctx.env["images"]["nginx"]

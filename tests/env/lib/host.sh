@@ -2,7 +2,7 @@
 # Host preparation: Debian packages and the host's Docker engine.
 
 E2E_HOST_PKGS=(docker.io debootstrap jq docker-registry apache2-utils openssh-client openssl curl ca-certificates procps)
-E2E_K8S_BUILD_PKGS=(golang-go rsync make dpkg-dev xz-utils)
+E2E_K8S_BUILD_PKGS=(golang-go rsync make dpkg-dev xz-utils golang-github-modern-go-reflect2-dev)
 
 E2E_APT_UPDATED=0
 apt_update_once() {

@@ -11,6 +11,7 @@ E2E_NGINX_PKGS=nginx-light,libnginx-mod-stream
 E2E_ETCD_TAG=v3.4.23
 E2E_NGINX_TAG=1.22.1
 E2E_BUSYBOX_TAG=1.35.0
+E2E_ADDON_STANDIN_TAG=1
 
 registry_image() { echo "$E2E_REGISTRY/$E2E_PREFIX/$1"; }
 
@@ -64,7 +65,7 @@ install_files() {
 build_node_tree() {
 	local dir=$1
 	debootstrap_tree "$dir" "$E2E_NODE_PKGS"
-	install_files "$dir" node-init runc-capfix rke-e2e-cni
+	install_files "$dir" node-init runc-capfix
 	# A non-root user that reaches Docker only through the docker group (no sudo).
 	chroot "$dir" useradd --create-home --shell /bin/bash --groups docker rke
 	# openssh-server's postinst made host keys; nodes must not share them (node-init
@@ -96,6 +97,15 @@ build_busybox_tree() {
 	install -m 755 "$E2E_DIR/files/pause" "$dir/pause"
 }
 
+build_addon_standin_tree() {
+	local dir=$1 name
+	busybox_tree "$dir"
+	install -m 755 "$E2E_DIR/files/addon-standin" "$dir/standin"
+	for name in coredns cluster-proportional-autoscaler; do ln -s standin "$dir/$name"; done
+	mkdir -p "$dir/www"
+	for name in health ready healthz; do echo ok >"$dir/www/$name"; done
+}
+
 build_etcd_tree() {
 	local dir=$1 debs=$E2E_CACHE/work/etcd-debs
 	rm -rf "$debs"
@@ -114,7 +124,7 @@ build_etcd_tree() {
 
 # Image recipes: key inputs, build function and import changes in one place each.
 node_image() {
-	ensure_image node "$(recipe_key node "$E2E_NODE_PKGS" "$E2E_DIR"/files/{node-init,runc-capfix,rke-e2e-cni})" \
+	ensure_image node "$(recipe_key node "$E2E_NODE_PKGS" "$E2E_DIR"/files/{node-init,runc-capfix})" \
 		build_node_tree 'CMD ["/usr/local/bin/node-init"]'
 }
 # The Debian part is built while Kubernetes compiles; the binaries are added on top
@@ -126,7 +136,8 @@ kubernetes_base_image() {
 kubernetes_image() {
 	local base image container b
 	base=$(kubernetes_base_image)
-	image=$E2E_PREFIX/kubernetes:$E2E_K8S_VERSION-${base##*:}
+	# The binaries' build revision is part of the tag: a rebuilt recipe never reuses an image.
+	image=$E2E_PREFIX/kubernetes:$E2E_K8S_VERSION-$E2E_K8S_BUILD_REV-${base##*:}
 	if ! docker image inspect "$image" >/dev/null 2>&1; then
 		k8s_binaries_cached || die "Kubernetes binaries missing in $(k8s_bin_dir)"
 		container=$(docker create "$base")
@@ -151,6 +162,10 @@ busybox_image() {
 pause_image() {
 	ensure_image pause "$(recipe_key busybox "$E2E_BUSYBOX_TAG" "$E2E_DIR/files/pause")" \
 		build_busybox_tree 'ENV PATH=/bin' 'CMD ["/pause"]'
+}
+addon_standin_image() {
+	ensure_image addon-standin "$(recipe_key addon-standin "$E2E_BUSYBOX_TAG" "$E2E_DIR/files/addon-standin")" \
+		build_addon_standin_tree 'ENV PATH=/bin' 'ENTRYPOINT ["/standin"]'
 }
 etcd_image() {
 	ensure_image etcd "$(recipe_key etcd "$E2E_ETCD_TAG")" \

@@ -4,7 +4,10 @@
 
 E2E_K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
-k8s_bin_dir() { echo "$E2E_CACHE/kubernetes/$E2E_K8S_VERSION/bin"; }
+# The build's revision is part of the cache path: binaries of an older recipe are never reused.
+#   r2: vendored github.com/modern-go/reflect2 1.0.1 replaced by Debian's 1.0.2 (below).
+E2E_K8S_BUILD_REV=r2
+k8s_bin_dir() { echo "$E2E_CACHE/kubernetes/$E2E_K8S_VERSION-$E2E_K8S_BUILD_REV/bin"; }
 
 k8s_binaries_cached() {
 	local dir b
@@ -36,7 +39,24 @@ k8s_prepare_source() {
 	# skew rules depend on it.
 	grep -q "tag: $E2E_K8S_VERSION'" "$build/src/hack/lib/version.sh" ||
 		die "the $E2E_K8S_SRC_PKG source package is not $E2E_K8S_VERSION (hack/lib/version.sh)"
+	k8s_replace_reflect2 "$build/src"
 	touch "$build/.unpacked"
+}
+
+# v1.20.2 vendors github.com/modern-go/reflect2 v1.0.1, which does not know Go >= 1.18's map
+# iteration: built with Debian's Go 1.19, kube-apiserver panics (SIGSEGV in
+# reflect.mapiterinit) on custom-resource writes and intermittently fails other JSON bodies
+# holding maps (ConfigMaps, ClusterRoleBindings: "stream error ... INTERNAL_ERROR").
+# reflect2 1.0.2 supports it and has the same API; Debian ships it.
+k8s_replace_reflect2() {
+	local tree=$1 debian=/usr/share/gocode/src/github.com/modern-go/reflect2
+	[[ -f $debian/reflect2.go ]] || die "$debian missing (package golang-github-modern-go-reflect2-dev)"
+	rm -rf "$tree/vendor/github.com/modern-go/reflect2"
+	cp -r "$debian" "$tree/vendor/github.com/modern-go/reflect2"
+	# Only the sources change: go.mod and vendor/modules.txt keep naming v1.0.1, so the vendor
+	# consistency check passes (Go does not hash vendored files).
+	rm -rf "$tree/vendor/github.com/modern-go/reflect2/debian" "$tree/vendor/github.com/modern-go/reflect2/go.mod" "$tree/vendor/github.com/modern-go/reflect2/go.sum"
+	log "vendored reflect2 replaced by Debian's 1.0.2"
 }
 
 # Build the binaries and move them into the cache. Runs niced: other work shares the cores.

@@ -62,33 +62,33 @@ write_env_description() {
 		images=$(jq -n --arg etcd "$(registry_image "etcd:$E2E_ETCD_TAG")" \
 			--arg kubernetes "$(registry_image "kubernetes:$E2E_K8S_VERSION")" \
 			--arg nginx "$(registry_image "nginx:$E2E_NGINX_TAG")" \
-			'{etcd: $etcd, kubernetes: $kubernetes, nginx: $nginx}')
+			--arg addon_standin "$(registry_image "addon-standin:$E2E_ADDON_STANDIN_TAG")" \
+			'{etcd: $etcd, kubernetes: $kubernetes, nginx: $nginx, addon_standin: $addon_standin}')
 	fi
 	images=$(jq --arg pause "$(registry_image "pause:$E2E_PAUSE_TAG")" \
 		--arg busybox "$(registry_image "busybox:$E2E_BUSYBOX_TAG")" \
 		'. + {pause: $pause, busybox: $busybox}' <<<"$images")
 	for ((i = 1; i <= count; i++)); do
 		nodes=$(jq --arg name "$(node_name "$i")" --arg address "$(node_ip "$i")" \
-			--arg pod_cidr "10.42.$i.0/24" \
-			'. + [{name: $name, hostname: $name, container: $name, address: $address, pod_cidr: $pod_cidr}]' <<<"$nodes")
+			'. + [{name: $name, hostname: $name, container: $name, address: $address}]' <<<"$nodes")
 	done
 	jq -n --arg state "$E2E_STATE" --arg network "$E2E_NETWORK" \
 		--arg subnet "$E2E_NET_PREFIX.0/24" --arg gateway "$E2E_GATEWAY" \
 		--arg key "$(ssh_key)" --arg known_hosts "$(known_hosts)" \
 		--arg registry "$E2E_REGISTRY" --arg user "$E2E_REGISTRY_USER" \
 		--arg password "$(cat "$(registry_dir)/password")" --arg ca "$(registry_dir)/ca.crt" \
-		--arg k8s "$E2E_K8S_VERSION" --argjson light "$light" \
+		--arg k8s "$E2E_K8S_VERSION" --arg kubectl "$(k8s_bin_dir)/kubectl" --argjson light "$light" \
 		--argjson images "$images" --argjson nodes "$nodes" '{
 			state_dir: $state,
 			light: ($light == 1),
 			kubernetes_version: $k8s,
+			kubectl: $kubectl,
 			network: {name: $network, subnet: $subnet, gateway: $gateway},
 			ssh: {private_key: $key, public_key: ($key + ".pub"), known_hosts: $known_hosts,
 			      users: ["root", "rke"], port: 22},
 			registry: {address: $registry, url: ("https://" + $registry), username: $user,
 			           password: $password, ca_cert: $ca},
 			images: $images,
-			cni_helper: "/usr/local/bin/rke-e2e-cni",
 			nodes: $nodes
 		}' >"$E2E_STATE/env.json.tmp"
 	mv "$E2E_STATE/env.json.tmp" "$E2E_STATE/env.json"

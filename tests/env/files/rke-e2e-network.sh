@@ -1,0 +1,93 @@
+#!/bin/bash
+# The test environment's network plugin (host-gw style, like flannel's host-gw backend), run
+# by the DaemonSet kube-system/rke-e2e-network on every node (host network, privileged):
+#   - waits for its Node's spec.podCIDR (allocated by kube-controller-manager), then writes a
+#     bridge CNI network for that subnet (hairpin mode on, so a pod reaches itself through a
+#     Service) and installs the reference plugins from the node's /usr/lib/cni;
+#   - routes every other node's pod subnet via that node's InternalIP, and deletes the routes
+#     of nodes that left (its routes carry protocol number $ROUTE_PROTO to be found again);
+#   - lets pod traffic through the FORWARD chain and masquerades what leaves the cluster CIDR.
+# It polls the Node list every $INTERVAL seconds, so nodes added or removed later get and lose
+# their routes. Environment: NODE_NAME, CLUSTER_CIDR.
+set -u
+
+INTERVAL=${INTERVAL:-2}
+ROUTE_PROTO=77
+HOST=/host
+CONF=$HOST/etc/cni/net.d/10-rke-e2e.conflist
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+conflist() {
+	cat <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "rke-e2e",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "cni0",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": { "type": "host-local", "ranges": [[{ "subnet": "$1" }]], "routes": [{ "dst": "0.0.0.0/0" }] }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } },
+    { "type": "loopback" }
+  ]
+}
+EOF
+}
+
+ensure() {
+	local table=$1 chain=$2
+	shift 2
+	iptables -w -t "$table" -C "$chain" "$@" 2>/dev/null || iptables -w -t "$table" -I "$chain" 1 "$@"
+}
+
+# Pods on one bridge reach each other's Service addresses only if bridged traffic passes
+# iptables (kube-proxy's DNAT).
+sysctl -qw net.bridge.bridge-nf-call-iptables=1 || log "cannot set net.bridge.bridge-nf-call-iptables"
+sysctl -qw net.ipv4.ip_forward=1 || log "cannot set net.ipv4.ip_forward"
+
+own_cidr=
+while true; do
+	if ! nodes=$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.podCIDR}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' 2>&1); then
+		log "listing nodes: $nodes"
+		sleep "$INTERVAL"
+		continue
+	fi
+	cidr=$(awk -v n="$NODE_NAME" '$1 == n { print $2 }' <<<"$nodes")
+	if [[ -n $cidr ]]; then
+		mkdir -p "$HOST/opt/cni/bin" "$(dirname "$CONF")"
+		for p in bridge host-local portmap loopback; do
+			[[ -x $HOST/opt/cni/bin/$p ]] || cp "$HOST/usr/lib/cni/$p" "$HOST/opt/cni/bin/$p"
+		done
+		want=$(conflist "$cidr")
+		if [[ $(cat "$CONF" 2>/dev/null) != "$want" ]]; then
+			printf '%s\n' "$want" >"$CONF.tmp" && mv "$CONF.tmp" "$CONF"
+			log "CNI network written for $NODE_NAME: $cidr"
+		fi
+		[[ $cidr == "$own_cidr" ]] || log "pod subnet of $NODE_NAME: $cidr"
+		own_cidr=$cidr
+	fi
+	ensure filter FORWARD -s "$CLUSTER_CIDR" -j ACCEPT
+	ensure filter FORWARD -d "$CLUSTER_CIDR" -j ACCEPT
+	ensure nat POSTROUTING -s "$CLUSTER_CIDR" ! -d "$CLUSTER_CIDR" -j MASQUERADE
+
+	wanted=" "
+	while read -r name subnet address; do
+		[[ -n $name && -n $subnet && -n $address && $name != "$NODE_NAME" ]] || continue
+		wanted+="$subnet "
+		current=$(ip route show "$subnet" proto "$ROUTE_PROTO")
+		if [[ $current != "$subnet via $address dev "* ]]; then
+			ip route replace "$subnet" via "$address" proto "$ROUTE_PROTO" &&
+				log "route $subnet via $address ($name)"
+		fi
+	done <<<"$nodes"
+	while read -r subnet _; do
+		[[ -n $subnet && $wanted != *" $subnet "* ]] || continue
+		ip route del "$subnet" proto "$ROUTE_PROTO" && log "route $subnet removed: its node left"
+	done < <(ip route show proto "$ROUTE_PROTO")
+	sleep "$INTERVAL"
+done
