@@ -35,6 +35,7 @@ image=$(jq -r '.images.kubernetes // empty' "$env_json")
 	exit 1
 }
 script=$(sed 's/^/    /' "$here/files/rke-e2e-network.sh")
+script_sum=$(sha256sum "$here/files/rke-e2e-network.sh" | cut -c1-16)
 pad=$(printf '%*s' "$indent" '')
 
 sed "s/^/$pad/" <<EOF
@@ -94,6 +95,9 @@ spec:
     metadata:
       labels:
         k8s-app: rke-e2e-network
+      annotations:
+        # A changed script restarts the pods (they read it once, at start).
+        rke-e2e/script-sha256: "$script_sum"
     spec:
       serviceAccountName: rke-e2e-network
       hostNetwork: true
@@ -124,6 +128,7 @@ spec:
         - { name: script, configMap: { name: rke-e2e-network } }
         - { name: cni-conf, hostPath: { path: /etc/cni/net.d, type: DirectoryOrCreate } }
         - { name: cni-bin, hostPath: { path: /opt/cni/bin, type: DirectoryOrCreate } }
-        - { name: cni-plugins, hostPath: { path: /usr/lib/cni, type: Directory } }
+        # No type check: the kubelet runs in a container without the node's /usr/lib/cni.
+        - { name: cni-plugins, hostPath: { path: /usr/lib/cni } }
         - { name: xtables-lock, hostPath: { path: /run/xtables.lock, type: FileOrCreate } }
 EOF

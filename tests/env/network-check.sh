@@ -92,10 +92,11 @@ for node in "${nodes[@]}"; do
 done
 echo "web pods: $(for n in "${nodes[@]}"; do printf '%s=%s ' "$n" "${ip[$n]}"; done)"
 
+# timeout(1), not wget -T: Debian's busybox-static 1.35 wget segfaults with -T.
 for from in "${nodes[@]}"; do
 	for to in "${nodes[@]}"; do
 		[[ $from != "$to" ]] || continue
-		got=$(k -n "$NS" exec "web-$from" -- wget -qO- -T 5 "http://${ip[$to]}:8080/" 2>&1) ||
+		got=$(k -n "$NS" exec "web-$from" -- timeout 5 wget -qO- "http://${ip[$to]}:8080/" 2>&1) ||
 			fail "pod on $from cannot reach the pod on $to (${ip[$to]}): $got"
 		[[ $got == "$to" ]] || fail "pod on $from asked ${ip[$to]} (on $to) and got: $got"
 	done
@@ -106,7 +107,7 @@ svc=$(k -n "$NS" get service web -o jsonpath='{.spec.clusterIP}')
 want=$(printf '%s\n' "${nodes[@]}" | sort | tr '\n' ' ')
 for from in "${nodes[@]}"; do
 	answers=$(k -n "$NS" exec "web-$from" -- sh -c \
-		"for i in \$(seq $TRIES); do wget -qO- -T 3 http://$svc/ || echo FAILED; done" 2>&1) || true
+		"for i in \$(seq $TRIES); do timeout 3 wget -qO- http://$svc/ || echo FAILED; done" 2>&1) || true
 	failed=$(grep -c FAILED <<<"$answers" || true)
 	((failed == 0)) || fail "pod on $from: $failed of $TRIES requests to Service $svc failed (answers: $(tr '\n' ' ' <<<"$answers"))"
 	seen=$(sort -u <<<"$answers" | tr '\n' ' ')

@@ -47,8 +47,10 @@ ensure() {
 
 # Pods on one bridge reach each other's Service addresses only if bridged traffic passes
 # iptables (kube-proxy's DNAT).
-sysctl -qw net.bridge.bridge-nf-call-iptables=1 || log "cannot set net.bridge.bridge-nf-call-iptables"
-sysctl -qw net.ipv4.ip_forward=1 || log "cannot set net.ipv4.ip_forward"
+# (Written to /proc/sys directly: the image has no sysctl.)
+for knob in net/bridge/bridge-nf-call-iptables net/ipv4/ip_forward; do
+	echo 1 >"/proc/sys/$knob" || log "cannot set $knob"
+done
 
 own_cidr=
 while true; do
