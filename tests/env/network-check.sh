@@ -40,9 +40,17 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
-cleanup() { ((keep)) || k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true; }
+# Pods are force-deleted: a kubelet restarted while they terminate (rke replacing it) can leave
+# them Terminating for good when their token Secret is already gone, and the namespace with them.
+drop_namespace() {
+	k -n "$NS" delete pods --all --grace-period=0 --force >/dev/null 2>&1 || true
+	k delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+}
+cleanup() { ((keep)) || drop_namespace; }
 
-k delete namespace "$NS" --ignore-not-found --wait=true >/dev/null
+drop_namespace
+k wait --for=delete "namespace/$NS" --timeout=120s >/dev/null 2>&1 || true
+k get namespace "$NS" >/dev/null 2>&1 && fail "namespace $NS is still there 120s after its deletion: $(k get namespace "$NS" -o jsonpath='{.status.conditions}')"
 trap cleanup EXIT
 k create namespace "$NS" >/dev/null
 
