@@ -247,6 +247,12 @@ mod tests {
 
     const LAST_PER_MINOR: &[&str] = &[
         "v1.20.15-rancher2-2",
+        "v1.21.14-rancher1-1",
+        "v1.22.17-rancher1-2",
+        "v1.23.16-rancher2-3",
+        "v1.24.17-rancher1-1",
+        "v1.25.16-rancher2-3",
+        "v1.26.15-rancher1-1",
         "v1.27.16-rancher1-1",
         "v1.28.15-rancher1-1",
         "v1.29.15-rancher1-1",
@@ -368,9 +374,58 @@ mod tests {
     }
 
     #[test]
-    fn cri_dockerd_era_options_drop_removed_flags() {
-        for version in &LAST_PER_MINOR[1..] {
+    fn every_minor_from_1_20_to_1_32_is_in_the_table() {
+        let minors: Vec<u32> = LAST_PER_MINOR
+            .iter()
+            .map(|v| K8sVersion::parse(v).unwrap().minor)
+            .collect();
+        assert_eq!(minors, (20..=32).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn v1_21_to_1_23_options_match_kdm() {
+        for version in &LAST_PER_MINOR[1..4] {
             let opts = &table().get(version).unwrap().service_options;
+            let minor = K8sVersion::parse(version).unwrap().minor;
+            // getKubeAPIOptions121: the 1.20 flags without the feature gate.
+            assert_eq!(flag(&opts.kube_api, "insecure-port"), Some("0"), "{version}");
+            assert_eq!(flag(&opts.kube_api, "feature-gates"), None, "{version}");
+            assert_eq!(flag(&opts.kube_api, "api-audiences"), Some("unknown"));
+            assert_eq!(flag(&opts.kubelet, "network-plugin"), Some("cni"));
+            assert_eq!(flag(&opts.kube_controller, "address"), Some("0.0.0.0"));
+            assert_eq!(flag(&opts.scheduler, "address"), Some("0.0.0.0"));
+            // etcd v2 API only up to 1.21 (getETCDOptions117 vs 122).
+            let v2 = (minor == 21).then_some("true");
+            assert_eq!(flag(&opts.etcd, "enable-v2"), v2, "{version}");
+            assert_eq!(flag(&opts.windows_kubelet, "feature-gates"), None);
+            let dual_stack_gate = (minor < 23).then_some("IPv6DualStack=false");
+            assert_eq!(
+                flag(&opts.windows_kubeproxy, "feature-gates"),
+                dual_stack_gate,
+                "{version}"
+            );
+        }
+        let pinned = table().service_options_for("v1.23.4-rancher1-2").unwrap();
+        assert_eq!(
+            flag(&pinned.etcd, "experimental-initial-corrupt-check"),
+            Some("true")
+        );
+        let minor = table().service_options_for("v1.23.5-rancher1-1").unwrap();
+        assert_eq!(flag(&minor.etcd, "experimental-initial-corrupt-check"), None);
+    }
+
+    #[test]
+    fn cri_dockerd_era_options_drop_removed_flags() {
+        for version in &LAST_PER_MINOR[4..] {
+            let minor = K8sVersion::parse(version).unwrap().minor;
+            let opts = &table().get(version).unwrap().service_options;
+            // KDM keeps pod-eviction-timeout until getKubeControllerOptions127.
+            let eviction = (minor < 27).then_some("5m0s");
+            assert_eq!(
+                flag(&opts.kube_controller, "pod-eviction-timeout"),
+                eviction,
+                "{version}"
+            );
             assert_eq!(flag(&opts.kube_api, "insecure-port"), None, "{version}");
             assert_eq!(flag(&opts.kube_api, "feature-gates"), None, "{version}");
             assert_eq!(
@@ -380,11 +435,6 @@ mod tests {
             );
             assert_eq!(flag(&opts.kubelet, "network-plugin"), None, "{version}");
             assert_eq!(flag(&opts.kubelet, "cni-conf-dir"), None, "{version}");
-            assert_eq!(
-                flag(&opts.kube_controller, "pod-eviction-timeout"),
-                None,
-                "{version}"
-            );
             assert_eq!(flag(&opts.kube_controller, "address"), None, "{version}");
             assert_eq!(flag(&opts.scheduler, "address"), None, "{version}");
             assert_eq!(flag(&opts.etcd, "enable-v2"), None, "{version}");
