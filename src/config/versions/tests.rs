@@ -348,3 +348,54 @@ fn images_unique_is_sorted_and_deduplicated() {
     assert_eq!(images.len(), 26);
     assert!(t.images_unique("v9.9.9-rancher1-1").is_none());
 }
+
+#[test]
+fn older_patch_versions_match_kdm() {
+    let t = table();
+    let img = |v: &str, k: &str| t.get(v).unwrap().images.get(k).cloned();
+    // KDM's own slip, kept verbatim: the node-cache image as kubedns.
+    assert_eq!(
+        img("v1.23.4-rancher1-1", "kubedns").as_deref(),
+        Some("rancher/mirrored-k8s-dns-node-cache:1.21.1")
+    );
+    assert_eq!(
+        img("v1.23.12-rancher1-1", "kubedns").as_deref(),
+        Some("rancher/mirrored-k8s-dns-kube-dns:1.21.1")
+    );
+    // v1.22.13 moved calico-cni to v3.21.3 while calico-node stayed at v3.21.1.
+    assert_eq!(
+        img("v1.22.13-rancher1-1", "calico_cni").as_deref(),
+        Some("rancher/calico-cni:v3.21.3-rancher1")
+    );
+    assert_eq!(
+        img("v1.22.13-rancher1-1", "calico_node").as_deref(),
+        Some("rancher/mirrored-calico-node:v3.21.1")
+    );
+    // ACI 6.0 dropped the gbp and opflex servers.
+    assert!(img("v1.25.12-rancher1-1", "aci_gbp_server_container").is_some());
+    assert!(img("v1.25.13-rancher1-1", "aci_gbp_server_container").is_none());
+    assert_eq!(
+        img("v1.21.7-rancher1-1", "windows_pod_infra_container").as_deref(),
+        Some("rancher/kubelet-pause:v0.1.6")
+    );
+    let per_minor = |minor: u32| {
+        t.all()
+            .filter(|i| K8sVersion::parse(&i.version).unwrap().minor == minor)
+            .count()
+    };
+    for (minor, at_least) in [
+        (21, 5),
+        (22, 11),
+        (23, 9),
+        (24, 4),
+        (25, 9),
+        (26, 5),
+        (27, 8),
+    ] {
+        assert!(
+            per_minor(minor) >= at_least,
+            "1.{minor}: {}",
+            per_minor(minor)
+        );
+    }
+}
