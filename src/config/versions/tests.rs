@@ -374,6 +374,13 @@ fn older_patch_versions_match_kdm() {
     // ACI 6.0 dropped the gbp and opflex servers.
     assert!(img("v1.25.12-rancher1-1", "aci_gbp_server_container").is_some());
     assert!(img("v1.25.13-rancher1-1", "aci_gbp_server_container").is_none());
+    // Weave left KDM with 1.30.
+    assert!(img("v1.29.12-rancher1-1", "weave_node").is_some());
+    assert!(img("v1.30.2-rancher1-1", "weave_node").is_none());
+    assert_eq!(
+        img("v1.29.12-rancher1-1", "ingress_backend").as_deref(),
+        Some("rancher/mirrored-nginx-ingress-controller-defaultbackend:1.5-rancher2")
+    );
     assert_eq!(
         img("v1.21.7-rancher1-1", "windows_pod_infra_container").as_deref(),
         Some("rancher/kubelet-pause:v0.1.6")
