@@ -6,6 +6,8 @@
 mod data_file;
 mod docker;
 mod k8s_version;
+mod kdm_json;
+mod sources;
 mod upgrade_step;
 
 use std::collections::BTreeMap;
@@ -14,6 +16,7 @@ use std::sync::OnceLock;
 pub use data_file::{DATA_FILE, VersionTableError};
 pub use docker::major_minor as docker_major_minor;
 pub use k8s_version::{K8sVersion, minor_of};
+pub use kdm_json::KdmError;
 pub use upgrade_step::{StepRefusal, check_step};
 
 /// Every key RKE1 accepts under `system_images` in `cluster.yml` (`types.RKESystemImages`).
@@ -139,31 +142,37 @@ pub fn table() -> &'static VersionTable {
     })
 }
 
-/// Load the table named by `RKE_VERSION_TABLE`, if set. Called once at start-up so a bad file is
-/// a clear error (naming the file and the entry) before any work starts.
+/// Environment variable RKE1 read KDM's `data.json` from (a path or an http(s) URL); here it
+/// replaces the embedded table the same way [`TABLE_ENV`] does.
+pub const METADATA_ENV: &str = "RANCHER_METADATA_URL";
+
+/// Load the table named by `RKE_VERSION_TABLE` or `RANCHER_METADATA_URL`, if one is set. Called
+/// once at start-up so a bad file is a clear error (naming the file and the entry) before any
+/// work starts.
 pub fn init_from_env() -> anyhow::Result<()> {
-    let Some(path) = std::env::var_os(TABLE_ENV) else {
-        return Ok(());
+    let table_file = std::env::var_os(TABLE_ENV).filter(|v| !v.is_empty());
+    let metadata = std::env::var(METADATA_ENV).ok().filter(|v| !v.is_empty());
+    let parsed = match (table_file, metadata) {
+        (None, None) => return Ok(()),
+        (Some(_), Some(_)) => {
+            return Err(crate::error::classified(
+                crate::error::ErrorKind::Config,
+                format!("set {TABLE_ENV} or {METADATA_ENV}, not both"),
+            ));
+        }
+        (Some(path), None) => sources::table_file(std::path::Path::new(&path))?,
+        (None, Some(source)) => sources::kdm_data(&source)?,
     };
-    let path = std::path::PathBuf::from(path);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        crate::error::classified(
-            crate::error::ErrorKind::Config,
-            format!("{TABLE_ENV}: cannot read {}: {e}", path.display()),
-        )
-    })?;
-    let parsed = VersionTable::from_yaml(&text).map_err(|e| {
-        crate::error::classified(
-            crate::error::ErrorKind::Config,
-            format!("{TABLE_ENV}: {}: {e}", path.display()),
-        )
-    })?;
-    tracing::info!("using the version table {}", path.display());
     let _ = TABLE.set(parsed);
     Ok(())
 }
 
 impl VersionTable {
+    /// Read KDM's `data.json` (RKE1's `RANCHER_METADATA_URL` format).
+    pub fn from_kdm_json(text: &str) -> Result<VersionTable, KdmError> {
+        kdm_json::parse(text)
+    }
+
     /// Parse and validate a table in the `data/k8s-versions.yaml` format.
     pub fn from_yaml(text: &str) -> Result<VersionTable, VersionTableError> {
         data_file::parse(text)
