@@ -15,12 +15,22 @@ fn list_version_prints_the_default_and_all() {
     let versions: Vec<&str> = all.lines().collect();
     assert!(versions.contains(&default.as_str()), "{all}");
     for minor in [
-        "v1.20.", "v1.27.", "v1.28.", "v1.29.", "v1.30.", "v1.31.", "v1.32.",
+        "v1.20.", "v1.21.", "v1.22.", "v1.23.", "v1.24.", "v1.25.", "v1.26.", "v1.27.", "v1.28.",
+        "v1.29.", "v1.30.", "v1.31.", "v1.32.",
     ] {
         assert!(
             versions.iter().any(|v| v.starts_with(minor)),
             "{minor} missing in {all}"
         );
+    }
+    // Every patch version, not only the newest of each minor; RKE v1.8.14's own versions too.
+    for version in [
+        "v1.30.14-rancher1-1",
+        "v1.31.14-rancher1-1",
+        "v1.32.5-rancher1-1",
+        "v1.32.13-rancher1-2",
+    ] {
+        assert!(versions.contains(&version), "{version} missing in {all}");
     }
 }
 

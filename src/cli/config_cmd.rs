@@ -27,7 +27,7 @@ pub struct ConfigArgs {
     /// Print the default Kubernetes version.
     #[arg(short = 'l', long)]
     pub list_version: bool,
-    /// With -s or -l: every supported version.
+    /// With -l: every version in the table; with -s: the newest patch of every minor.
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Kubernetes version for --system-images.
@@ -41,8 +41,10 @@ const HEADER: &str = "# If you intended to deploy Kubernetes in an air-gapped en
 pub fn run(args: &ConfigArgs) -> anyhow::Result<i32> {
     let table = versions::table();
     if args.list_version {
+        // RKE1 printed the newest patch of each minor; every version the table holds is listed
+        // here, so a cluster pinned to an older patch can see that it is known.
         let versions: Vec<&str> = if args.all {
-            table.supported()
+            table.all().map(|i| i.version.as_str()).collect()
         } else {
             vec![table.default_version()]
         };

@@ -17,6 +17,7 @@ mod up;
 mod util;
 mod validate;
 mod version;
+mod version_step;
 
 use crate::error;
 use clap::{Args, Parser, Subcommand, ValueEnum};

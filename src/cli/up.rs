@@ -3,6 +3,7 @@
 
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
+use super::version_step::{self, VersionSkewArg};
 use crate::events::report;
 use crate::up::{self, CertSource, Departed, Options, Outcome, Prepared};
 use clap::Args;
@@ -24,6 +25,8 @@ pub struct UpArgs {
     /// components on nodes new to the cluster (ignored for a new cluster or etcd changes).
     #[arg(long)]
     pub update_only: bool,
+    #[command(flatten)]
+    pub skew: VersionSkewArg,
     #[command(flatten)]
     pub certs: CertArgs,
     /// Seconds components get to become healthy (and nodes to register).
@@ -57,6 +60,11 @@ impl CertArgs {
 pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
     let prepared = up::prepare(config_path, &args.certs.source())?;
+    version_step::enforce(
+        prepared.applied_config().map(|c| c.version.as_str()),
+        &prepared.cfg.version,
+        args.skew.allow_version_skew,
+    )?;
     if args.init {
         prepared.write_desired()?;
         report::set_kubeconfig(&prepared.kubeconfig_path);

@@ -1,5 +1,6 @@
 //! `rke validate`: parse and check cluster.yml, print every problem, touch nothing.
 
+use super::version_step::{self, VersionSkewArg};
 use super::{ConfigArg, OutputFormat, output};
 use crate::config::load::{self, LoadFailure, Loaded, format_problem};
 use crate::error::ErrorKind;
@@ -11,6 +12,8 @@ use serde::Serialize;
 pub struct ValidateArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    #[command(flatten)]
+    pub skew: VersionSkewArg,
 }
 
 #[derive(Serialize)]
@@ -34,10 +37,17 @@ struct JsonReport<'a> {
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
     let path = &args.config.config;
-    let loaded = match load::load(path) {
+    let mut loaded = match load::load(path) {
         Ok(l) => l,
         Err(failure) => return report_failure(args, &failure),
     };
+    let requested = loaded.config.version.clone();
+    if let Some(mut p) = version_step::problem(path, &requested, args.skew.allow_version_skew) {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            crate::config::locate::locate(std::slice::from_mut(&mut p), &text);
+        }
+        loaded.problems.push(p);
+    }
     match super::output_format() {
         OutputFormat::Text => {
             for p in &loaded.problems {

@@ -2,6 +2,7 @@
 
 mod assertions;
 mod files;
+mod flags;
 mod golden;
 mod hashes;
 mod secrets;
