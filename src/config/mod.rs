@@ -2,6 +2,7 @@
 //! Kubernetes version table.
 
 pub mod defaults;
+pub mod duration;
 #[cfg(test)]
 mod fixture_tests;
 pub mod load;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EtcdService;
 use crate::config::defaults::DEFAULT_BACKUP_TIMEOUT;
+use crate::config::duration::parse_period;
 use crate::error::{ErrorKind, classified};
 use crate::snapshot::s3::S3Settings;
 
@@ -38,7 +39,7 @@ pub fn schedule(etcd: &EtcdService) -> anyhow::Result<Option<Schedule>> {
         return Ok(None);
     }
     let field = |key: &str, value: &str| {
-        parse_go_duration(value).map_err(|why| {
+        parse_period(value).map_err(|why| {
             classified(
                 ErrorKind::Config,
                 format!("cluster.yml: services.etcd.{key}: {why}"),
@@ -101,45 +102,6 @@ pub fn schedule(etcd: &EtcdService) -> anyhow::Result<Option<Schedule>> {
         s3.validate("cluster.yml: services.etcd.backup_config.s3backupconfig")?;
     }
     Ok(Some(schedule))
-}
-
-/// A Go duration (`time.ParseDuration`): `12h`, `1h30m`, `1.5h`, `500ms`. No sign.
-pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
-    // Longest unit first, so "ms" is not read as "m" followed by "s".
-    const UNITS: [(&str, f64); 8] = [
-        ("ns", 1e-9),
-        ("us", 1e-6),
-        ("µs", 1e-6),
-        ("μs", 1e-6),
-        ("ms", 1e-3),
-        ("h", 3600.0),
-        ("m", 60.0),
-        ("s", 1.0),
-    ];
-    let bad = || format!("{text:?} is not a duration such as 12h or 30m");
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let (unit, scale) = UNITS
-            .iter()
-            .filter(|(u, _)| rest.starts_with(u))
-            .max_by_key(|(u, _)| u.len())
-            .ok_or_else(bad)?;
-        total += number * scale;
-        rest = &rest[unit.len()..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 /// Where etcd answers and with which certificate the agent connects, as etcd itself uses it
@@ -322,28 +284,6 @@ mod tests {
         });
         let err = schedule(&e).unwrap_err().to_string();
         assert!(err.contains("bucket"), "{err}");
-    }
-
-    #[test]
-    fn go_durations() {
-        for (text, secs) in [
-            ("12h", 43_200.0),
-            ("1h30m", 5_400.0),
-            ("1.5h", 5_400.0),
-            ("500ms", 0.5),
-            ("10s", 10.0),
-            ("0", 0.0),
-            ("2m3s", 123.0),
-        ] {
-            assert_eq!(
-                parse_go_duration(text),
-                Ok(Duration::from_secs_f64(secs)),
-                "{text}"
-            );
-        }
-        for bad in ["", "12", "h", "-1h", "12 h", "1d", "1.2.3s"] {
-            assert!(parse_go_duration(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]
