@@ -8,6 +8,7 @@ mod fixture_tests;
 pub mod load;
 pub mod locate;
 pub mod parse;
+pub mod path;
 pub mod suggest;
 mod tolerant;
 pub mod types;

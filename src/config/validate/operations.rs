@@ -3,7 +3,7 @@
 use super::report::Report;
 use crate::config::RkeConfig;
 use crate::config::duration::parse_period;
-use crate::config::locate::{child, index};
+use crate::config::path::{child, index};
 
 pub fn check(cfg: &RkeConfig, r: &mut Report) {
     check_upgrade_strategy(cfg, r);
