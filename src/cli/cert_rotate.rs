@@ -103,13 +103,10 @@ async fn converge(
     args: &RotateArgs,
     opts: &Options,
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
-    let connected = nodes::connect(&prepared.cfg, &args.connect).await;
-    if !connected.errors.is_empty() {
-        return Err(nodes::report_errors(&connected.errors));
-    }
-    let before = container_ids(&connected.nodes).await?;
+    let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
+    let before = container_ids(&conns).await?;
     let departed = connect_departed(prepared, &args.connect).await;
-    let Outcome::Applied(applied) = up::up(prepared, connected.nodes, departed, opts).await? else {
+    let Outcome::Applied(applied) = up::up(prepared, conns, departed, opts).await? else {
         anyhow::bail!("internal: `rke up` without --dry-run made no changes");
     };
     let after = container_ids(&applied.conns).await?;

@@ -78,12 +78,9 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     };
     let started = std::time::Instant::now();
     let outcome = nodes::runtime()?.block_on(async {
-        let connected = nodes::connect(&prepared.cfg, &args.connect).await;
-        if !connected.errors.is_empty() {
-            return Err(nodes::report_errors(&connected.errors));
-        }
+        let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
         let departed = connect_departed(&prepared, &args.connect).await;
-        up::up(&prepared, connected.nodes, departed, &opts).await
+        up::up(&prepared, conns, departed, &opts).await
     })?;
     match outcome {
         Outcome::DryRun { changes } => {
