@@ -18,7 +18,6 @@ mod rollout;
 mod run;
 mod snapshot_agent;
 
-pub use node::MANAGED_CONTAINERS;
 pub use planes::batch_size;
 pub use prepare::{CertSource, Prepared, prepare};
 pub use run::{Applied, Options, Outcome, up};

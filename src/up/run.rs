@@ -300,7 +300,7 @@ async fn clean_departed(d: &Departed, cfg: &RkeConfig, etcd_external: bool) {
         return;
     };
     let helper = cfg.system_images.alpine.as_str();
-    let mut containers: Vec<&str> = super::node::MANAGED_CONTAINERS.to_vec();
+    let mut containers: Vec<&str> = crate::provision::spec::names::MANAGED_CONTAINERS.to_vec();
     containers.push(names::ETCD);
     let mut dirs = host_cleanup_dirs(&cfg.prefix_path);
     if d.cfg.is_etcd() && !etcd_external {
