@@ -126,7 +126,7 @@ fn plan_node(
         });
         // After etcd: the executor starts a plane's containers in plan order.
         if let Some(binary) = &cluster.inputs.snapshot_agent
-            && let Some(schedule) = crate::snapshot::agent::schedule(&cluster.cfg.services.etcd)?
+            && let Some(schedule) = crate::snapshot::schedule::schedule(&cluster.cfg.services.etcd)?
         {
             containers.push(snapshot_agent::build(cluster, &host, binary));
             files.extend(snapshot_agent::files(cluster, &host, &schedule));
