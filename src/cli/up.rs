@@ -3,8 +3,9 @@
 
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
+use crate::cluster::desired::{self, CertSource, DesiredCluster};
 use crate::events::report;
-use crate::up::{self, CertSource, Departed, Options, Outcome, Prepared};
+use crate::up::{self, Departed, Options, Outcome};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -56,7 +57,7 @@ impl CertArgs {
 
 pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
-    let prepared = up::prepare(config_path, &args.certs.source())?;
+    let prepared = desired::load(config_path, &args.certs.source())?;
     if args.init {
         prepared.write_desired()?;
         report::set_kubeconfig(&prepared.kubeconfig_path);
@@ -103,7 +104,10 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
 
 /// Connect to the nodes the last applied config had and this one has not. An unreachable
 /// departed node is only a warning: its Kubernetes and etcd side can still be cleaned.
-pub(super) async fn connect_departed(prepared: &Prepared, args: &ConnectArgs) -> Vec<Departed> {
+pub(super) async fn connect_departed(
+    prepared: &DesiredCluster,
+    args: &ConnectArgs,
+) -> Vec<Departed> {
     let Some(applied) = prepared.applied_config() else {
         return Vec::new();
     };

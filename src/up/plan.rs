@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use super::etcd_plane;
 use super::membership::{self, MembershipPlan};
-use super::prepare::Prepared;
 use super::{Departed, snapshot_agent};
+use crate::cluster::desired::DesiredCluster;
 use crate::config::RkeConfigNode;
 use crate::etcd::Member;
 use crate::provision::spec::{NodePlan, PlanInputs, plan_cluster_with};
@@ -31,7 +31,7 @@ pub struct Planned {
 /// for the etcd member list too. `require_members`: fail (class etcd) when the cluster had
 /// etcd set up and no member answers, as `rke up` must; otherwise plan as if etcd were new.
 pub async fn plan_nodes(
-    prepared: &Prepared,
+    prepared: &DesiredCluster,
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     departed: &[Departed],
     require_members: bool,

@@ -13,6 +13,7 @@ use super::{ensure_images, etcd_hosts, load_cluster, s3_store};
 use crate::certs::KUBE_CA;
 use crate::cli::ConfigArg;
 use crate::cli::nodes::{self, ConnectArgs};
+use crate::cluster::desired;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
 use crate::events::{phase, report};
@@ -105,7 +106,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
             let restoring = restore_data(&located, &hosts, &control, cfg, &helper);
             phase("restore", hosts.len(), restoring).await?;
         }
-        let prepared = up::prepare(config_path, &args.certs.source())?;
+        let prepared = desired::load(config_path, &args.certs.source())?;
         let opts = Options {
             health_timeout: std::time::Duration::from_secs(args.health_timeout),
             limit: usize::from(args.connect.max_parallel),
