@@ -12,7 +12,9 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ENV_JSON=${1:-${RKE_E2E_ENV:-/var/cache/rke-e2e/run/env.json}}
+# shellcheck source=tests/env/lib/env-json.sh
+source tests/env/lib/env-json.sh
+ENV_JSON=${1:-$E2E_ENV_JSON}
 [[ -f $ENV_JSON ]] || { echo "no $ENV_JSON: start the environment with tests/env/up.sh" >&2; exit 1; }
 ROUNDS=${ROUNDS:-5}
 BENCH_NET=rke-bench-net
@@ -20,7 +22,8 @@ BENCH_PREFIX=10.78.0
 BENCH_COUNT=20
 
 cargo build --release --example transport_bench >&2
-BIN=${CARGO_TARGET_DIR:-target}/release/examples/transport_bench
+# The build names its target (.cargo/config.toml), so binaries are under <target dir>/<triple>.
+BIN=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)/x86_64-unknown-linux-gnu/release/examples/transport_bench
 
 run() {
 	# /usr/bin/time -v reports the peak RSS as the kernel saw it; the binary prints VmHWM too.

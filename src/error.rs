@@ -84,22 +84,43 @@ pub const EXIT_CHANGES_PENDING: i32 = 2;
 #[derive(Debug)]
 pub struct Classified {
     pub kind: ErrorKind,
-    pub message: String,
+    what: What,
+}
+
+#[derive(Debug)]
+enum What {
+    /// A failure described here, with no cause behind it.
+    Message(String),
+    /// An error classified after the fact. It stands in for that error's outermost link and
+    /// passes the rest of its chain on as its source, so `{:#}`, `chain()` and `downcast_ref`
+    /// see the causes themselves, and the printed chain reads as it did before classification.
+    Error(anyhow::Error),
 }
 
 impl fmt::Display for Classified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        match &self.what {
+            What::Message(message) => f.write_str(message),
+            // `{}`, not `{:#}`: this link's own message; the causes follow as the source.
+            What::Error(e) => write!(f, "{e}"),
+        }
     }
 }
 
-impl std::error::Error for Classified {}
+impl std::error::Error for Classified {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.what {
+            What::Message(_) => None,
+            What::Error(e) => e.source(),
+        }
+    }
+}
 
 /// Build a classified error with a message.
 pub fn classified(kind: ErrorKind, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Classified {
         kind,
-        message: message.into(),
+        what: What::Message(message.into()),
     })
 }
 
@@ -115,7 +136,10 @@ impl<T, E: Into<anyhow::Error>> Classify<T> for Result<T, E> {
             if kind_of(&e) != ErrorKind::General {
                 return e;
             }
-            classified(kind, display_chain(&e))
+            anyhow::Error::new(Classified {
+                kind,
+                what: What::Error(e),
+            })
         })
     }
 }
@@ -151,6 +175,26 @@ mod tests {
             .context("reading state");
         assert_eq!(kind_of(&e), ErrorKind::State);
         assert_eq!(display_chain(&e), "reading state: boom");
+    }
+
+    #[test]
+    fn kind_keeps_the_causes_as_the_source() {
+        let io = std::io::Error::other("disk gone");
+        let r: anyhow::Result<()> = Err(anyhow::Error::new(io).context("writing state"));
+        let e = r.kind(ErrorKind::State).unwrap_err();
+        assert_eq!(kind_of(&e), ErrorKind::State);
+        // Printed exactly as before: outer message, then the causes.
+        assert_eq!(e.to_string(), "writing state");
+        assert_eq!(format!("{e:#}"), "writing state: disk gone");
+        assert_eq!(display_chain(&e), "writing state: disk gone");
+        // The cause is the real error, not a copy of its text.
+        let causes: Vec<_> = e.chain().skip(1).collect();
+        assert_eq!(causes.len(), 1);
+        assert!(causes[0].downcast_ref::<std::io::Error>().is_some());
+        // Classifying again keeps the first class and the chain.
+        let again = Err::<(), _>(e).kind(ErrorKind::Docker).unwrap_err();
+        assert_eq!(kind_of(&again), ErrorKind::State);
+        assert_eq!(display_chain(&again), "writing state: disk gone");
     }
 
     #[test]

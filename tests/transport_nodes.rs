@@ -1,7 +1,7 @@
 //! Transport against the real e2e nodes (sshd + Docker engine per node, `tests/env/up.sh`).
 //!
-//! The environment is described by `env.json` (`$RKE_E2E_ENV`, `$RKE_E2E_ENV_JSON`, or
-//! `/var/cache/rke-e2e/run/env.json`). Without it this test FAILS; `RKE_E2E_SKIP=1` skips it
+//! The environment is described by `env.json` (`$RKE_E2E_ENV`, `$RKE_E2E_ENV_JSON`, or where
+//! `tests/common/e2e.rs` says, as for every node test). Without it this test FAILS; `RKE_E2E_SKIP=1` skips it
 //! (as it skips every node test). Cases run one after another (`harness = false`):
 //! several of them change a node (host keys, sshd_config, pause) and restore it afterwards,
 //! and the process environment (agent socket, passphrase variable) is set before any thread
@@ -18,6 +18,8 @@ use serde_json::Value;
 
 #[path = "transport_nodes/docker_cases.rs"]
 mod docker_cases;
+#[path = "common/e2e.rs"]
+mod e2e;
 #[path = "transport_nodes/ssh_cases.rs"]
 mod ssh_cases;
 use docker_cases::*;
@@ -39,11 +41,15 @@ struct Env {
     encrypted_key: PathBuf,
 }
 
+/// `RKE_E2E_ENV_JSON` (this test's older name) when set, else the rule all node tests share.
 fn env_path() -> PathBuf {
-    std::env::var_os("RKE_E2E_ENV")
-        .or_else(|| std::env::var_os("RKE_E2E_ENV_JSON"))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/rke-e2e/run/env.json"))
+    match (
+        std::env::var_os("RKE_E2E_ENV"),
+        std::env::var_os("RKE_E2E_ENV_JSON"),
+    ) {
+        (None, Some(file)) => PathBuf::from(file),
+        _ => e2e::env_path(),
+    }
 }
 
 fn load_env() -> Result<Env, String> {

@@ -10,10 +10,11 @@ use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
 use super::up::connect_departed;
 use crate::certs::{RotateRequest, RotateService};
+use crate::cluster::desired::{self, CertSource, DesiredCluster};
 use crate::kube_api::KubeClient;
 use crate::provision::node::observe;
 use crate::transport::NodeConnection;
-use crate::up::{self, CertSource, Options, Outcome, Prepared};
+use crate::up::{self, Options, Outcome};
 use anyhow::Context;
 use clap::Args;
 use clap::builder::PossibleValuesParser;
@@ -62,7 +63,7 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         rotate: Some(args.request()),
         ..CertSource::default()
     };
-    let prepared = up::prepare(&args.config.config, &source)?;
+    let prepared = desired::load(&args.config.config, &source)?;
     let rotated = prepared.cert_changes.names();
     println!("Rotating {} certificate(s):", rotated.len());
     for name in &rotated {
@@ -99,17 +100,14 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
 
 /// Run `rke up` with the rotated bundle; returns, per node, the containers that were replaced.
 async fn converge(
-    prepared: &Prepared,
+    prepared: &DesiredCluster,
     args: &RotateArgs,
     opts: &Options,
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
-    let connected = nodes::connect(&prepared.cfg, &args.connect).await;
-    if !connected.errors.is_empty() {
-        return Err(nodes::report_errors(&connected.errors));
-    }
-    let before = container_ids(&connected.nodes).await?;
+    let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
+    let before = container_ids(&conns).await?;
     let departed = connect_departed(prepared, &args.connect).await;
-    let Outcome::Applied(applied) = up::up(prepared, connected.nodes, departed, opts).await? else {
+    let Outcome::Applied(applied) = up::up(prepared, conns, departed, opts).await? else {
         anyhow::bail!("internal: `rke up` without --dry-run made no changes");
     };
     let after = container_ids(&applied.conns).await?;

@@ -10,8 +10,6 @@ mod output;
 mod preflight;
 mod remove;
 mod snapshot_agent;
-mod snapshot_list;
-mod snapshot_restore;
 mod status;
 mod up;
 mod util;

@@ -105,6 +105,19 @@ pub async fn connect(cfg: &RkeConfig, args: &ConnectArgs) -> Connected {
     crate::events::phase_infallible("connect", targets.len(), connecting).await
 }
 
+/// [`connect`] for commands that need every node: the connections, or one error naming each
+/// node that failed (see [`report_errors`]).
+pub async fn connect_or_fail(
+    cfg: &RkeConfig,
+    args: &ConnectArgs,
+) -> anyhow::Result<Vec<NodeConnection>> {
+    let connected = connect(cfg, args).await;
+    if !connected.errors.is_empty() {
+        return Err(report_errors(&connected.errors));
+    }
+    Ok(connected.nodes)
+}
+
 /// One error for a failed connect phase (each node's problem was already logged as it happened),
 /// with the class of the first.
 pub fn report_errors(errors: &[NodeError]) -> anyhow::Error {

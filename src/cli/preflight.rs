@@ -68,7 +68,7 @@ fn report(n: &NodeConnection) -> NodeReport<'_> {
         node: n.name(),
         address: n.address(),
         user: n.user(),
-        docker: n.info(),
+        docker: n.docker_facts(),
     }
 }
 
@@ -81,7 +81,7 @@ fn print_table(nodes: &[NodeConnection]) {
         "NODE", "ADDRESS", "USER", "DOCKER", "API", "CGROUP", "ARCH"
     );
     for n in nodes {
-        let f = n.info();
+        let f = n.docker_facts();
         println!(
             "{:<20} {:<16} {:<8} {:<16} {:<5} {:<9} {:<8} {}",
             n.name(),

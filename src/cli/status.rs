@@ -12,10 +12,10 @@ use clap::Args;
 
 use super::nodes::{self, ConnectArgs};
 use super::{ConfigArg, OutputFormat, output};
+use crate::cluster::desired::{self, CertSource};
 use crate::config::load;
 use crate::error::{ErrorKind, classified};
 use crate::status::{self, ConnectFailure};
-use crate::up::{self, CertSource};
 use crate::{paths, state};
 
 #[derive(Debug, Args)]
@@ -37,7 +37,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
             format!("no state file {}: run rke up first", state_path.display()),
         ));
     }
-    let prepared = up::prepare(config_path, &CertSource::default())?;
+    let prepared = desired::load(config_path, &CertSource::default())?;
     let mut connect = args.connect.clone();
     // Reading a node needs no particular Docker version.
     connect.ignore_docker_version = true;

@@ -4,8 +4,9 @@
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
 use super::version_step::{self, VersionSkewArg};
+use crate::cluster::desired::{self, CertSource, DesiredCluster};
 use crate::events::report;
-use crate::up::{self, CertSource, Departed, Options, Outcome, Prepared};
+use crate::up::{self, Departed, Options, Outcome};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -59,7 +60,7 @@ impl CertArgs {
 
 pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
-    let prepared = up::prepare(config_path, &args.certs.source())?;
+    let prepared = desired::load(config_path, &args.certs.source())?;
     version_step::enforce(
         prepared.applied_config().map(|c| c.version.as_str()),
         &prepared.cfg.version,
@@ -86,12 +87,9 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     };
     let started = std::time::Instant::now();
     let outcome = nodes::runtime()?.block_on(async {
-        let connected = nodes::connect(&prepared.cfg, &args.connect).await;
-        if !connected.errors.is_empty() {
-            return Err(nodes::report_errors(&connected.errors));
-        }
+        let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
         let departed = connect_departed(&prepared, &args.connect).await;
-        up::up(&prepared, connected.nodes, departed, &opts).await
+        up::up(&prepared, conns, departed, &opts).await
     })?;
     match outcome {
         Outcome::DryRun { changes } => {
@@ -114,7 +112,10 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
 
 /// Connect to the nodes the last applied config had and this one has not. An unreachable
 /// departed node is only a warning: its Kubernetes and etcd side can still be cleaned.
-pub(super) async fn connect_departed(prepared: &Prepared, args: &ConnectArgs) -> Vec<Departed> {
+pub(super) async fn connect_departed(
+    prepared: &DesiredCluster,
+    args: &ConnectArgs,
+) -> Vec<Departed> {
     let Some(applied) = prepared.applied_config() else {
         return Vec::new();
     };

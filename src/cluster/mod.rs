@@ -1,5 +1,6 @@
 //! Views derived from a defaulted [`RkeConfig`] that several commands share.
 
+pub mod desired;
 pub mod encryption;
 pub mod targets;
 

@@ -2,11 +2,13 @@
 //! Kubernetes version table.
 
 pub mod defaults;
+pub mod duration;
 #[cfg(test)]
 mod fixture_tests;
 pub mod load;
 pub mod locate;
 pub mod parse;
+pub mod path;
 pub mod suggest;
 mod tolerant;
 pub mod types;

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
+use super::path::{Segment, dotted};
 use super::suggest::suggest;
-use super::tolerant::{Segment, Tolerant, Track, dotted};
+use super::tolerant::{Tolerant, Track};
 use super::types::RkeConfig;
 use crate::error::{ErrorKind, classified};
 

@@ -3,9 +3,9 @@
 //! The kubelet goes first, so nothing restarts pods while they are being removed.
 
 use crate::provision::node::{HELPER_LABEL, force_remove, observe_labelled, remove_containers};
+use crate::provision::spec::names::MANAGED_CONTAINERS;
 use crate::provision::spec::{CONTAINER_NAME_LABEL, names};
 use crate::transport::NodeConnection;
-use crate::up::MANAGED_CONTAINERS;
 
 /// The Docker label the kubelet (dockershim or cri-dockerd) puts on every pod container.
 pub const POD_NAME_LABEL: &str = "io.kubernetes.pod.name";

@@ -13,3 +13,4 @@ pub mod package;
 pub mod restore;
 pub mod s3;
 pub mod save;
+pub mod schedule;

@@ -3,9 +3,9 @@
 
 use super::{Component, ContainerState, Drift};
 use crate::provision::node::{Action, ObservedContainer, diff, explain_replace};
+use crate::provision::spec::names::MANAGED_CONTAINERS;
 use crate::provision::spec::{NodePlan, names};
 use crate::transport::NodeConnection;
-use crate::up::MANAGED_CONTAINERS;
 
 /// Whether rke manages a container of this name: a component, etcd, or a leftover
 /// `old-<component>` of an interrupted replace.

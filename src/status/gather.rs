@@ -3,10 +3,10 @@
 use super::components::node_components;
 use super::etcd::member_statuses;
 use super::{EtcdStatus, NodeStatus, Report, Summary, certificate_expiry};
+use crate::cluster::desired::DesiredCluster;
 use crate::config::RkeConfigNode;
 use crate::provision::node::observe;
 use crate::transport::NodeConnection;
-use crate::up::Prepared;
 use crate::up::plan::plan_nodes;
 
 /// A node that could not be connected to.
@@ -22,7 +22,7 @@ pub struct ConnectFailure {
 /// their `failures`). Fails only when the plans cannot be computed (a config the planner
 /// refuses): node, Docker and etcd problems are part of the report.
 pub async fn gather(
-    prepared: &Prepared,
+    prepared: &DesiredCluster,
     conns: &[NodeConnection],
     failures: &[ConnectFailure],
 ) -> anyhow::Result<Report> {

@@ -78,8 +78,9 @@ impl NodeConnection {
         &self.inner.docker
     }
 
-    /// Facts recorded at connect time.
-    pub fn info(&self) -> &DockerFacts {
+    /// Docker facts recorded at connect time (a summary; [`Self::system_info`] is all of
+    /// `docker info`).
+    pub fn docker_facts(&self) -> &DockerFacts {
         &self.inner.facts
     }
 

@@ -8,7 +8,7 @@ use crate::transport::NodeConnection;
 const RESOLVED_STUB: &str = "127.0.0.53";
 
 pub async fn host_facts(node: &NodeConnection) -> HostFacts {
-    let info = node.info();
+    let info = node.docker_facts();
     HostFacts {
         docker_root_dir: non_empty(&info.root_dir, "/var/lib/docker"),
         cgroup_driver: non_empty(&info.cgroup_driver, "cgroupfs"),

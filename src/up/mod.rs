@@ -1,8 +1,9 @@
 //! `rke up`: turn `cluster.yml` into a running cluster and converge it on every re-run.
 //!
-//! [`prepare`] is the node-free part (validation, PKI, state file); [`run::up`] does the node
-//! work in RKE1's order. Desired containers and files come from [`crate::provision::spec`]
-//! (pure), and [`crate::provision::node`] applies the difference on each node.
+//! [`crate::cluster::desired`] is the node-free part (validation, PKI, state file); [`run::up`]
+//! does the node work in RKE1's order. Desired containers and files come from
+//! [`crate::provision::spec`] (pure), and [`crate::provision::node`] applies the difference on
+//! each node.
 
 mod dry_run;
 mod etcd_plane;
@@ -13,14 +14,11 @@ mod node;
 mod parallel;
 pub mod plan;
 mod planes;
-mod prepare;
 mod rollout;
 mod run;
 mod snapshot_agent;
 
-pub use node::MANAGED_CONTAINERS;
 pub use planes::batch_size;
-pub use prepare::{CertSource, Prepared, prepare};
 pub use run::{Applied, Options, Outcome, up};
 
 use crate::config::RkeConfigNode;

@@ -13,26 +13,12 @@ use crate::provision::node::{
     Action, ObservedContainer, apply, clean_dirs, credentials_for, diff, ensure_image, observe,
     upload_files,
 };
-use crate::provision::spec::{NodePlan, Plane, names};
+use crate::provision::spec::names::{self, MANAGED_CONTAINERS};
+use crate::provision::spec::{NodePlan, Plane};
 use crate::transport::NodeConnection;
 
 /// How often a container's health is probed while waiting for it.
 const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Containers rke (and RKE1) run that a node may hold but no longer needs. `etcd` is not
-/// here: only the etcd membership step removes it, after the member is gone.
-pub const MANAGED_CONTAINERS: &[&str] = &[
-    names::KUBE_APISERVER,
-    names::KUBE_CONTROLLER_MANAGER,
-    names::KUBE_SCHEDULER,
-    names::KUBELET,
-    names::CRI_DOCKERD,
-    names::KUBE_PROXY,
-    names::NGINX_PROXY,
-    names::ETCD_ROLLING_SNAPSHOTS,
-    // RKE1's volume holder, which our specs do not need.
-    "service-sidekick",
-];
 
 pub struct Node {
     pub cfg: RkeConfigNode,

@@ -1,17 +1,18 @@
 //! What `rke up` would deploy on each node, computed from the nodes without changing them:
-//! host facts, the etcd membership (from the running members), the snapshot agent binary, and
-//! the per-node plans. `rke up` (and its `--dry-run`) and `rke status` share this, so status
-//! compares the nodes with exactly the plans a run would apply.
+//! [`observe`] reads host facts and the running etcd members from the nodes, [`plan`] turns
+//! them into the etcd membership plan, the snapshot agent binary and the per-node plans. `rke up`
+//! (and its `--dry-run`) and `rke status` share this, so status compares the nodes with exactly
+//! the plans a run would apply.
 
 use std::collections::BTreeMap;
 
-use super::etcd_plane;
+use super::etcd_plane::{self, EtcdView};
 use super::membership::{self, MembershipPlan};
-use super::prepare::Prepared;
 use super::{Departed, snapshot_agent};
+use crate::cluster::desired::DesiredCluster;
 use crate::config::RkeConfigNode;
 use crate::etcd::Member;
-use crate::provision::spec::{NodePlan, PlanInputs, plan_cluster_with};
+use crate::provision::spec::{HostFacts, NodePlan, PlanInputs, plan_cluster_with};
 use crate::snapshot::agent::LocalBinary;
 use crate::transport::NodeConnection;
 
@@ -26,16 +27,36 @@ pub struct Planned {
     pub agent_binary: Option<LocalBinary>,
 }
 
-/// Plan every node of `prepared`'s config. `nodes` are the connected nodes of the config (a
-/// node without a connection is planned with default host facts); `departed` nodes are asked
-/// for the etcd member list too. `require_members`: fail (class etcd) when the cluster had
-/// etcd set up and no member answers, as `rke up` must; otherwise plan as if etcd were new.
+/// What the nodes said that the plans depend on: each node's host facts (by address) and,
+/// unless etcd is external, the etcd members and how each etcd container runs.
+#[derive(Debug)]
+pub struct Observed {
+    pub hosts: BTreeMap<String, HostFacts>,
+    pub etcd: Option<EtcdView>,
+}
+
+/// Plan every node of `prepared`'s config: [`observe`] the nodes, then [`plan`]. `nodes` are the
+/// connected nodes of the config (a node without a connection is planned with default host
+/// facts); `departed` nodes are asked for the etcd member list too. `require_members`: fail
+/// (class etcd) when the cluster had etcd set up and no member answers, as `rke up` must;
+/// otherwise plan as if etcd were new.
 pub async fn plan_nodes(
-    prepared: &Prepared,
+    prepared: &DesiredCluster,
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     departed: &[Departed],
     require_members: bool,
 ) -> anyhow::Result<Planned> {
+    let observed = observe(prepared, nodes, departed, require_members).await?;
+    plan(prepared, observed)
+}
+
+/// The reading half of [`plan_nodes`], and the only part that talks to the nodes.
+pub async fn observe(
+    prepared: &DesiredCluster,
+    nodes: &[(&RkeConfigNode, &NodeConnection)],
+    departed: &[Departed],
+    require_members: bool,
+) -> anyhow::Result<Observed> {
     let cfg = &prepared.cfg;
     let facts =
         futures_util::future::join_all(nodes.iter().map(|(_, c)| super::facts::host_facts(c)))
@@ -45,33 +66,48 @@ pub async fn plan_nodes(
         .map(|(n, _)| n.address.clone())
         .zip(facts)
         .collect();
+    if !cfg.services.etcd.external_urls.is_empty() {
+        return Ok(Observed { hosts, etcd: None });
+    }
+    let mut candidates: Vec<(&RkeConfigNode, &NodeConnection)> = nodes.to_vec();
+    candidates.sort_by_key(|(n, _)| !n.is_etcd());
+    candidates.extend(
+        departed
+            .iter()
+            .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
+    );
+    let was_set_up = prepared
+        .applied_config()
+        .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
+    // Before anything is replaced the members still present the running certificates.
+    let view = etcd_plane::discover(
+        &candidates,
+        prepared.running_bundle(),
+        was_set_up && require_members,
+    )
+    .await?;
+    Ok(Observed {
+        hosts,
+        etcd: Some(view),
+    })
+}
 
-    let (etcd, members) = if cfg.services.etcd.external_urls.is_empty() {
-        let mut candidates: Vec<(&RkeConfigNode, &NodeConnection)> = nodes.to_vec();
-        candidates.sort_by_key(|(n, _)| !n.is_etcd());
-        candidates.extend(
-            departed
-                .iter()
-                .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
-        );
-        let was_set_up = prepared
-            .applied_config()
-            .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
-        // Before anything is replaced the members still present the running certificates.
-        let view = etcd_plane::discover(
-            &candidates,
-            prepared.running_bundle(),
-            was_set_up && require_members,
-        )
-        .await?;
-        let plan = membership::plan(
-            &etcd_plane::etcd_nodes(&cfg.nodes),
-            view.members.as_deref(),
-            &view.running,
-        )?;
-        (plan, view.members)
-    } else {
-        (membership::plan(&[], None, &BTreeMap::new())?, None)
+/// The planning half of [`plan_nodes`]: the etcd membership plan and every node's plan from
+/// what was observed. Talks to no node (it does read this rke binary, which is the snapshot
+/// agent).
+pub fn plan(prepared: &DesiredCluster, observed: Observed) -> anyhow::Result<Planned> {
+    let cfg = &prepared.cfg;
+    let Observed { hosts, etcd } = observed;
+    let (etcd, members) = match etcd {
+        Some(view) => {
+            let plan = membership::plan(
+                &etcd_plane::etcd_nodes(&cfg.nodes),
+                view.members.as_deref(),
+                &view.running,
+            )?;
+            (plan, view.members)
+        }
+        None => (membership::plan(&[], None, &BTreeMap::new())?, None),
     };
 
     let agent_binary = snapshot_agent::binary_for(cfg, &hosts)?;

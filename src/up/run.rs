@@ -11,9 +11,9 @@ use anyhow::Context;
 use super::etcd_plane::EtcdPlane;
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
-use super::prepare::Prepared;
 use super::rollout::Rollout;
 use super::{Departed, dry_run, kube_step, parallel, plan, snapshot_agent};
+use crate::cluster::desired::DesiredCluster;
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
 use crate::events::{phase, step};
@@ -71,7 +71,7 @@ pub struct Applied {
 /// Bring the cluster to `prepared`'s config. `conns` must hold a connection for every node of
 /// the config; `departed` are the nodes the last applied config had and this one has not.
 pub async fn up(
-    prepared: &Prepared,
+    prepared: &DesiredCluster,
     conns: Vec<NodeConnection>,
     departed: Vec<Departed>,
     opts: &Options,
@@ -300,7 +300,7 @@ async fn clean_departed(d: &Departed, cfg: &RkeConfig, etcd_external: bool) {
         return;
     };
     let helper = cfg.system_images.alpine.as_str();
-    let mut containers: Vec<&str> = super::node::MANAGED_CONTAINERS.to_vec();
+    let mut containers: Vec<&str> = crate::provision::spec::names::MANAGED_CONTAINERS.to_vec();
     containers.push(names::ETCD);
     let mut dirs = host_cleanup_dirs(&cfg.prefix_path);
     if d.cfg.is_etcd() && !etcd_external {

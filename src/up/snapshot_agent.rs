@@ -29,7 +29,7 @@ pub fn binary_for(
     cfg: &RkeConfig,
     hosts: &BTreeMap<String, HostFacts>,
 ) -> anyhow::Result<Option<LocalBinary>> {
-    if agent::schedule(&cfg.services.etcd)?.is_none() {
+    if crate::snapshot::schedule::schedule(&cfg.services.etcd)?.is_none() {
         return Ok(None);
     }
     for node in cfg.nodes.iter().filter(|n| n.is_etcd()) {

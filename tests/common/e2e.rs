@@ -59,11 +59,21 @@ pub fn cluster_yml(env: &Value, version: &str, extra: &str) -> String {
     s
 }
 
-/// Where `env()` reads the environment description from.
+/// Where `env()` reads the environment description from: the same rule as
+/// `tests/env/lib/env-json.sh` (`RKE_E2E_ENV`, else `env.json` in `RKE_E2E_STATE`, else in
+/// `${RKE_E2E_CACHE:-/var/cache/rke-e2e}/run`), so the scripts and the tests agree.
 pub fn env_path() -> PathBuf {
-    std::env::var_os("RKE_E2E_ENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/rke-e2e/run/env.json"))
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(file) = var("RKE_E2E_ENV") {
+        return PathBuf::from(file);
+    }
+    let state = var("RKE_E2E_STATE").map(PathBuf::from).unwrap_or_else(|| {
+        var("RKE_E2E_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/var/cache/rke-e2e"))
+            .join("run")
+    });
+    state.join("env.json")
 }
 
 /// The host-side container of node `i` (1-based), e.g. `rke-e2e-node4`.

@@ -19,7 +19,7 @@ pub(crate) async fn root_and_docker_group_user(env: &Env) {
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(nodes.len(), 6);
     for (n, t) in nodes.iter().zip(&targets) {
-        let f = n.info();
+        let f = n.docker_facts();
         assert!(f.server_version.starts_with("20.10."), "{f:?}");
         assert_eq!(f.api_version, "1.41");
         assert_eq!(f.root_dir, "/var/lib/docker");
@@ -101,7 +101,7 @@ pub(crate) async fn bastion(env: &Env) {
     let mut t = env.target(1, "rke");
     t.bastion = Some(Box::new(env.target(0, "rke")));
     let n = one(t, &env.strict()).await.unwrap();
-    assert_eq!(n.info().hostname, env.nodes[1].0);
+    assert_eq!(n.docker_facts().hostname, env.nodes[1].0);
     // The node sees the connection coming from the bastion's address.
     let from = n
         .exec_shell("echo $SSH_CONNECTION")

@@ -21,29 +21,7 @@ mod wrap;
 
 use wrap::Wrap;
 
-/// One step of a key path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// Render a path as `nodes[0].address`; empty for the document root.
-pub(crate) fn dotted(path: &[Segment]) -> String {
-    let mut out = String::new();
-    for segment in path {
-        match segment {
-            Segment::Key(key) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            Segment::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
+use super::path::Segment;
 
 /// Remembers the path of the first (innermost) error. Outer layers see the same error pass
 /// through and leave the recorded path alone.
@@ -348,6 +326,8 @@ mod tests {
 
     use serde::Deserialize;
 
+    use crate::config::path::dotted;
+
     use super::*;
 
     #[derive(Debug, Default, PartialEq, Deserialize)]
@@ -417,16 +397,5 @@ mod tests {
         let (value, path) = run::<Outer>("bogus: 1\n");
         assert!(value.is_err());
         assert_eq!(path.as_deref(), Some(""));
-    }
-
-    #[test]
-    fn dotted_renders_keys_and_indexes() {
-        let path = [
-            Segment::Key("nodes".into()),
-            Segment::Index(2),
-            Segment::Key("labels".into()),
-        ];
-        assert_eq!(dotted(&path), "nodes[2].labels");
-        assert_eq!(dotted(&[]), "");
     }
 }

@@ -5,7 +5,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::capture_key::CaptureKey;
-use super::{Segment, Tolerant, Track};
+use super::{Tolerant, Track};
+use crate::config::path::Segment;
 
 /// Visitor wrapper: passes everything through, wrapping nested deserializers, sequences and
 /// maps so tolerance and path tracking reach every level.

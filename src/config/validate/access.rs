@@ -5,7 +5,7 @@ use super::report::Report;
 use super::suggest::one_of;
 use super::version::K8sVersion;
 use crate::config::RkeConfig;
-use crate::config::locate::{child, index};
+use crate::config::path::{child, index};
 
 /// Cloud provider names RKE1 knows (in-tree, out-of-tree `external`, and `external-aws`).
 pub const CLOUD_PROVIDERS: [&str; 7] = [

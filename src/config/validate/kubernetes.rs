@@ -4,7 +4,7 @@ use super::ValidationContext;
 use super::report::Report;
 use super::version::K8sVersion;
 use crate::config::RkeConfig;
-use crate::config::locate::child;
+use crate::config::path::child;
 
 const VERSION_PATH: &str = "kubernetes_version";
 

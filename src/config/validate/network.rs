@@ -8,7 +8,7 @@ use super::suggest::one_of;
 use super::syntax;
 use super::version::K8sVersion;
 use crate::config::RkeConfig;
-use crate::config::locate::child;
+use crate::config::path::child;
 
 const API_SERVICE_RANGE: &str = "services.kube-api.service_cluster_ip_range";
 const CONTROLLER_SERVICE_RANGE: &str = "services.kube-controller.service_cluster_ip_range";

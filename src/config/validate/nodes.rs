@@ -7,7 +7,7 @@ use super::report::Report;
 use super::suggest::one_of;
 use super::syntax;
 use crate::config::RkeConfig;
-use crate::config::locate::{child, index};
+use crate::config::path::{child, index};
 use crate::config::{KNOWN_ROLES, ROLE_CONTROLPLANE, ROLE_ETCD, ROLE_WORKER, RkeConfigNode};
 
 pub fn check(cfg: &RkeConfig, r: &mut Report) {

@@ -2,7 +2,8 @@
 
 use super::report::Report;
 use crate::config::RkeConfig;
-use crate::config::locate::{child, index};
+use crate::config::duration::parse_period;
+use crate::config::path::{child, index};
 
 pub fn check(cfg: &RkeConfig, r: &mut Report) {
     check_upgrade_strategy(cfg, r);
@@ -20,45 +21,24 @@ pub fn check(cfg: &RkeConfig, r: &mut Report) {
     }
 }
 
-/// A Go duration as `time.ParseDuration` reads it: one or more `<number><unit>` (`12h`, `1h30m`).
-pub fn go_duration(s: &str) -> Result<(), String> {
-    const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "m", "h"];
-    let bad = || format!("{s:?} is not a duration such as 12h or 30m");
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        if digits == 0 || rest[..digits].parse::<f64>().is_err() {
-            return Err(bad());
-        }
-        rest = &rest[digits..];
-        // Longest unit first, so "ms" is not read as "m" followed by "s".
-        let unit = UNITS
-            .iter()
-            .filter(|u| rest.starts_with(*u))
-            .max_by_key(|u| u.len())
-            .ok_or_else(bad)?;
-        rest = &rest[unit.len()..];
-    }
-    Ok(())
-}
-
 /// `creation`/`retention` configure the recurring snapshot container, which exits on a bad value.
 fn check_snapshot_periods(cfg: &RkeConfig, r: &mut Report) {
     let etcd = &cfg.services.etcd;
     for (key, value) in [("creation", &etcd.creation), ("retention", &etcd.retention)] {
-        if !value.is_empty()
-            && let Err(why) = go_duration(value)
-        {
-            r.error(
-                child("services.etcd", key),
-                format!("snapshot {key}: {why}"),
-            );
+        if value.is_empty() {
+            continue;
         }
+        // Zero is a Go duration, but no interval at all (and a retention that deletes every
+        // snapshot as it is taken), so it stays an error as it always was here.
+        let why = match parse_period(value) {
+            Ok(period) if period.is_zero() => format!("{value:?} must be longer than zero"),
+            Ok(_) => continue,
+            Err(why) => why,
+        };
+        r.error(
+            child("services.etcd", key),
+            format!("snapshot {key}: {why}"),
+        );
     }
 }
 

@@ -49,6 +49,22 @@ pub mod names {
     pub use super::kubelet::{CRI_DOCKERD, NAME as KUBELET};
     pub use super::proxy::{KUBE_PROXY_NAME as KUBE_PROXY, NGINX_PROXY};
     pub use super::snapshot_agent::NAME as ETCD_ROLLING_SNAPSHOTS;
+
+    // Here, not in `up`: `up`, `status` and `remove` all act on this list.
+    /// Containers rke (and RKE1) run that a node may hold but no longer needs. `etcd` is not
+    /// here: only the etcd membership step removes it, after the member is gone.
+    pub const MANAGED_CONTAINERS: &[&str] = &[
+        KUBE_APISERVER,
+        KUBE_CONTROLLER_MANAGER,
+        KUBE_SCHEDULER,
+        KUBELET,
+        CRI_DOCKERD,
+        KUBE_PROXY,
+        NGINX_PROXY,
+        ETCD_ROLLING_SNAPSHOTS,
+        // RKE1's volume holder, which our specs do not need.
+        "service-sidekick",
+    ];
 }
 
 use crate::certs::CertBundle;
@@ -110,7 +126,7 @@ fn plan_node(
         });
         // After etcd: the executor starts a plane's containers in plan order.
         if let Some(binary) = &cluster.inputs.snapshot_agent
-            && let Some(schedule) = crate::snapshot::agent::schedule(&cluster.cfg.services.etcd)?
+            && let Some(schedule) = crate::snapshot::schedule::schedule(&cluster.cfg.services.etcd)?
         {
             containers.push(snapshot_agent::build(cluster, &host, binary));
             files.extend(snapshot_agent::files(cluster, &host, &schedule));

@@ -9,8 +9,9 @@ use super::paths::{self, KUBERNETES_DIR};
 use super::types::{ContainerSpec, NodeDir, NodeFile, Plane};
 use crate::certs::KUBE_CA;
 use crate::etcd::ETCD_CLIENT_PORT;
-use crate::snapshot::agent::{AgentSettings, EtcdEndpoint, Schedule};
+use crate::snapshot::agent::{AgentSettings, EtcdEndpoint};
 use crate::snapshot::naming::LOCAL_SNAPSHOT_DIR;
+use crate::snapshot::schedule::Schedule;
 
 /// RKE1's container name (`EtcdSnapshotContainerName`).
 pub const NAME: &str = "etcd-rolling-snapshots";

@@ -13,4 +13,4 @@ mod settings;
 pub use binary::{LocalBinary, check_static, runs_on};
 pub use cycle::{Round, newest_recurring, prune_local, round};
 pub use run::{first_round, next_round, run};
-pub use settings::{AgentSettings, EtcdEndpoint, Schedule, parse_go_duration, schedule};
+pub use settings::{AgentSettings, EtcdEndpoint};

@@ -22,8 +22,8 @@ async fn key_file_session_runs_exec_and_docker() {
     .await
     .unwrap();
     assert_eq!(node.name(), "n1");
-    assert_eq!(node.info().server_version, "20.10.24+dfsg1");
-    assert_eq!(node.info().negotiated_api_version, "1.41");
+    assert_eq!(node.docker_facts().server_version, "20.10.24+dfsg1");
+    assert_eq!(node.docker_facts().negotiated_api_version, "1.41");
     let requests = lab.dockerd.requests.lock().unwrap().clone();
     assert_eq!(
         requests[0], "GET /version HTTP/1.1",

@@ -1,6 +1,7 @@
-//! The part of `rke up` that touches no node (RKE1's `ClusterInit`): validate `cluster.yml`,
-//! build or reuse the PKI and the encryption provider file, and write the state file and the
-//! admin kubeconfig.
+//! The cluster `cluster.yml` asks for, before any node is touched (RKE1's `ClusterInit`):
+//! validate `cluster.yml`, build or reuse the PKI and the encryption provider file, and write
+//! the state file and the admin kubeconfig. `up`, `status`, `cert rotate` and
+//! `etcd snapshot-restore` all start from it, so it is not part of `up`.
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +14,9 @@ use crate::error::{Classify, ErrorKind, classified};
 use crate::state::{self, ClusterState, FullState};
 use crate::{fsutil, paths};
 
-/// Everything `rke up` needs before it connects to a node.
+/// The desired cluster: everything `rke up` needs before it connects to a node.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct DesiredCluster {
     /// `cluster.yml` with RKE1's defaults applied and validated.
     pub cfg: RkeConfig,
     pub bundle: CertBundle,
@@ -43,7 +44,7 @@ pub struct CertSource {
 }
 
 /// Validate, then build or reuse the certificates. Writes nothing.
-pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Prepared> {
+pub fn load(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<DesiredCluster> {
     let cfg = load::load_valid(config_path)?.config;
     let state_path = paths::state_file(config_path);
     let (previous_desired, applied) = match state::load::<RkeConfig>(&state_path)? {
@@ -84,7 +85,7 @@ pub fn prepare(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Pr
         .ok_or_else(|| classified(ErrorKind::Config, "no controlplane node"))?;
     let kubeconfig =
         certs::admin_kubeconfig(&bundle, &server, &cfg.cluster_name).kind(ErrorKind::State)?;
-    Ok(Prepared {
+    Ok(DesiredCluster {
         cfg,
         bundle,
         cert_changes,
@@ -125,7 +126,7 @@ fn rotated_bundle(
     Ok((bundle, changes))
 }
 
-impl Prepared {
+impl DesiredCluster {
     /// Whether this run replaces the cluster's `kube-ca`: then members signed by the old and
     /// the new CA cannot talk to each other, so nothing can roll.
     pub fn ca_rotated(&self) -> bool {

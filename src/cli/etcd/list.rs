@@ -6,10 +6,23 @@ use std::collections::BTreeMap;
 use futures_util::future::try_join_all;
 use serde::Serialize;
 
-use super::OutputFormat;
-use super::etcd::{ListArgs, connect_etcd, ensure_images, load_cluster, s3_store};
-use super::nodes;
+use clap::Args;
+
+use super::{connect_etcd, ensure_images, load_cluster, s3_store};
+use crate::cli::nodes::{self, ConnectArgs};
+use crate::cli::{ConfigArg, OutputFormat};
 use crate::snapshot::on_node::{self, NodeSnapshot};
+use crate::snapshot::s3::S3Args;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
 
 /// One snapshot as seen across the nodes and S3.
 #[derive(Debug, Default, Serialize)]
@@ -83,8 +96,8 @@ pub fn run(args: &ListArgs) -> anyhow::Result<i32> {
         }
         anyhow::Ok(rows.into_values().collect::<Vec<_>>())
     })?;
-    match super::output_format() {
-        OutputFormat::Json => super::output::print_json(&rows)?,
+    match crate::cli::output_format() {
+        OutputFormat::Json => crate::cli::output::print_json(&rows)?,
         OutputFormat::Text => print_table(&rows),
     }
     Ok(0)

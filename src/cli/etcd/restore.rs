@@ -7,16 +7,42 @@
 
 use std::time::Instant;
 
-use super::etcd::{RestoreArgs, ensure_images, etcd_hosts, load_cluster, s3_store};
-use super::nodes;
+use clap::Args;
+
+use super::{ensure_images, etcd_hosts, load_cluster, s3_store};
 use crate::certs::KUBE_CA;
+use crate::cli::ConfigArg;
+use crate::cli::nodes::{self, ConnectArgs};
+use crate::cluster::desired;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
 use crate::events::{phase, report};
 use crate::snapshot::naming::check_name;
 use crate::snapshot::restore::{locate, restore_data};
+use crate::snapshot::s3::S3Args;
 use crate::state::{self, ClusterState, FullState};
 use crate::up::{self, Options};
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Snapshot name, without .zip.
+    #[arg(long)]
+    pub name: String,
+    /// Use the local cluster.rkestate instead of the state stored in the snapshot.
+    #[arg(long)]
+    pub use_local_state: bool,
+    #[command(flatten)]
+    pub certs: crate::cli::up::CertArgs,
+    /// Seconds components get to become healthy after the restore.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub health_timeout: u64,
+    #[command(flatten)]
+    pub s3: S3Args,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
 
 pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
@@ -48,11 +74,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
 
     nodes::runtime()?.block_on(async {
         let store = s3_store(&args.s3, cfg).await?;
-        let connected = nodes::connect(cfg, &args.connect).await;
-        if !connected.errors.is_empty() {
-            return Err(nodes::report_errors(&connected.errors));
-        }
-        let conns = connected.nodes;
+        let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
         {
             let hosts = etcd_hosts(cfg, &conns);
             let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
@@ -84,7 +106,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
             let restoring = restore_data(&located, &hosts, &control, cfg, &helper);
             phase("restore", hosts.len(), restoring).await?;
         }
-        let prepared = up::prepare(config_path, &args.certs.source())?;
+        let prepared = desired::load(config_path, &args.certs.source())?;
         let opts = Options {
             health_timeout: std::time::Duration::from_secs(args.health_timeout),
             limit: usize::from(args.connect.max_parallel),

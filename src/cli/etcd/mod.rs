@@ -1,21 +1,27 @@
 //! `rke etcd snapshot-save | snapshot-list | snapshot-restore` (RKE1's flags; `snapshot-list`
-//! is new). The work is in [`crate::snapshot`]; this file reads the config and state, connects
-//! to the nodes and prints the result.
+//! is new). The work is in [`crate::snapshot`]; these files read the config and state, connect
+//! to the nodes and print the result. What the three share is here.
+
+mod list;
+mod restore;
+mod save;
+
+pub use list::ListArgs;
+pub use restore::RestoreArgs;
+pub use save::SaveArgs;
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 
 use super::nodes::{self, ConnectArgs};
-use super::{ConfigArg, OutputFormat};
 use crate::certs::CertBundle;
 use crate::config::{RkeConfig, load};
 use crate::error::{ErrorKind, classified};
 use crate::paths;
 use crate::provision::node::{credentials_for, ensure_image};
-use crate::snapshot::naming::{check_name, one_off_name};
 use crate::snapshot::s3::{self, S3Args, S3Store};
-use crate::snapshot::save::{self, EtcdHost};
+use crate::snapshot::save::EtcdHost;
 use crate::state::{self, FullState};
 use crate::transport::NodeConnection;
 use futures_util::future::try_join_all;
@@ -35,55 +41,11 @@ pub enum EtcdCommand {
     SnapshotAgent(super::snapshot_agent::SnapshotAgentArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct SaveArgs {
-    #[command(flatten)]
-    pub config: ConfigArg,
-    /// Snapshot name, without .zip (default: rke_etcd_snapshot_<time>).
-    #[arg(long)]
-    pub name: Option<String>,
-    #[command(flatten)]
-    pub s3: S3Args,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub config: ConfigArg,
-    #[command(flatten)]
-    pub s3: S3Args,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct RestoreArgs {
-    #[command(flatten)]
-    pub config: ConfigArg,
-    /// Snapshot name, without .zip.
-    #[arg(long)]
-    pub name: String,
-    /// Use the local cluster.rkestate instead of the state stored in the snapshot.
-    #[arg(long)]
-    pub use_local_state: bool,
-    #[command(flatten)]
-    pub certs: super::up::CertArgs,
-    /// Seconds components get to become healthy after the restore.
-    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
-    pub health_timeout: u64,
-    #[command(flatten)]
-    pub s3: S3Args,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-}
-
 pub fn run(cmd: &EtcdCommand) -> anyhow::Result<i32> {
     match cmd {
-        EtcdCommand::SnapshotSave(args) => run_save(args),
-        EtcdCommand::SnapshotList(args) => super::snapshot_list::run(args),
-        EtcdCommand::SnapshotRestore(args) => super::snapshot_restore::run(args),
+        EtcdCommand::SnapshotSave(args) => save::run(args),
+        EtcdCommand::SnapshotList(args) => list::run(args),
+        EtcdCommand::SnapshotRestore(args) => restore::run(args),
         EtcdCommand::SnapshotAgent(args) => super::snapshot_agent::run(args),
     }
 }
@@ -151,11 +113,7 @@ pub(super) async fn connect_etcd(
             "the config has no etcd node (snapshots are taken from etcd nodes)",
         ));
     }
-    let connected = nodes::connect(&etcd_only, args).await;
-    if !connected.errors.is_empty() {
-        return Err(nodes::report_errors(&connected.errors));
-    }
-    Ok(connected.nodes)
+    nodes::connect_or_fail(&etcd_only, args).await
 }
 
 /// Make sure `images` are on every node of `conns` (pulled with the config's registry
@@ -192,60 +150,4 @@ pub(super) async fn s3_store(args: &S3Args, cfg: &RkeConfig) -> anyhow::Result<O
         Some(settings) => Ok(Some(S3Store::connect(&settings).await?)),
         None => Ok(None),
     }
-}
-
-fn run_save(args: &SaveArgs) -> anyhow::Result<i32> {
-    let loaded = load_cluster(&args.config.config)?;
-    let name = match &args.name {
-        Some(n) => {
-            let checked = check_name(n)?;
-            if let Some(w) = &checked.warning {
-                tracing::warn!("{w}");
-            }
-            checked.name
-        }
-        None => {
-            let n = one_off_name(time::OffsetDateTime::now_utc());
-            tracing::warn!("no --name given: the snapshot is named {n}");
-            n
-        }
-    };
-    let bundle = cluster_bundle(&loaded)?;
-    let settings = s3::settings(&args.s3, &loaded.cfg)?;
-    let helper = loaded.cfg.system_images.alpine.clone();
-    let saved = nodes::runtime()?.block_on(async {
-        let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
-        ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
-        let hosts = etcd_hosts(&loaded.cfg, &conns);
-        let saving = save::save(
-            &hosts,
-            bundle,
-            &name,
-            loaded.state_bytes.as_deref(),
-            settings.as_ref(),
-            &helper,
-        );
-        crate::events::phase("snapshot-save", hosts.len(), saving).await
-    })?;
-    crate::events::report::add_changed("snapshots_saved", 1);
-    match super::output_format() {
-        OutputFormat::Json => super::output::print_json(&saved)?,
-        OutputFormat::Text => println!(
-            "Snapshot {} saved in {:.1}s: {} bytes (etcd database {} bytes), sha256 {}, from \
-             {}, on {}{}",
-            saved.name,
-            saved.seconds,
-            saved.archive_size,
-            saved.db_size,
-            saved.sha256,
-            saved.taken_from,
-            saved.nodes.join(", "),
-            saved
-                .s3_key
-                .as_ref()
-                .map(|k| format!(", and in S3 as {k}"))
-                .unwrap_or_default()
-        ),
-    }
-    Ok(0)
 }
