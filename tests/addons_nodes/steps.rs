@@ -126,6 +126,11 @@ fn replicas(ctx: &Ctx) -> anyhow::Result<(i64, i64)> {
 
 pub fn addons_applied(ctx: &mut Ctx) -> anyhow::Result<()> {
     let image = nginx(ctx)?;
+    // The cluster and its pod network first (`up_ok` applies it): the addons' pods need Ready
+    // nodes, and rke waits for their rollout.
+    write_config(ctx, None, false, None)?;
+    ctx.up_ok()?;
+    ctx.wait_nodes_ready(&NODES, Duration::from_secs(300))?;
     write_include(ctx, "file")?;
     write_config(
         ctx,
