@@ -65,6 +65,14 @@ while true; do
 		for p in bridge host-local portmap loopback; do
 			[[ -x $HOST/opt/cni/bin/$p ]] || cp "$HOST/usr/lib/cni/$p" "$HOST/opt/cni/bin/$p"
 		done
+		# A bridge left by an earlier cluster (another podCIDR) makes every pod's CNI ADD
+		# fail ("cni0 already has an IP address different from ..."): drop it.
+		net=${cidr%/*}
+		gateway="${net%.*}.$((${net##*.} + 1))/${cidr#*/}"
+		bridge_addr=$(ip -4 -o addr show dev cni0 2>/dev/null | awk '{ print $4 }')
+		if [[ -n $bridge_addr && $bridge_addr != "$gateway" ]]; then
+			ip link del cni0 && log "bridge cni0 had $bridge_addr, not $gateway: deleted"
+		fi
 		want=$(conflist "$cidr")
 		if [[ $(cat "$CONF" 2>/dev/null) != "$want" ]]; then
 			printf '%s\n' "$want" >"$CONF.tmp" && mv "$CONF.tmp" "$CONF"
