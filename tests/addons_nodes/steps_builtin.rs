@@ -213,8 +213,9 @@ pub fn broken_builtin_addon_fails_the_run(ctx: &mut Ctx) -> anyhow::Result<()> {
     )?;
     let run = ctx.rke_up(&[]);
     let output = run.describe_all();
+    // 6: health-timeout (the rollout deadline), 8 if the API layer classifies it first.
     ensure!(
-        run.code == Some(8) || run.code == Some(1),
+        run.code == Some(6) || run.code == Some(8),
         "rke up must fail: {}",
         run.describe()
     );
