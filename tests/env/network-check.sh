@@ -53,6 +53,12 @@ k wait --for=delete "namespace/$NS" --timeout=120s >/dev/null 2>&1 || true
 k get namespace "$NS" >/dev/null 2>&1 && fail "namespace $NS is still there 120s after its deletion: $(k get namespace "$NS" -o jsonpath='{.status.conditions}')"
 trap cleanup EXIT
 k create namespace "$NS" >/dev/null
+# Pods are refused until the controller-manager has made the namespace's default ServiceAccount
+# (it may be busy: a control-plane change just before).
+for _ in $(seq 60); do
+	k -n "$NS" get serviceaccount default >/dev/null 2>&1 && break
+	sleep 1
+done
 
 mapfile -t nodes < <(k get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
 ((${#nodes[@]} >= 2)) || fail "want at least 2 nodes, the cluster has ${#nodes[@]}"
