@@ -32,7 +32,7 @@ mod steps_builtin;
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
     (
         "inline and included user addons are applied and rolled out",
         steps::addons_applied,
@@ -51,11 +51,6 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
     (
         "a Deployment that never becomes available is reported by name in time",
         steps::broken_addon_reported,
-        Continue,
-    ),
-    (
-        "every built-in addon manifest is accepted by the API server (dry run, 3 variants)",
-        steps_builtin::builtin_manifests_accepted,
         Continue,
     ),
     (
