@@ -11,17 +11,7 @@ const RUNNING: &str = "v1.27.16-rancher1-1";
 /// A cluster whose last successful `rke up` applied `RUNNING`: `rke up --init` writes the
 /// desired state, which is then recorded as the current one (what a finished run does).
 fn cluster_running(dir: &Path) -> PathBuf {
-    let cfg = write(
-        dir,
-        "cluster.yml",
-        &THREE_NODES.replace("v1.20.15-rancher2-2", RUNNING),
-    );
-    let out = rke()
-        .args(["up", "--init", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let cfg = init_with(dir, &THREE_NODES.replace("v1.20.15-rancher2-2", RUNNING));
     let state_path = dir.join("cluster.rkestate");
     let mut state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();

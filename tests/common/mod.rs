@@ -76,7 +76,15 @@ pub fn json_result(out: &std::process::Output) -> serde_json::Value {
 
 /// cluster.yml plus the state file and kubeconfig `rke up --init` writes.
 pub fn initialized(dir: &Path) -> PathBuf {
-    let cfg = write(dir, "cluster.yml", THREE_NODES);
+    let cfg = init_with(dir, THREE_NODES);
+    assert!(dir.join("cluster.rkestate").exists());
+    assert!(dir.join("kube_config_cluster.yml").exists());
+    cfg
+}
+
+/// Writes `yml` as `cluster.yml` in `dir` and runs `rke up --init` on it (must exit 0).
+pub fn init_with(dir: &Path, yml: &str) -> PathBuf {
+    let cfg = write(dir, "cluster.yml", yml);
     let out = rke()
         .arg("up")
         .arg("--init")
@@ -85,7 +93,5 @@ pub fn initialized(dir: &Path) -> PathBuf {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(dir.join("cluster.rkestate").exists());
-    assert!(dir.join("kube_config_cluster.yml").exists());
     cfg
 }
