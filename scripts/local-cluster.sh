@@ -64,7 +64,7 @@ trap 'kill $build_pid 2>/dev/null || true' EXIT
 if env_is_up; then
 	say "test environment already up ($ENV_JSON)"
 else
-	say "test environment: tests/env/up.sh $NODES (the first run builds images: ~20 min on 2 cores)"
+	say "test environment: tests/env/up.sh $NODES (the first run builds images: ~14 min on 2 cores)"
 	bash tests/env/up.sh "$NODES"
 fi
 say "waiting for rke's build"

@@ -32,7 +32,7 @@ mod steps_builtin;
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
     (
         "inline and included user addons are applied and rolled out",
         steps::addons_applied,
@@ -51,6 +51,11 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
     (
         "a Deployment that never becomes available is reported by name in time",
         steps::broken_addon_reported,
+        Continue,
+    ),
+    (
+        "every built-in addon manifest is accepted by the API server (server-side apply, dry run)",
+        steps_builtin::builtin_manifests_accepted,
         Continue,
     ),
     (

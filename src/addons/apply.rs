@@ -1,11 +1,15 @@
 //! Applying and deleting addon objects through the API server: server-side apply (field
 //! manager `rke`, forced) of any kind the server knows, found by discovery, so custom
 //! resources work once their CRDs are established.
+//!
+//! One exception: API servers before v1.18.18, v1.19.10 and v1.20.6 have no field manager for
+//! `APIService` objects and panic on a server-side apply of one (kubernetes/kubernetes#89264,
+//! fixed by #98576 and its back-ports), so there an `APIService` is created or replaced instead.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope, pinned_kind};
 use serde_json::Value;
@@ -17,11 +21,37 @@ use crate::kube_api::api_error;
 pub const FIELD_MANAGER: &str = "rke";
 const CRD_KIND: &str = "CustomResourceDefinition";
 const POLL: Duration = Duration::from_secs(1);
+const API_SERVICE_KIND: &str = "APIService";
 
 /// Applies objects, remembering which kinds the server serves and where.
 pub struct Applier {
     client: kube::Client,
     kinds: HashMap<(String, String), (ApiResource, ApiCapabilities)>,
+    /// Whether the server can server-side apply an `APIService`, asked once.
+    applies_api_services: Option<bool>,
+}
+
+/// Whether an API server of this version server-side applies `APIService` objects without
+/// panicking: fixed in v1.21.0 and back-ported to v1.20.6, v1.19.10 and v1.18.18. A version that
+/// cannot be read is taken as fixed (every version rke's table ships from 1.21 on is).
+pub fn applies_api_services(git_version: &str) -> bool {
+    let numbers: Vec<u32> = git_version
+        .trim_start_matches('v')
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map_while(|n| n.parse().ok())
+        .collect();
+    let [major, minor, patch] = numbers[..] else {
+        return true;
+    };
+    match (major, minor) {
+        (1, m) if m >= 21 => true,
+        (1, 20) => patch >= 6,
+        (1, 19) => patch >= 10,
+        (1, 18) => patch >= 18,
+        (1, _) => false,
+        _ => true,
+    }
 }
 
 fn gvk(api_version: &str, kind: &str) -> GroupVersionKind {
@@ -38,6 +68,46 @@ impl Applier {
         Applier {
             client,
             kinds: HashMap::new(),
+            applies_api_services: None,
+        }
+    }
+
+    /// True when `r` must be created or replaced rather than server-side applied.
+    async fn needs_replace(&mut self, r: &ObjectRef) -> bool {
+        if r.kind != API_SERVICE_KIND || !r.api_version.starts_with("apiregistration.k8s.io/") {
+            return false;
+        }
+        if self.applies_api_services.is_none() {
+            let ok = match self.client.apiserver_version().await {
+                Ok(info) => applies_api_services(&info.git_version),
+                Err(_) => true,
+            };
+            self.applies_api_services = Some(ok);
+        }
+        self.applies_api_services == Some(false)
+    }
+
+    /// Create `object`, or replace what is there (keeping its `resourceVersion`, so a
+    /// concurrent change is refused rather than lost). Returns the object the server stored.
+    async fn create_or_replace(
+        &self,
+        api: &Api<DynamicObject>,
+        r: &ObjectRef,
+        object: &Value,
+        dry_run: bool,
+    ) -> kube::Result<DynamicObject> {
+        let mut wanted: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(kube::Error::SerdeError)?;
+        let params = PostParams {
+            dry_run,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        match api.get_opt(&r.name).await? {
+            None => api.create(&params, &wanted).await,
+            Some(existing) => {
+                wanted.metadata.resource_version = existing.metadata.resource_version;
+                api.replace(&r.name, &params, &wanted).await
+            }
         }
     }
 
@@ -77,10 +147,12 @@ impl Applier {
         let (r, resource, caps, object) = self.target(addon, object).await?;
         let api = self.api(&resource, &caps, &r.namespace);
         let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
-        let stored = api
-            .patch(&r.name, &params, &Patch::Apply(&object))
-            .await
-            .map_err(|e| api_error(format!("addon {addon}: applying {r} (dry run)"), e))?;
+        let stored = if self.needs_replace(&r).await {
+            self.create_or_replace(&api, &r, &object, true).await
+        } else {
+            api.patch(&r.name, &params, &Patch::Apply(&object)).await
+        }
+        .map_err(|e| api_error(format!("addon {addon}: applying {r} (dry run)"), e))?;
         Ok(serde_json::to_value(stored)?)
     }
 
@@ -123,6 +195,12 @@ impl Applier {
     pub async fn apply(&mut self, addon: &str, object: &Value) -> anyhow::Result<ObjectRef> {
         let (r, resource, caps, object) = self.target(addon, object).await?;
         let api = self.api(&resource, &caps, &r.namespace);
+        if self.needs_replace(&r).await {
+            self.create_or_replace(&api, &r, &object, false)
+                .await
+                .map_err(|e| api_error(format!("addon {addon}: applying {r}"), e))?;
+            return Ok(r);
+        }
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let applied = api.patch(&r.name, &params, &Patch::Apply(&object)).await;
         match applied {
@@ -264,6 +342,26 @@ pub fn is_crd(object: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn api_service_apply_only_where_the_server_has_its_field_manager() {
+        for (version, ok) in [
+            ("v1.20.2", false),
+            ("v1.20.5-rancher1", false),
+            ("v1.20.6", true),
+            ("v1.20.15-rancher2", true),
+            ("v1.19.9", false),
+            ("v1.19.10", true),
+            ("v1.18.17", false),
+            ("v1.18.18", true),
+            ("v1.17.17", false),
+            ("v1.21.0", true),
+            ("v1.32.13+rke1", true),
+            ("unknown", true),
+        ] {
+            assert_eq!(applies_api_services(version), ok, "{version}");
+        }
+    }
 
     #[test]
     fn crds_and_namespaces_go_first() {
