@@ -105,7 +105,11 @@ fi
 awk '
     /^test result:/ { p += $4; f += $6 }
     /^[a-z_]+: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
-    END { printf "tests: %d passed, %d failed\n", p, f }
+    /^[a-z_]+: skipped: / { s++; skipped = skipped "\n  " $0 }
+    END {
+        printf "tests: %d passed, %d failed, %d scenarios skipped\n", p, f, s
+        if (s) printf "skipped (not passed):%s\n", skipped
+    }
 ' "$log"
 rm -f "$log" "$image_log"
 exit "$status"

@@ -13,15 +13,38 @@ use super::diff::{Action, ObservedContainer};
 use super::image::{credentials_for, ensure_image};
 use super::{create::create_body, docker_error, is_not_found};
 use crate::config::PrivateRegistry;
-use crate::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, SPEC_HASH_LABEL};
+use crate::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, SPEC_HASH_LABEL, names};
 use crate::transport::NodeConnection;
 
 /// Seconds a container gets to stop before it is killed.
 const STOP_GRACE_SECS: i32 = 10;
 
-/// Every container on the node (running or not) carrying RKE's name label, RKE1's included.
+/// Containers RKE1 runs for good without its name label, found by name instead: RKE1 creates
+/// `etcd-rolling-snapshots` with no labels at all, and a takeover must replace it, not collide
+/// with it.
+const UNLABELLED_RKE1_CONTAINERS: &[&str] = &[names::ETCD_ROLLING_SNAPSHOTS];
+
+/// Every container on the node (running or not) carrying RKE's name label, RKE1's included,
+/// and RKE1's unlabelled ones.
 pub async fn observe(node: &NodeConnection) -> anyhow::Result<Vec<ObservedContainer>> {
-    observe_labelled(node, CONTAINER_NAME_LABEL).await
+    let mut found = observe_labelled(node, CONTAINER_NAME_LABEL).await?;
+    for name in UNLABELLED_RKE1_CONTAINERS {
+        // Docker's name filter is a regular expression over `/name`.
+        let exact = format!("^/{name}$");
+        for c in list(
+            node,
+            "name",
+            &exact,
+            &format!("looking for container {name}"),
+        )
+        .await?
+        {
+            if !found.iter().any(|f| f.id == c.id) {
+                found.push(c);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Every container on the node (running or not) carrying `label`.
@@ -29,7 +52,23 @@ pub async fn observe_labelled(
     node: &NodeConnection,
     label: &str,
 ) -> anyhow::Result<Vec<ObservedContainer>> {
-    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    list(
+        node,
+        "label",
+        label,
+        &format!("listing containers labelled {label}"),
+    )
+    .await
+}
+
+/// Every container on the node (running or not) matching one Docker list filter.
+async fn list(
+    node: &NodeConnection,
+    filter: &str,
+    value: &str,
+    what: &str,
+) -> anyhow::Result<Vec<ObservedContainer>> {
+    let filters = HashMap::from([(filter.to_string(), vec![value.to_string()])]);
     let options = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)
@@ -38,7 +77,7 @@ pub async fn observe_labelled(
         .docker()
         .list_containers(Some(options))
         .await
-        .map_err(|e| docker_error(node, format!("listing containers labelled {label}"), e))?;
+        .map_err(|e| docker_error(node, what.to_string(), e))?;
     Ok(summaries
         .into_iter()
         .map(|c| {

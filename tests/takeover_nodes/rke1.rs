@@ -1,0 +1,176 @@
+//! The real RKE1 on the environment's nodes, through the kit in `../shared/rke1/`: the binary,
+//! its rke-tools stand-in in each node's engine, the environment's images on the nodes, and an
+//! RKE1 `cluster.yml` written by the kit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail, ensure};
+use serde_json::Value;
+
+use super::cluster::Ctx;
+use super::nodes;
+
+/// The kit's folder: `$RKE_E2E_SHARED/rke1`, else `../shared/rke1` beside the checkout.
+pub fn kit() -> Result<PathBuf, String> {
+    let shared = std::env::var_os("RKE_E2E_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let kit = shared.join("rke1");
+    for file in ["install-rke1.sh", "build-images.sh", "cluster.sh"] {
+        if !kit.join(file).is_file() {
+            return Err(format!(
+                "the RKE1 kit is not at {} (no {file}; set RKE_E2E_SHARED to the folder holding rke1/)",
+                kit.display()
+            ));
+        }
+    }
+    Ok(kit)
+}
+
+/// Run a host command line (bash) and return its stdout, failing with its output.
+pub fn host(script: &str, what: &str) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}): {}{}",
+            out.status,
+            super::cluster::tail(&String::from_utf8_lossy(&out.stdout), 20),
+            super::cluster::tail(&String::from_utf8_lossy(&out.stderr), 20)
+        );
+    }
+    println!("      {what}: {:.1}s", started.elapsed().as_secs_f64());
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Where the RKE1 binary is installed for this run.
+pub fn binary(ctx: &Ctx) -> PathBuf {
+    ctx.dir.path().join("rke1")
+}
+
+/// Install RKE1, put the kit's rke-tools stand-in and the environment's images on nodes 1-3,
+/// and write RKE1's cluster.yml (nodes named by address, as RKE1 users' usually are).
+pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
+    let kit = kit().map_err(|e| anyhow::anyhow!(e))?;
+    let bin = binary(ctx);
+    host(
+        &format!("bash {}/install-rke1.sh {}", kit.display(), bin.display()),
+        "installing RKE1 v1.2.23",
+    )?;
+    let engines: Vec<String> = (1..=3)
+        .map(|i| {
+            format!(
+                "--docker 'docker exec -i {} docker'",
+                super::e2e::node_container(&ctx.env, i)
+            )
+        })
+        .collect();
+    host(
+        &format!(
+            "bash {}/build-images.sh {}",
+            kit.display(),
+            engines.join(" ")
+        ),
+        "the kit's rke-tools stand-in into node1-3's engines",
+    )?;
+    let registry = &ctx.env["registry"];
+    let images = images(&ctx.env)?;
+    for i in 1..=3 {
+        nodes::sh(
+            &ctx.env,
+            i,
+            &format!(
+                "echo {} | docker login -u {} --password-stdin {} >/dev/null && for i in {}; do docker pull -q $i >/dev/null || exit 1; done",
+                registry["password"].as_str().unwrap_or_default(),
+                registry["username"].as_str().unwrap_or_default(),
+                registry["address"].as_str().unwrap_or_default(),
+                images.join(" ")
+            ),
+        )?;
+    }
+    let addresses = super::e2e::node_addresses(&ctx.env);
+    host(
+        &format!(
+            "SSH_KEY_PATH={} ETCD_IMAGE={} KUBERNETES_IMAGE={} PAUSE_IMAGE={} bash {}/cluster.sh {} \
+             {}:controlplane+etcd+worker {}:controlplane+etcd+worker {}:etcd+worker",
+            super::e2e::ssh_key(&ctx.env),
+            images[0],
+            images[1],
+            images[2],
+            kit.display(),
+            ctx.config().display(),
+            addresses[0],
+            addresses[1],
+            addresses[2]
+        ),
+        "RKE1's cluster.yml (the kit's cluster.sh)",
+    )?;
+    Ok(())
+}
+
+/// The environment's etcd, kubernetes and pause images, in that order.
+fn images(env: &Value) -> anyhow::Result<[String; 3]> {
+    let get = |key: &str| -> anyhow::Result<String> {
+        Ok(env["images"][key]
+            .as_str()
+            .with_context(|| format!("env.json has no images.{key}"))?
+            .to_string())
+    };
+    Ok([get("etcd")?, get("kubernetes")?, get("pause")?])
+}
+
+/// `rke1 <args> --config cluster.yml` in the scenario's directory; its output is saved as
+/// `rke1-<label>.log` there.
+pub fn run(ctx: &Ctx, args: &[&str], label: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let out = Command::new(binary(ctx))
+        .args(args)
+        .arg("--config")
+        .arg(ctx.config())
+        .current_dir(&ctx.work)
+        .stdin(Stdio::null())
+        .output()
+        .context("running RKE1")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = ctx.dir.path().join(format!("rke1-{label}.log"));
+    std::fs::write(&log, &text)?;
+    println!(
+        "    rke1 {}: exit {:?} in {:.1}s (output: {})",
+        args.join(" "),
+        out.status.code(),
+        started.elapsed().as_secs_f64(),
+        log.file_name().unwrap_or_default().to_string_lossy()
+    );
+    ensure!(
+        out.status.success(),
+        "rke1 {} failed: {}",
+        args.join(" "),
+        super::cluster::tail(&text, 15)
+    );
+    Ok(())
+}
+
+/// What an RKE1 cluster leaves beyond what [`nodes::cleanup`] removes: RKE1's unlabelled
+/// `etcd-rolling-snapshots` and its snapshot folder.
+pub fn cleanup(env: &Value) {
+    nodes::cleanup(env);
+    for i in 1..=nodes::node_count(env) {
+        if let Err(e) = nodes::sh(
+            env,
+            i,
+            "docker rm -f -v etcd-rolling-snapshots >/dev/null 2>&1; rm -rf /opt/rke; true",
+        ) {
+            eprintln!("cleanup: {e:#}");
+        }
+    }
+}
