@@ -19,6 +19,8 @@ pub fn fresh_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
         .to_string();
     println!("    the earlier clusters are removed from every node");
     support::cleanup(&ctx.env);
+    // Runs after a failed disaster-recovery step too, which may have left its S3 key set.
+    ctx.rke_env.clear();
     let work = ctx.dir.path().join("etcd35");
     std::fs::create_dir_all(&work)?;
     ctx.work = work;
@@ -44,7 +46,10 @@ pub fn fresh_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
         let v: Value = serde_json::from_str(&status)
             .with_context(|| format!("node{i}: etcdctl endpoint status: {status}"))?;
         let version = v[0]["Status"]["version"].as_str().unwrap_or_default();
-        ensure!(version == want, "node{i}: etcd reports {version:?}: {status}");
+        ensure!(
+            version == want,
+            "node{i}: etcd reports {version:?}: {status}"
+        );
     }
     // The agent is the rke binary run inside the etcd image, so it must work in this one too.
     println!("    check: the recurring snapshot agent writes a snapshot on every etcd node");

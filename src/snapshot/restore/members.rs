@@ -210,8 +210,14 @@ mod tests {
         // A pinned digest does not hide the tag; without a tag the image counts as current.
         assert!(!has_etcdutl("registry:5000/etcd:v3.4.23@sha256:0123abcd"));
         assert!(has_etcdutl("registry:5000/etcd@sha256:0123abcd"));
-        assert_eq!(restore_tool("10.77.0.1:5000/rke-e2e/etcd:v3.5.16"), "etcdutl");
-        assert_eq!(restore_tool("10.77.0.1:5000/rke-e2e/etcd:v3.4.23"), "etcdctl");
+        assert_eq!(
+            restore_tool("10.77.0.1:5000/rke-e2e/etcd:v3.5.16"),
+            "etcdutl"
+        );
+        assert_eq!(
+            restore_tool("10.77.0.1:5000/rke-e2e/etcd:v3.4.23"),
+            "etcdctl"
+        );
     }
 
     /// The whole command for etcd 3.5: etcdutl with the same flags (all of which
