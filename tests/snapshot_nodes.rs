@@ -6,7 +6,8 @@
 //! etcd and nodes healthy, a pod schedules; the API's downtime is measured); a corrupt copy on
 //! one node refused before anything stops; the same through S3 with every local copy deleted;
 //! recurring snapshots with a short interval, pruned by retention; and a disaster-recovery
-//! restore onto two other nodes with different addresses, from S3, with no local state.
+//! restore onto two other nodes with different addresses, from S3, with no local state. Then
+//! the save and restore once more on a fresh cluster running etcd 3.5 (`etcdutl` restores).
 //!
 //! One scenario in sequence, like tests/up_nodes.rs (whose helpers it shares); the last line,
 //! `snapshot_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
@@ -25,6 +26,8 @@ mod scenario;
 mod servers;
 #[path = "snapshot_nodes/steps_dr.rs"]
 mod steps_dr;
+#[path = "snapshot_nodes/steps_etcd35.rs"]
+mod steps_etcd35;
 #[path = "snapshot_nodes/steps_restore.rs"]
 mod steps_restore;
 #[path = "snapshot_nodes/support.rs"]
@@ -34,7 +37,7 @@ use cluster::Ctx;
 // Every step builds on the cluster the previous ones left.
 use scenario::OnFailure::Stop;
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 8] = [
     (
         "fresh 3-node cluster with recurring snapshots every 10s",
         steps_restore::fresh_cluster,
@@ -63,6 +66,17 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
     (
         "restore onto two new nodes with other addresses, from S3, without local state",
         steps_dr::restore_onto_new_nodes,
+        // The etcd 3.5 pass starts from clean nodes: it does not need the steps above.
+        scenario::OnFailure::Continue,
+    ),
+    (
+        "etcd 3.5: fresh 3-node cluster on the etcd 3.5 image, recurring snapshots",
+        steps_etcd35::fresh_cluster,
+        Stop,
+    ),
+    (
+        "etcd 3.5: snapshot-save, changes, snapshot-restore with etcdutl",
+        steps_etcd35::save_and_restore,
         Stop,
     ),
 ];

@@ -3,10 +3,11 @@
 # by tests/up_nodes.rs, scripts/local-cluster.sh and bench/all.sh.
 #
 #   tests/env/cluster-yml.sh [--env ENV_JSON] [--kubelet-arg KEY=VALUE]... [--snapshots C:R]
-#                            [I:ROLE[,ROLE]...]...
+#                            [--etcd-image IMAGE] [I:ROLE[,ROLE]...]...
 #
 # --snapshots CREATION:RETENTION turns recurring etcd snapshots on (Go durations, e.g. 10s:40s);
-# without it they are off.
+# without it they are off. --etcd-image replaces the environment's etcd image (images.etcd),
+# e.g. with its etcd 3.5 one (images.etcd_3_5).
 # I:ROLES picks node I of the environment (1-based) with those roles, e.g. 4:worker.
 # Without any, the three-node layout: 1 and 2 etcd+controlplane+worker, 3 etcd+worker.
 # Nodes are named node<I> (hostname_override); odd nodes log in as `rke` (docker group),
@@ -16,7 +17,7 @@
 set -euo pipefail
 
 usage() {
-	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -24,6 +25,7 @@ env_json=${RKE_E2E_ENV:-${RKE_E2E_ENV_JSON:-/var/cache/rke-e2e/run/env.json}}
 kubelet_args=()
 specs=()
 snapshots=
+etcd_image=
 while (($#)); do
 	case $1 in
 	--env)
@@ -41,6 +43,11 @@ while (($#)); do
 		(($# >= 2)) || usage
 		[[ $2 =~ ^[0-9a-z.]+:[0-9a-z.]+$ ]] || { echo "--snapshots wants CREATION:RETENTION, got '$2'" >&2; exit 2; }
 		snapshots=$2
+		shift 2
+		;;
+	--etcd-image)
+		(($# >= 2)) && [[ -n $2 ]] || usage
+		etcd_image=$2
 		shift 2
 		;;
 	-h | --help) usage ;;
@@ -114,7 +121,7 @@ for kv in ${kubelet_args[@]+"${kubelet_args[@]}"}; do
 done
 cat <<EOF
 system_images:
-  etcd: $(get .images.etcd)
+  etcd: $(if [[ -n $etcd_image ]]; then q "$etcd_image"; else get .images.etcd; fi)
   kubernetes: $(get .images.kubernetes)
   pod_infra_container: $(get .images.pause)
   nginx_proxy: $(get .images.nginx)

@@ -90,6 +90,7 @@ phase_images() {
 	push_image "$(pause_image)" "pause:$E2E_PAUSE_TAG"
 	if ((!E2E_LIGHT)); then
 		push_image "$(etcd_image)" "etcd:$E2E_ETCD_TAG"
+		push_image "$(etcd35_image)" "etcd:$E2E_ETCD35_TAG"
 		push_image "$(nginx_image)" "nginx:$E2E_NGINX_TAG"
 		push_image "$(addon_standin_image)" "addon-standin:$E2E_ADDON_STANDIN_TAG"
 		kubernetes_base_image >/dev/null

@@ -30,7 +30,14 @@ pub fn fresh_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
     support::etcd_healthy(ctx, 1, 3)
 }
 
+/// On the environment's etcd 3.4, restored with `etcdctl snapshot restore`.
 pub fn save_and_restore(ctx: &mut Ctx) -> anyhow::Result<()> {
+    save_and_restore_with(ctx, "etcdctl")
+}
+
+/// Save, change, restore; `tool` is the restore tool rke must report it ran (etcdctl for etcd
+/// 3.4, etcdutl from 3.5).
+pub fn save_and_restore_with(ctx: &mut Ctx, tool: &str) -> anyhow::Result<()> {
     support::create_configmap(ctx, "before")?;
     let save = ok(
         ctx.rke(&["etcd", "snapshot-save", "--name", "e2e-one"]),
@@ -89,8 +96,20 @@ pub fn save_and_restore(ctx: &mut Ctx) -> anyhow::Result<()> {
         || ctx.kubectl(&["get", "--raw", "/healthz"]),
     );
     let report = watch.finish();
-    ok(restore, "snapshot-restore")?;
+    let restore = ok(restore, "snapshot-restore")?;
     back?;
+    println!("    check: every etcd node was restored with {tool}");
+    let said = format!("restoring the snapshot with {tool} ");
+    let output = format!("{}{}", restore.stdout, restore.stderr);
+    for node in ["node1", "node2", "node3"] {
+        ensure!(
+            output
+                .lines()
+                .any(|l| l.contains(&said) && l.contains(&format!("node={node}"))),
+            "rke does not say it restored {node} with {tool}: {}",
+            restore.describe()
+        );
+    }
     println!(
         "    figure: snapshot-restore {restore_secs:.1}s; API unavailable ~{:.1}s ({} of {} polls)",
         support::outage_seconds(&report.outages),

@@ -27,9 +27,10 @@ pub fn cert_name(host: &Host) -> String {
     )
 }
 
-/// `(major, minor, patch, has_suffix)` from an image tag like `v3.4.15-rancher1`.
+/// `(major, minor, patch, has_suffix)` from an image tag like `v3.4.15-rancher1`; a digest
+/// (`etcd:v3.4.23@sha256:...`, as air-gapped mirrors pin images) does not hide the tag.
 fn image_version(image: &str) -> Option<(u32, u32, u32, bool)> {
-    let name = image.rsplit('/').next()?;
+    let name = image.split('@').next()?.rsplit('/').next()?;
     let tag = name.split_once(':')?.1;
     let tag = tag.strip_prefix('v').unwrap_or(tag);
     let (core, suffix) = match tag.split_once('-') {
@@ -41,9 +42,22 @@ fn image_version(image: &str) -> Option<(u32, u32, u32, bool)> {
 }
 
 /// Whether the etcd image ships `etcdutl` (3.5 and later), which replaced
-/// `etcdctl snapshot restore`. An unparsable tag is taken to be current, as elsewhere here.
+/// `etcdctl snapshot restore` (deprecated in 3.5, removed in 3.6).
+///
+/// Decided from the image's tag, not by probing the image: the tag is what RKE1 and this
+/// module already read every etcd-version rule from (the flags below), so one image is never
+/// judged two ways, and the choice stays pure and testable; a probe would cost a container on
+/// every node (the upstream 3.5 images may carry no shell to test a path with). RKE1 itself
+/// kept `etcdctl snapshot restore` for 3.5 (`services/etcd.go` RestoreEtcdSnapshot); we use
+/// the tool 3.5 documents, which 3.6 requires. An unparsable tag (`etcd`, `etcd@sha256:...`)
+/// is taken to be current, as elsewhere here: a 3.4 image under such a tag fails the restore
+/// with Docker's "no such file" for `/usr/local/bin/etcdutl` before etcd's data is replaced.
 pub fn has_etcdutl(image: &str) -> bool {
-    !older_than(image_version(image), (3, 5, 0))
+    // By minor: every 3.5 build ships it, a `-rancherN` one of 3.5.0 too.
+    match image_version(image) {
+        Some((major, minor, _, _)) => (major, minor) >= (3, 5),
+        None => true,
+    }
 }
 
 /// RKE1 compares against `v3.4.3-rancher99`, `v3.4.14-rancher99` and `v3.2.99` with semver, so
@@ -175,6 +189,11 @@ mod tests {
             Some((3, 5, 16, false))
         );
         assert_eq!(image_version("etcd"), None);
+        assert_eq!(
+            image_version("registry:5000/etcd:v3.4.23@sha256:0123abcd"),
+            Some((3, 4, 23, false))
+        );
+        assert_eq!(image_version("registry:5000/etcd@sha256:0123abcd"), None);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Stopping the cluster and restoring every etcd member from the same snapshot with the full
 //! member list (etcd's multi-member restore procedure, as RKE1 does it): on each etcd node the
 //! database is copied to `/opt/rke/etcd-snapshots-restore/`, `etcdctl snapshot restore`
-//! (`etcdutl` from etcd 3.5) runs in a one-shot container from the cluster's etcd image, and the
-//! restored `member/` directory replaces the one in etcd's data directory.
+//! (`etcdutl` from etcd 3.5: [`restore_tool`]) runs in a one-shot container from the cluster's
+//! etcd image, and the restored `member/` directory replaces the one in etcd's data directory.
 
 use std::time::Duration;
 
@@ -71,19 +71,23 @@ pub fn restore_command(etcd_image: &str, host: &EtcdHost, initial_cluster: &str)
     command_for(etcd_image, host.cfg, initial_cluster)
 }
 
+/// The restore tool in `etcd_image`: `etcdutl` from etcd 3.5 on (see [`has_etcdutl`]).
+pub fn restore_tool(etcd_image: &str) -> &'static str {
+    if has_etcdutl(etcd_image) {
+        "etcdutl"
+    } else {
+        "etcdctl"
+    }
+}
+
 fn command_for(
     etcd_image: &str,
     node: &crate::config::RkeConfigNode,
     initial_cluster: &str,
 ) -> Vec<String> {
-    let tool = if has_etcdutl(etcd_image) {
-        "/usr/local/bin/etcdutl"
-    } else {
-        "/usr/local/bin/etcdctl"
-    };
     let internal = host_port(node.effective_internal_address());
     vec![
-        tool.to_string(),
+        format!("/usr/local/bin/{}", restore_tool(etcd_image)),
         "snapshot".into(),
         "restore".into(),
         "/restore/snapshot.db".into(),
@@ -109,6 +113,11 @@ pub async fn restore_member(
     upload_local_file(conn, db, &staged, 0o600, helper_image).await?;
 
     let etcd_image = cfg.services.etcd.image.as_str();
+    tracing::info!(
+        node = %host.cfg.hostname_override,
+        "restoring the snapshot with {} from {etcd_image}",
+        restore_tool(etcd_image)
+    );
     let restore = Helper {
         kind: "etcd-restore",
         what: "the etcd restore",
@@ -196,7 +205,48 @@ mod tests {
         assert!(!has_etcdutl("registry:5000/etcd:v3.4.3-rancher1"));
         assert!(has_etcdutl("rancher/mirrored-coreos-etcd:v3.5.9"));
         assert!(has_etcdutl("quay.io/coreos/etcd:v3.6.0"));
+        assert!(has_etcdutl("rancher/mirrored-coreos-etcd:v3.5.0-rancher1"));
         assert!(has_etcdutl("etcd"));
+        // A pinned digest does not hide the tag; without a tag the image counts as current.
+        assert!(!has_etcdutl("registry:5000/etcd:v3.4.23@sha256:0123abcd"));
+        assert!(has_etcdutl("registry:5000/etcd@sha256:0123abcd"));
+        assert_eq!(
+            restore_tool("10.77.0.1:5000/rke-e2e/etcd:v3.5.16"),
+            "etcdutl"
+        );
+        assert_eq!(
+            restore_tool("10.77.0.1:5000/rke-e2e/etcd:v3.4.23"),
+            "etcdctl"
+        );
+    }
+
+    /// The whole command for etcd 3.5: etcdutl with the same flags (all of which
+    /// `etcdutl snapshot restore` accepts, as `etcdctl snapshot restore` did) and no client
+    /// options (etcdutl works on files only).
+    #[test]
+    fn restore_command_on_etcd_3_5_is_etcdutl() {
+        let n = RkeConfigNode {
+            internal_address: "192.168.0.7".into(),
+            ..node("b", "10.0.0.2", &["etcd"])
+        };
+        assert_eq!(
+            command_for(
+                "rancher/mirrored-coreos-etcd:v3.5.16",
+                &n,
+                "etcd-a=https://10.0.0.1:2380,etcd-b=https://192.168.0.7:2380"
+            ),
+            [
+                "/usr/local/bin/etcdutl",
+                "snapshot",
+                "restore",
+                "/restore/snapshot.db",
+                "--data-dir=/restore/data",
+                "--name=etcd-b",
+                "--initial-cluster=etcd-a=https://10.0.0.1:2380,etcd-b=https://192.168.0.7:2380",
+                "--initial-cluster-token=etcd-cluster-1",
+                "--initial-advertise-peer-urls=https://192.168.0.7:2380",
+            ]
+        );
     }
 
     #[test]

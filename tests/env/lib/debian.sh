@@ -49,8 +49,19 @@ debian_mirror_init() {
 
 # apt-get with a private source list, index and cache under $E2E_CACHE/apt: it reads the
 # deb-src line derived from the machine's archive and leaves the host's apt state alone.
-private_apt() {
-	local root=$E2E_CACHE/apt
+private_apt() { private_apt_in "$E2E_SUITE" "$@"; }
+
+# The private apt state of SUITE: $E2E_SUITE's (binaries and sources) in $E2E_CACHE/apt, any
+# other suite's (binaries only, e.g. trixie for etcd 3.5) in $E2E_CACHE/apt-SUITE.
+private_apt_root() {
+	if [[ $1 == "$E2E_SUITE" ]]; then echo "$E2E_CACHE/apt"; else echo "$E2E_CACHE/apt-$1"; fi
+}
+
+# private_apt_in SUITE ARGS...: apt-get ARGS against SUITE's private index.
+private_apt_in() {
+	local root
+	root=$(private_apt_root "$1")
+	shift
 	mkdir -p "$root/lists/partial" "$root/cache/archives/partial"
 	# The background Kubernetes build uses the same index: one apt-get at a time.
 	flock "$root/.lock" apt-get -q \
@@ -60,34 +71,41 @@ private_apt() {
 }
 
 private_apt_init() {
+	local suite=$1 root
 	debian_mirror_init
-	local root=$E2E_CACHE/apt
+	root=$(private_apt_root "$suite")
 	mkdir -p "$root"
-	cat >"$root/sources.list" <<-EOF
-		deb [signed-by=$E2E_KEYRING] $E2E_MIRROR $E2E_SUITE main
-		deb-src [signed-by=$E2E_KEYRING] $E2E_MIRROR $E2E_SUITE main
-	EOF
-	log "apt-get update (private index: $E2E_MIRROR $E2E_SUITE, binaries and sources)"
-	private_apt update >"$E2E_LOGS/apt-private-update.log" 2>&1 ||
-		die "private apt-get update failed, see $E2E_LOGS/apt-private-update.log"
+	# The same mirror and keyring serve the other suites of the archive.
+	echo "deb [signed-by=$E2E_KEYRING] $E2E_MIRROR $suite main" >"$root/sources.list"
+	# Sources only for the image suite (the Kubernetes source package).
+	if [[ $suite == "$E2E_SUITE" ]]; then
+		echo "deb-src [signed-by=$E2E_KEYRING] $E2E_MIRROR $suite main" >>"$root/sources.list"
+	fi
+	log "apt-get update (private index: $E2E_MIRROR $suite)"
+	private_apt_in "$suite" update >"$E2E_LOGS/apt-private-update-$suite.log" 2>&1 ||
+		die "private apt-get update failed, see $E2E_LOGS/apt-private-update-$suite.log"
 }
 
-# Set up the private index once per run, on first use. Image recipes run in command
-# substitutions and the Kubernetes build in its own process, so "done" is a stamp file
-# carrying the run id, not a variable.
+# Set up SUITE's private index (default $E2E_SUITE) once per run, on first use. Image
+# recipes run in command substitutions and the Kubernetes build in its own process, so
+# "done" is a stamp file carrying the run id, not a variable.
 private_apt_ready() {
-	local stamp=$E2E_CACHE/apt/.updated
+	local suite=${1:-$E2E_SUITE} stamp
+	stamp=$(private_apt_root "$suite")/.updated
 	[[ -f $stamp && $(cat "$stamp") == "$E2E_RUN_ID" ]] && return 0
-	private_apt_init
+	private_apt_init "$suite"
 	echo "$E2E_RUN_ID" >"$stamp"
 }
 
 # Download .deb files of PACKAGES (for the suite we build images from) into DIR.
-download_debs() {
-	local dir=$1
-	shift
-	private_apt_ready
+download_debs() { download_debs_from "$E2E_SUITE" "$@"; }
+
+# download_debs_from SUITE DIR PACKAGES...: the same from another suite of the archive.
+download_debs_from() {
+	local suite=$1 dir=$2
+	shift 2
+	private_apt_ready "$suite"
 	mkdir -p "$dir"
-	(cd "$dir" && private_apt download "$@" >>"$E2E_LOGS/apt-download.log" 2>&1) ||
-		die "apt-get download $* failed, see $E2E_LOGS/apt-download.log"
+	(cd "$dir" && private_apt_in "$suite" download "$@" >>"$E2E_LOGS/apt-download.log" 2>&1) ||
+		die "apt-get download $* ($suite) failed, see $E2E_LOGS/apt-download.log"
 }

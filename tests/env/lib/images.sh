@@ -9,6 +9,10 @@ E2E_NGINX_PKGS=nginx-light,libnginx-mod-stream
 # Registry tags are fixed so tests can rely on them; each build checks that Debian still
 # ships that upstream version.
 E2E_ETCD_TAG=v3.4.23
+# etcd 3.5 (what Kubernetes >= 1.22 runs; restored with etcdutl) comes from the next Debian
+# release: only its etcd packages are used, with this host's C library (checked below).
+E2E_ETCD35_TAG=v3.5.16
+E2E_ETCD35_SUITE=trixie
 E2E_NGINX_TAG=1.22.1
 E2E_BUSYBOX_TAG=1.35.0
 E2E_ADDON_STANDIN_TAG=1
@@ -106,21 +110,35 @@ build_addon_standin_tree() {
 	for name in health ready healthz; do echo ok >"$dir/www/$name"; done
 }
 
-build_etcd_tree() {
-	local dir=$1 debs=$E2E_CACHE/work/etcd-debs
+# etcd_tree DIR SUITE TAG: Debian SUITE's etcd binaries (etcd, etcdctl and, from 3.5,
+# etcdutl) in /usr/local/bin, as the upstream images have them, on static busybox.
+etcd_tree() {
+	local dir=$1 suite=$2 tag=$3 debs=$E2E_CACHE/work/etcd-debs-$2 b version
 	rm -rf "$debs"
-	download_debs "$debs" etcd-server etcd-client
-	compgen -G "$debs/etcd-server_${E2E_ETCD_TAG#v}-*.deb" >/dev/null ||
-		die "Debian's etcd-server is not $E2E_ETCD_TAG ($(ls "$debs")): update E2E_ETCD_TAG"
+	download_debs_from "$suite" "$debs" etcd-server etcd-client
+	compgen -G "$debs/etcd-server_${tag#v}-*.deb" >/dev/null ||
+		die "Debian $suite's etcd-server is not $tag ($(ls "$debs")): update the etcd tag in images.sh"
 	extract_debs "$debs" "$debs/x"
 	busybox_tree "$dir"
 	mkdir -p "$dir/usr/local/bin" "$dir/var/lib/etcd"
-	install -m 755 "$debs/x/usr/bin/etcd" "$dir/usr/local/bin/etcd"
-	install -m 755 "$debs/x/usr/bin/etcdctl" "$dir/usr/local/bin/etcdctl"
-	copy_libs "$dir" "$dir/usr/local/bin/etcd"
-	copy_libs "$dir" "$dir/usr/local/bin/etcdctl"
+	for b in etcd etcdctl etcdutl; do
+		[[ -e $debs/x/usr/bin/$b ]] || continue
+		install -m 755 "$debs/x/usr/bin/$b" "$dir/usr/local/bin/$b"
+		copy_libs "$dir" "$dir/usr/local/bin/$b"
+	done
+	# etcd 3.5 restores snapshots with etcdutl (rke runs it from this image).
+	[[ $tag == v3.4.* || -x $dir/usr/local/bin/etcdutl ]] ||
+		die "Debian $suite's etcd packages have no etcdutl"
+	# The binaries must run with the libraries copied from this host (another release for 3.5).
+	version=$(chroot "$dir" /usr/local/bin/etcd --version 2>&1 | head -n1) ||
+		die "etcd from Debian $suite does not run in its image: $version"
+	[[ $version == "etcd Version: ${tag#v}" ]] ||
+		die "etcd from Debian $suite reports '$version', not $tag"
 	rm -rf "$debs"
 }
+
+build_etcd_tree() { etcd_tree "$1" "$E2E_SUITE" "$E2E_ETCD_TAG"; }
+build_etcd35_tree() { etcd_tree "$1" "$E2E_ETCD35_SUITE" "$E2E_ETCD35_TAG"; }
 
 # Image recipes: key inputs, build function and import changes in one place each.
 node_image() {
@@ -170,4 +188,9 @@ addon_standin_image() {
 etcd_image() {
 	ensure_image etcd "$(recipe_key etcd "$E2E_ETCD_TAG")" \
 		build_etcd_tree 'ENV PATH=/usr/local/bin:/bin' 'CMD ["/usr/local/bin/etcd"]'
+}
+# Its own local name: ensure_image prunes the other tags of a name.
+etcd35_image() {
+	ensure_image etcd35 "$(recipe_key etcd35 "$E2E_ETCD35_TAG" "$E2E_ETCD35_SUITE")" \
+		build_etcd35_tree 'ENV PATH=/usr/local/bin:/bin' 'CMD ["/usr/local/bin/etcd"]'
 }

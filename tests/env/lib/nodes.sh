@@ -60,10 +60,11 @@ write_env_description() {
 	local images='{}'
 	if ((!light)); then
 		images=$(jq -n --arg etcd "$(registry_image "etcd:$E2E_ETCD_TAG")" \
+			--arg etcd_3_5 "$(registry_image "etcd:$E2E_ETCD35_TAG")" \
 			--arg kubernetes "$(registry_image "kubernetes:$E2E_K8S_VERSION")" \
 			--arg nginx "$(registry_image "nginx:$E2E_NGINX_TAG")" \
 			--arg addon_standin "$(registry_image "addon-standin:$E2E_ADDON_STANDIN_TAG")" \
-			'{etcd: $etcd, kubernetes: $kubernetes, nginx: $nginx, addon_standin: $addon_standin}')
+			'{etcd: $etcd, etcd_3_5: $etcd_3_5, kubernetes: $kubernetes, nginx: $nginx, addon_standin: $addon_standin}')
 	fi
 	images=$(jq --arg pause "$(registry_image "pause:$E2E_PAUSE_TAG")" \
 		--arg busybox "$(registry_image "busybox:$E2E_BUSYBOX_TAG")" \
