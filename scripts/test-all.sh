@@ -102,10 +102,15 @@ if ((image)); then
     bash tests/image/smoke.sh rke:test 2>&1 | tee -a "$log" || status=1
 fi
 # One closing line for the whole suite (each test binary prints its own above).
+# A scenario whose prerequisite from ../shared is absent says `N skipped` (never passed).
 awk '
     /^test result:/ { p += $4; f += $6 }
-    /^[a-z_]+: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
-    END { printf "tests: %d passed, %d failed\n", p, f }
+    /^[a-z_]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$/ { p += $2; f += $4; s += $6 }
+    END {
+        printf "tests: %d passed, %d failed", p, f
+        if (s > 0) printf ", %d skipped", s
+        printf "\n"
+    }
 ' "$log"
 rm -f "$log" "$image_log"
 exit "$status"
