@@ -66,7 +66,8 @@ pub fn build(
 /// What rke-tools' entrypoint gives cri-dockerd: CNI, the kubelet's pause image, listening where
 /// the kubelet looks, `--ipv6-dual-stack` for a dual-stack cluster CIDR
 /// (`RKE_KUBELET_CRIDOCKERD_DUALSTACK`); plus the node's Docker socket and the stream server
-/// address and port of `cluster.yml`.
+/// address and port of `cluster.yml`. No cgroup driver: cri-dockerd asks Docker for it, and the
+/// kubelet gets the same one from the host facts.
 fn flags(cluster: &Cluster, host: &Host, kubelet_args: &ArgMap) -> ArgMap {
     let cfg = cluster.cfg;
     let endpoint = kubelet_args
