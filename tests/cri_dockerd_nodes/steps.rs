@@ -139,7 +139,19 @@ pub fn kubelets_use_rke_tools_cri_dockerd(ctx: &mut Ctx) -> anyhow::Result<()> {
             "node{i}: {} processes run {CRI_DOCKERD_BINARY}",
             process.trim()
         );
-        println!("      node{i}: kubelet → {RUNTIME_SOCKET} ← {CRI_DOCKERD_BINARY} (service-sidekick)");
+        let version = nodes::sh(
+            env,
+            i,
+            &format!("docker exec cri-dockerd {CRI_DOCKERD_BINARY} --version 2>&1"),
+        )?;
+        ensure!(
+            version.contains("0.3.4"),
+            "node{i}: the sidekick's cri-dockerd is {version:?}, not ../shared's v0.3.4"
+        );
+        println!(
+            "      node{i}: kubelet → {RUNTIME_SOCKET} ← {} (service-sidekick)",
+            version.trim()
+        );
     }
     let runtimes = ctx.kubectl(&[
         "get",
