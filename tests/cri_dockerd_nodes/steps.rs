@@ -23,7 +23,10 @@ const CRI_DOCKERD_BINARY: &str = "/opt/rke-tools/bin/cri-dockerd";
 fn shared_dir() -> PathBuf {
     match std::env::var_os("RKE_E2E_CRI_DOCKERD").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/cri-dockerd")),
+        None => PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/cri-dockerd"
+        )),
     }
 }
 
@@ -77,8 +80,13 @@ pub fn fresh_cluster_on_cri_dockerd(ctx: &mut Ctx) -> anyhow::Result<()> {
         yml.contains(&format!("kubernetes_services_sidecar: \"{tools}\"")),
         "cluster.yml does not use the rke-tools stand-in {tools}:\n{yml}"
     );
-    println!("    version table: {} (cri_dockerd_from 1.20)", table.display());
-    println!("    cluster.yml: node1, node2 etcd+controlplane+worker; node3 etcd+worker; sidecar {tools}");
+    println!(
+        "    version table: {} (cri_dockerd_from 1.20)",
+        table.display()
+    );
+    println!(
+        "    cluster.yml: node1, node2 etcd+controlplane+worker; node3 etcd+worker; sidecar {tools}"
+    );
     ctx.up_ok()?;
     println!("    check: node1..3 Ready (the network plugin's pods run through cri-dockerd)");
     ctx.wait_nodes_ready(&["node1", "node2", "node3"], Duration::from_secs(300))?;
@@ -96,13 +104,20 @@ pub fn kubelets_use_rke_tools_cri_dockerd(ctx: &mut Ctx) -> anyhow::Result<()> {
         .to_string();
     for i in NODES {
         let env = &ctx.env;
-        let cmd = nodes::sh(env, i, "docker inspect kubelet --format '{{json .Config.Cmd}}'")?;
+        let cmd = nodes::sh(
+            env,
+            i,
+            "docker inspect kubelet --format '{{json .Config.Cmd}}'",
+        )?;
         let args: Vec<String> = serde_json::from_str(cmd.trim()).context("kubelet's Cmd")?;
         for want in [
             "--container-runtime=remote".to_string(),
             format!("--container-runtime-endpoint={RUNTIME_SOCKET}"),
         ] {
-            ensure!(args.contains(&want), "node{i}: kubelet lacks {want}: {args:?}");
+            ensure!(
+                args.contains(&want),
+                "node{i}: kubelet lacks {want}: {args:?}"
+            );
         }
         let cri = nodes::sh(
             env,
@@ -124,7 +139,11 @@ pub fn kubelets_use_rke_tools_cri_dockerd(ctx: &mut Ctx) -> anyhow::Result<()> {
             sidekick.trim() == format!("created {tools}"),
             "node{i}: service-sidekick: {sidekick} (want created, from {tools})"
         );
-        let listener = nodes::sh(env, i, &format!("ss -xlpn | grep -F '{RUNTIME_SOCKET}'; true"))?;
+        let listener = nodes::sh(
+            env,
+            i,
+            &format!("ss -xlpn | grep -F '{RUNTIME_SOCKET}'; true"),
+        )?;
         ensure!(
             listener.contains("\"cri-dockerd\""),
             "node{i}: {RUNTIME_SOCKET} is not served by cri-dockerd: {listener:?}"
@@ -161,7 +180,9 @@ pub fn kubelets_use_rke_tools_cri_dockerd(ctx: &mut Ctx) -> anyhow::Result<()> {
     ])?;
     ensure!(
         runtimes.split_whitespace().count() == 3
-            && runtimes.split_whitespace().all(|r| r.starts_with("docker://")),
+            && runtimes
+                .split_whitespace()
+                .all(|r| r.starts_with("docker://")),
         "container runtimes reported: {runtimes:?}"
     );
     println!("      runtimes reported by the nodes: {runtimes}");
@@ -216,7 +237,10 @@ pub fn pod_on_every_node_exec_and_logs(ctx: &mut Ctx) -> anyhow::Result<()> {
         // From the network plugin's bridge network, set up by cri-dockerd's CNI calls.
         ensure!(ip.starts_with("10.42."), "{name} has pod IP {ip:?}");
         let out = ctx.kubectl(&["exec", &name, "--", "sh", "-c", "echo exec-ok-$((6*7))"])?;
-        ensure!(out.trim() == "exec-ok-42", "kubectl exec in {name} printed {out:?}");
+        ensure!(
+            out.trim() == "exec-ok-42",
+            "kubectl exec in {name} printed {out:?}"
+        );
         let logs = ctx.kubectl(&["logs", &name])?;
         ensure!(logs.contains(LOG_LINE), "kubectl logs {name}: {logs:?}");
         println!("      {name}: Running on node{i}, IP {ip}, exec and logs answer");
@@ -277,7 +301,11 @@ fn restart_keeps_pods(ctx: &Ctx, container: &str, other: &str) -> anyhow::Result
     let counts_before = restart_counts(ctx)?;
     for i in NODES {
         let was = started(ctx, i, container)?;
-        nodes::sh(&ctx.env, i, &format!("docker restart -t 10 {container} >/dev/null"))?;
+        nodes::sh(
+            &ctx.env,
+            i,
+            &format!("docker restart -t 10 {container} >/dev/null"),
+        )?;
         let now = started(ctx, i, container)?;
         ensure!(now != was, "node{i}: {container} did not restart ({was})");
     }
@@ -331,7 +359,10 @@ fn restart_keeps_pods(ctx: &Ctx, container: &str, other: &str) -> anyhow::Result
             },
         )?;
     }
-    println!("      restart counts unchanged ({}), exec answers", counts_after.trim());
+    println!(
+        "      restart counts unchanged ({}), exec answers",
+        counts_after.trim()
+    );
     Ok(())
 }
 

@@ -45,7 +45,10 @@ fn v132_kubelet_talks_to_rke_tools_cri_dockerd_through_the_sidekick() {
         Some("rancher/rke-tools:v0.1.114")
     );
     for (flag, value) in [
-        ("container-runtime-endpoint", "unix:///var/run/cri-dockerd.sock"),
+        (
+            "container-runtime-endpoint",
+            "unix:///var/run/cri-dockerd.sock",
+        ),
         ("network-plugin", "cni"),
         ("cni-conf-dir", "/etc/cni/net.d"),
         ("cni-bin-dir", "/opt/cni/bin"),
@@ -141,7 +144,10 @@ fn a_kubelet_flag_change_leaves_cri_dockerd_alone() {
     let hash = |p: &[NodePlan], c: &str| spec(p, "node1", c).labels[SPEC_HASH_LABEL].clone();
     assert_ne!(hash(&before, KUBELET), hash(&after, KUBELET));
     assert_eq!(hash(&before, CRI_DOCKERD), hash(&after, CRI_DOCKERD));
-    assert_eq!(hash(&before, SERVICE_SIDEKICK), hash(&after, SERVICE_SIDEKICK));
+    assert_eq!(
+        hash(&before, SERVICE_SIDEKICK),
+        hash(&after, SERVICE_SIDEKICK)
+    );
 }
 
 #[test]
@@ -152,7 +158,10 @@ fn a_new_rke_tools_image_recreates_the_sidekick_and_cri_dockerd() {
         "system_images:\n  kubernetes_services_sidecar: rancher/rke-tools:v0.1.115\n",
     ));
     let hash = |p: &[NodePlan], c: &str| spec(p, "node1", c).labels[SPEC_HASH_LABEL].clone();
-    assert_ne!(hash(&before, SERVICE_SIDEKICK), hash(&after, SERVICE_SIDEKICK));
+    assert_ne!(
+        hash(&before, SERVICE_SIDEKICK),
+        hash(&after, SERVICE_SIDEKICK)
+    );
     assert_ne!(hash(&before, CRI_DOCKERD), hash(&after, CRI_DOCKERD));
     assert_eq!(hash(&before, KUBELET), hash(&after, KUBELET));
 }
