@@ -113,9 +113,12 @@ fn below_124_it_listens_on_the_dockershim_socket() {
 fn dual_stack_stream_server_and_environment_reach_it() {
     let extra = "cri_dockerd_stream_server_address: 127.0.0.1
 cri_dockerd_stream_server_port: \"10010\"
+network:
+  plugin: calico
 services:
   kube-controller:
     cluster_cidr: 10.42.0.0/16,fd00:42::/56
+    service_cluster_ip_range: 10.43.0.0/16,fd00:43::/112
   kube-api:
     service_cluster_ip_range: 10.43.0.0/16,fd00:43::/112
   kubelet:
