@@ -198,3 +198,39 @@ fn rke1_full_documented_example_parses_and_only_rke1s_own_rule_fires() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
 }
+
+#[test]
+fn a_version_table_can_run_an_older_minor_on_cri_dockerd() {
+    // RKE1's rule (the built-in table): cri-dockerd from 1.21 at the earliest.
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{THREE_NODES}enable_cri_dockerd: true\n");
+    let cfg = write(dir.path(), "cluster.yml", &text);
+    let validate = |table: Option<&std::path::Path>| {
+        let mut cmd = rke();
+        if let Some(table) = table {
+            cmd.env("RKE_VERSION_TABLE", table);
+        }
+        cmd.args(["validate", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    let out = validate(None);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("cri-dockerd needs Kubernetes 1.21 or newer"),
+        "{}",
+        stderr_of(&out)
+    );
+    // The test environment's table, which runs its v1.20 binaries on cri-dockerd.
+    let builtin = std::fs::read_to_string("data/k8s-versions.yaml").unwrap();
+    let rule = "cri_dockerd_from: \"1.24\"";
+    assert!(builtin.lines().any(|l| l == rule));
+    let table = write(
+        dir.path(),
+        "versions.yaml",
+        &builtin.replace(rule, "cri_dockerd_from: \"1.20\""),
+    );
+    let out = validate(Some(&table));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+}

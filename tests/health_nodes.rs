@@ -38,6 +38,7 @@ fn container(name: &str, image: &str, entrypoint: &[&str], args: Vec<String>) ->
         args,
         env: vec![],
         binds: vec![],
+        volumes_from: vec![],
         network_mode: "host".into(),
         pid_mode: None,
         privileged: false,
@@ -45,6 +46,7 @@ fn container(name: &str, image: &str, entrypoint: &[&str], args: Vec<String>) ->
         user: None,
         security_opt: vec![],
         labels: BTreeMap::from([(CONTAINER_NAME_LABEL.to_string(), name)]),
+        created_only: false,
         health: None,
         plane: Plane::Worker,
     };

@@ -77,6 +77,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
     let ctx = ValidationContext {
         supported_versions: &supported,
         required_images: &required,
+        cri_dockerd_from: table.cri_dockerd_from(),
     };
     let mut problems = validate::validate(&config, &ctx);
     super::locate::locate(&mut problems, text);

@@ -255,6 +255,11 @@ impl VersionTable {
     pub fn uses_cri_dockerd(&self, version: &str) -> Option<bool> {
         Some(minor_of(version)? >= self.cri_dockerd_from)
     }
+
+    /// The first `(major, minor)` whose kubelet uses cri-dockerd by default.
+    pub fn cri_dockerd_from(&self) -> (u32, u32) {
+        self.cri_dockerd_from
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use crate::snapshot::restore::RESTORE_DIR;
 pub const LOG_LINK_DIR: &str = "/var/lib/rancher/rke/log";
 /// The kubelet's root directory before `prefix_path`.
 pub const KUBELET_DIR: &str = "/var/lib/kubelet";
+/// cri-dockerd's root directory before `prefix_path`.
+pub const CRI_DOCKERD_DIR: &str = "/var/lib/cri-dockerd";
 
 /// The directories whose contents are deleted on `node`. Local snapshots only with
 /// `remove_snapshots`: they are the only way back after a mistaken removal.
@@ -25,6 +27,12 @@ pub fn node_dirs(cfg: &RkeConfig, node: &RkeConfigNode, remove_snapshots: bool) 
             .into_iter()
             .map(|d| format!("{d}/")),
     );
+    // cri-dockerd's sandbox checkpoints (RKE1 mounts it from 1.24 and never cleans it): stale
+    // ones would make a later cluster's cri-dockerd report sandboxes that are gone.
+    dirs.push(format!(
+        "{}{CRI_DOCKERD_DIR}/",
+        cfg.prefix_path.trim_end_matches('/')
+    ));
     if remove_snapshots {
         dirs.push(format!("{LOCAL_SNAPSHOT_DIR}/"));
     }
@@ -69,6 +77,7 @@ mod tests {
                 "/var/lib/rancher/rke/log/",
                 "/opt/rke/bin/",
                 "/opt/rke/etcd-snapshots-restore/",
+                "/var/lib/cri-dockerd/",
             ]
         );
     }
@@ -94,6 +103,7 @@ mod tests {
         let dirs = node_dirs(&cfg, &node(&["etcd"]), false);
         assert_eq!(dirs[0], "/opt/rke/etc/kubernetes/");
         assert!(dirs.contains(&"/opt/rke/var/lib/etcd/".to_string()));
+        assert!(dirs.contains(&"/opt/rke/var/lib/cri-dockerd/".to_string()));
         assert_eq!(kubelet_dirs(""), ["/var/lib/kubelet"]);
         assert_eq!(kubelet_dirs("/"), ["/var/lib/kubelet"]);
         assert_eq!(

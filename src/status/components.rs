@@ -46,9 +46,14 @@ pub fn classify(
             } else {
                 drift
             };
+            let holder = plan.container(&name).is_some_and(|s| s.created_only);
             Some(Component {
                 state: current.map_or(ContainerState::Missing, |o| {
-                    ContainerState::from_docker(&o.state)
+                    if holder && o.state == "created" {
+                        ContainerState::Created
+                    } else {
+                        ContainerState::from_docker(&o.state)
+                    }
                 }),
                 image: current.map(|o| o.image.clone()),
                 name,
@@ -134,11 +139,23 @@ mod tests {
         let kubelet = test_spec("kubelet", "k8s:1").sealed();
         let proxy = test_spec("kube-proxy", "k8s:1").sealed();
         let sched = test_spec("kube-scheduler", "k8s:1").sealed();
-        let plan = plan(vec![etcd.clone(), kubelet.clone(), proxy.clone(), sched]);
+        let holder = ContainerSpec {
+            created_only: true,
+            ..test_spec("service-sidekick", "tools:1")
+        }
+        .sealed();
+        let plan = plan(vec![
+            holder.clone(),
+            etcd.clone(),
+            kubelet.clone(),
+            proxy.clone(),
+            sched,
+        ]);
         let mut kubelet_now = kubelet.clone();
         kubelet_now.args.push("--max-pods=50".into());
         kubelet_now.seal();
         let observed = [
+            seen(&holder, "created"),
             seen(&etcd, "running"),
             seen(&kubelet_now, "running"),
             seen(&proxy, "exited"),
@@ -156,6 +173,7 @@ mod tests {
         assert_eq!(
             rows,
             [
+                ("service-sidekick", Created, Drift::Matches, Some("tools:1")),
                 ("etcd", Running, Drift::Matches, Some("etcd:1")),
                 ("kubelet", Running, Drift::Differs, Some("k8s:1")),
                 ("kube-proxy", Stopped, Drift::Matches, Some("k8s:1")),
@@ -164,9 +182,9 @@ mod tests {
                 ("old-kubelet", Stopped, Drift::NotWanted, Some("k8s:0")),
             ]
         );
-        assert_eq!(got[3].wanted_image.as_deref(), Some("k8s:1"));
-        assert_eq!(got[4].wanted_image, None);
-        assert!(!got[1].changes.is_empty(), "a differing component says why");
+        assert_eq!(got[4].wanted_image.as_deref(), Some("k8s:1"));
+        assert_eq!(got[5].wanted_image, None);
+        assert!(!got[2].changes.is_empty(), "a differing component says why");
         assert!(
             got.iter()
                 .filter(|c| c.drift != Drift::Differs)

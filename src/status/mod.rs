@@ -71,6 +71,8 @@ pub enum ContainerState {
     Restarting,
     /// Exists but does not run (exited, created, paused, dead).
     Stopped,
+    /// Created and never started, as planned: a volume holder (`service-sidekick`).
+    Created,
     Missing,
 }
 
@@ -89,6 +91,7 @@ impl ContainerState {
             ContainerState::Running => "running",
             ContainerState::Restarting => "restarting",
             ContainerState::Stopped => "stopped",
+            ContainerState::Created => "created",
             ContainerState::Missing => "missing",
         }
     }

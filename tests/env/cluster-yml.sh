@@ -127,7 +127,8 @@ system_images:
   nginx_proxy: $(get .images.nginx)
   alpine: $busybox
   cert_downloader: $busybox
-  kubernetes_services_sidecar: $busybox
+  # rke-tools (cri-dockerd) where the environment has the stand-in; only cri-dockerd uses it.
+  kubernetes_services_sidecar: $(get '.images.rke_tools // .images.busybox')
 private_registries:
   - url: $(get .registry.address)
     user: $(get .registry.username)

@@ -23,6 +23,8 @@ usage() {
 
 E2E_NODES=${RKE_E2E_NODES:-3}
 E2E_LIGHT=${RKE_E2E_LIGHT:-0}
+# Set when the rke-tools stand-in (cri-dockerd) was pushed: env.json then names it.
+E2E_RKE_TOOLS=0
 parse_args() {
 	local arg
 	for arg in "$@"; do
@@ -72,6 +74,8 @@ phase_install() {
 	phase_start install
 	apt_install "${E2E_HOST_PKGS[@]}"
 	((E2E_LIGHT)) || k8s_binaries_cached || apt_install "${E2E_K8S_BUILD_PKGS[@]}"
+	# The rke-tools stand-in unpacks cri-dockerd from its .xz.
+	if ((!E2E_LIGHT)) && cri_dockerd_available; then apt_install xz-utils; fi
 	ensure_host_docker
 	phase_end
 }
@@ -93,6 +97,12 @@ phase_images() {
 		push_image "$(etcd35_image)" "etcd:$E2E_ETCD35_TAG"
 		push_image "$(nginx_image)" "nginx:$E2E_NGINX_TAG"
 		push_image "$(addon_standin_image)" "addon-standin:$E2E_ADDON_STANDIN_TAG"
+		if cri_dockerd_available; then
+			push_image "$(rke_tools_image)" "rke-tools:$E2E_RKE_TOOLS_TAG"
+			E2E_RKE_TOOLS=1
+		else
+			log "no cri-dockerd in $E2E_CRI_DOCKERD_DIR: no rke-tools image (cri_dockerd_nodes will report itself skipped)"
+		fi
 		kubernetes_base_image >/dev/null
 		finish_kubernetes_build
 		push_image "$(kubernetes_image)" "kubernetes:$E2E_K8S_VERSION"
@@ -105,7 +115,7 @@ phase_nodes() {
 	local i
 	for ((i = 1; i <= E2E_NODES; i++)); do node_start "$i" "$E2E_NODE_IMAGE"; done
 	nodes_wait "$E2E_NODES"
-	write_env_description "$E2E_NODES" "$E2E_LIGHT"
+	write_env_description "$E2E_NODES" "$E2E_LIGHT" "$E2E_RKE_TOOLS"
 	phase_end
 }
 

@@ -20,6 +20,7 @@ fn sleeper(name: &str, image: &str, greeting: &str) -> ContainerSpec {
         args: vec![format!("echo {greeting}; exec sleep 3600")],
         env: vec![],
         binds: vec![],
+        volumes_from: vec![],
         network_mode: "none".into(),
         pid_mode: None,
         privileged: false,
@@ -30,6 +31,7 @@ fn sleeper(name: &str, image: &str, greeting: &str) -> ContainerSpec {
             (CONTAINER_NAME_LABEL.to_string(), name),
             ("io.rke.test".to_string(), "exec".to_string()),
         ]),
+        created_only: false,
         health: None,
         plane: Plane::Worker,
     };

@@ -22,6 +22,7 @@ fn sleeper(name: &str, image: &str, seconds: &str) -> ContainerSpec {
         args: vec![seconds.into()],
         env: vec![],
         binds: vec![],
+        volumes_from: vec![],
         network_mode: "none".into(),
         pid_mode: None,
         privileged: false,
@@ -29,6 +30,7 @@ fn sleeper(name: &str, image: &str, seconds: &str) -> ContainerSpec {
         user: None,
         security_opt: vec![],
         labels: BTreeMap::from([(CONTAINER_NAME_LABEL.to_string(), name.to_string())]),
+        created_only: false,
         health: None,
         plane: Plane::Worker,
     };

@@ -37,7 +37,8 @@ pub fn sh(env: &Value, i: usize, script: &str) -> anyhow::Result<String> {
 }
 
 /// Remove everything an rke cluster leaves on every node: rke's containers (by label), the
-/// pods' containers the kubelet started (`k8s_*`), kubelet mounts and RKE1's directories.
+/// pods' containers the kubelet started (`k8s_*`), kubelet mounts, RKE1's directories and
+/// cri-dockerd's checkpoints.
 /// Also brings back an engine a failed run left "stopped".
 pub fn cleanup(env: &Value) {
     let script = format!(
@@ -48,7 +49,7 @@ pub fn cleanup(env: &Value) {
          [ -z \"$ids$pods\" ] || docker rm -f -v $ids $pods >/dev/null; \
          grep ' /var/lib/kubelet' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l; \
          rm -rf /etc/kubernetes /var/lib/etcd/* /var/lib/kubelet/* /etc/cni/* /opt/cni/* \
-           /var/lib/cni/* /var/run/calico; ip route flush proto 77; ip link del cni0 2>/dev/null; true"
+           /var/lib/cni/* /var/run/calico /var/lib/cri-dockerd; ip route flush proto 77; ip link del cni0 2>/dev/null; true"
     );
     for i in 1..=node_count(env) {
         if let Err(e) = sh(env, i, &script) {

@@ -56,6 +56,14 @@ pub fn run<C>(ctx: &mut C, steps: &[(&str, Step<C>, OnFailure)]) -> (usize, usiz
     (passed, failed)
 }
 
+/// Report a scenario that cannot run here because a prerequisite from outside the checkout
+/// (`../shared`) is absent: it says why, and counts as skipped, neither passed nor failed
+/// (scripts/test-all.sh adds the `N skipped` to its closing line).
+pub fn skipped(name: &str, why: &str) {
+    println!("{name}: skipped: {why}");
+    println!("{name}: 0 passed, 0 failed, 1 skipped");
+}
+
 /// A node scenario's whole `main`: find the environment (or report `0 passed, 0 failed` when
 /// `RKE_E2E_SKIP=1`), require `need` nodes (with `only_these`, hide the others so `clean`
 /// leaves them alone), clean, run the steps, clean again, keep the working directory of a failed

@@ -50,9 +50,11 @@ pub fn apply_defaults(cfg: &mut RkeConfig, images: Option<&BTreeMap<String, Stri
     if let Some(images) = images {
         fill_system_images(cfg, images);
     }
-    if let Some(v) = version
-        && v >= (1, 24, 0)
+    // RKE1's rule (from 1.24, setCRIDockerd) is the built-in table's `cri_dockerd_from`; a
+    // replacement table may start earlier (the test environment's 1.20 binaries).
+    if version.is_some()
         && cfg.enable_cri_dockerd.is_none()
+        && super::versions::table().uses_cri_dockerd(&cfg.version) == Some(true)
     {
         cfg.enable_cri_dockerd = Some(true);
     }

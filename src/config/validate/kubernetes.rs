@@ -63,7 +63,7 @@ pub fn check(cfg: &RkeConfig, ctx: &ValidationContext, r: &mut Report) -> Option
     }
 
     if let Some(v) = parsed {
-        check_cri_dockerd(cfg.enable_cri_dockerd, v, r);
+        check_cri_dockerd(cfg.enable_cri_dockerd, v, ctx.cri_dockerd_from, r);
     }
     if !cfg.cri_dockerd_stream_server_port.is_empty()
         && let Err(why) = super::net::port(&cfg.cri_dockerd_stream_server_port)
@@ -76,10 +76,13 @@ pub fn check(cfg: &RkeConfig, ctx: &ValidationContext, r: &mut Report) -> Option
     parsed
 }
 
-fn check_cri_dockerd(enabled: Option<bool>, v: K8sVersion, r: &mut Report) {
+/// RKE1's bounds (`validateCRIDockerdOption`): cri-dockerd from 1.21, and required from 1.24. A
+/// version table that runs an older minor on cri-dockerd (`cri_dockerd_from`) allows it there.
+fn check_cri_dockerd(enabled: Option<bool>, v: K8sVersion, table_from: (u32, u32), r: &mut Report) {
     const PATH: &str = "enable_cri_dockerd";
+    let table_allows = (v.major, v.minor) >= (u64::from(table_from.0), u64::from(table_from.1));
     match enabled {
-        Some(true) if !v.at_least(1, 21) => r.error(
+        Some(true) if !v.at_least(1, 21) && !table_allows => r.error(
             PATH,
             format!(
                 "cri-dockerd needs Kubernetes 1.21 or newer (this is v{}.{})",

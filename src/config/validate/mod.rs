@@ -33,6 +33,8 @@ pub struct ValidationContext<'a> {
     pub supported_versions: &'a [&'a str],
     /// `system_images` YAML keys this config needs non-empty (for its version and providers).
     pub required_images: &'a [&'a str],
+    /// The first `(major, minor)` the version table runs on cri-dockerd (RKE1: 1.24).
+    pub cri_dockerd_from: (u32, u32),
 }
 
 /// Every problem in `cfg`, errors and warnings, in a stable order.

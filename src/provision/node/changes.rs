@@ -37,11 +37,12 @@ pub fn field_changes(planned: &ContainerSpec, running: &ContainerSpec) -> Vec<St
         restart_word(running.restart_always),
         restart_word(planned.restart_always),
     );
-    let lists: [(&str, &[String], &[String]); 5] = [
+    let lists: [(&str, &[String], &[String]); 6] = [
         ("entrypoint", &running.entrypoint, &planned.entrypoint),
         ("args", &running.args, &planned.args),
         ("env", &running.env, &planned.env),
         ("binds", &running.binds, &planned.binds),
+        ("volumes_from", &running.volumes_from, &planned.volumes_from),
         ("security_opt", &running.security_opt, &planned.security_opt),
     ];
     for (field, old, new) in lists {
@@ -166,6 +167,7 @@ mod tests {
         planned.args = vec!["--a=1".into(), "--v=2".into(), "--z=3".into()];
         planned.env = vec![];
         planned.binds.push("/y:/y:ro".into());
+        planned.volumes_from = vec!["service-sidekick".into()];
         planned.privileged = true;
         planned.restart_always = false;
         planned.pid_mode = None;
@@ -189,6 +191,7 @@ mod tests {
                 "args: +--v=2 +--z=3 −--v=1",
                 "env: −A=1",
                 "binds: +/y:/y:ro",
+                "volumes_from: +service-sidekick",
                 "security_opt: +label=disable",
                 "files it reads changed",
                 "label team: (none) → x",

@@ -181,9 +181,13 @@ async fn replace(
 async fn restore(node: &NodeConnection, old_id: &str, spec: &ContainerSpec) -> anyhow::Result<()> {
     remove_if_present(node, &spec.name).await?;
     rename(node, old_id, &spec.name).await?;
+    if spec.created_only {
+        return Ok(());
+    }
     start(node, old_id, &spec.name).await
 }
 
+/// Create the container and start it, unless it only holds volumes for others.
 async fn create_and_start(node: &NodeConnection, spec: &ContainerSpec) -> anyhow::Result<()> {
     let options = CreateContainerOptionsBuilder::default()
         .name(&spec.name)
@@ -199,6 +203,9 @@ async fn create_and_start(node: &NodeConnection, spec: &ContainerSpec) -> anyhow
                 e,
             )
         })?;
+    if spec.created_only {
+        return Ok(());
+    }
     start(node, &created.id, &spec.name).await
 }
 

@@ -24,6 +24,7 @@ pub fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         labels: Some(labels),
         host_config: Some(HostConfig {
             binds: non_empty(&spec.binds),
+            volumes_from: non_empty(&spec.volumes_from),
             network_mode: Some(spec.network_mode.clone()),
             pid_mode: spec.pid_mode.clone(),
             privileged: Some(spec.privileged),
@@ -51,6 +52,7 @@ mod tests {
             args: vec!["--v=2".into(), "--x=y".into()],
             env: vec!["A=1".into()],
             binds: vec!["/etc/kubernetes:/etc/kubernetes:z".into()],
+            volumes_from: vec!["service-sidekick".into()],
             pid_mode: Some("host".into()),
             privileged: true,
             user: Some("52034:52034".into()),
@@ -75,6 +77,7 @@ mod tests {
         assert_eq!(labels[SPEC_HASH_LABEL], s.spec_hash());
         let host = body.host_config.unwrap();
         assert_eq!(host.binds, Some(s.binds.clone()));
+        assert_eq!(host.volumes_from, Some(s.volumes_from.clone()));
         assert_eq!(host.network_mode.as_deref(), Some("host"));
         assert_eq!(host.pid_mode.as_deref(), Some("host"));
         assert_eq!(host.privileged, Some(true));
@@ -91,11 +94,14 @@ mod tests {
         s.entrypoint.clear();
         s.args.clear();
         s.env.clear();
+        s.volumes_from.clear();
         s.restart_always = false;
         let body = create_body(&s);
         assert_eq!(body.entrypoint, None);
         assert_eq!(body.cmd, None);
         assert_eq!(body.env, None);
-        assert!(body.host_config.unwrap().restart_policy.is_none());
+        let host = body.host_config.unwrap();
+        assert!(host.restart_policy.is_none());
+        assert_eq!(host.volumes_from, None);
     }
 }

@@ -1,6 +1,6 @@
 //! What must change on a node for its containers to match the plan. Pure: the rule is
-//! "absent → create; spec hash differs → replace; stopped → start; same → leave; labelled by
-//! RKE but not planned → remove".
+//! "absent → create; spec hash differs → replace; stopped → start (unless it is only ever
+//! created: a volume holder); same → leave; labelled by RKE but not planned → remove".
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,7 +86,7 @@ pub fn diff(planned: &[ContainerSpec], observed: &[ObservedContainer]) -> Vec<Ac
                         old_id: seen.id.clone(),
                         changed,
                     }
-                } else if seen.is_up() {
+                } else if seen.is_up() || spec.created_only {
                     Action::Leave {
                         name: spec.name.clone(),
                     }
@@ -239,6 +239,24 @@ mod tests {
             &diff(&[a], &[rke1])[0],
             Action::Replace { changed, .. } if changed[0].starts_with("spec-hash")
         ));
+    }
+
+    #[test]
+    fn a_volume_holder_is_never_started() {
+        let holder = ContainerSpec {
+            created_only: true,
+            ..test_spec("service-sidekick", "tools:1")
+        }
+        .sealed();
+        assert_eq!(
+            diff(
+                std::slice::from_ref(&holder),
+                &[seen(&holder, "id", "created")]
+            ),
+            [Action::Leave {
+                name: "service-sidekick".into()
+            }]
+        );
     }
 
     #[test]

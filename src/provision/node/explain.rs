@@ -31,6 +31,7 @@ pub fn spec_from_inspect(c: &ContainerInspectResponse) -> ContainerSpec {
         args: config.cmd.unwrap_or_default(),
         env: config.env.unwrap_or_default(),
         binds: host.binds.unwrap_or_default(),
+        volumes_from: host.volumes_from.unwrap_or_default(),
         network_mode: host.network_mode.unwrap_or_default(),
         pid_mode: non_empty(host.pid_mode),
         privileged: host.privileged.unwrap_or(false),
@@ -45,6 +46,8 @@ pub fn spec_from_inspect(c: &ContainerInspectResponse) -> ContainerSpec {
             .unwrap_or_default()
             .into_iter()
             .collect::<BTreeMap<_, _>>(),
+        // Not recorded on a container (only its state says whether it was started).
+        created_only: false,
         health: None,
         plane: Plane::Worker,
     }
@@ -158,6 +161,7 @@ mod tests {
             args: vec!["--v=2".into()],
             env: vec!["A=1".into()],
             binds: vec!["/etc/kubernetes:/etc/kubernetes:z".into()],
+            volumes_from: vec!["service-sidekick".into()],
             pid_mode: Some("host".into()),
             privileged: true,
             user: Some("1:2".into()),
@@ -221,6 +225,7 @@ mod tests {
         bare.user = None;
         bare.restart_always = false;
         bare.security_opt.clear();
+        bare.volumes_from.clear();
         bare.seal();
         let back = spec_from_inspect(&inspect_of(&bare, &ImageConfig::default()));
         assert_eq!(back, bare);

@@ -182,6 +182,7 @@ pub fn container(name: &str, image: &str, plane: Plane) -> ContainerSpec {
         args: Vec::new(),
         env: Vec::new(),
         binds: Vec::new(),
+        volumes_from: Vec::new(),
         network_mode: "host".to_string(),
         pid_mode: None,
         privileged: false,
@@ -189,6 +190,7 @@ pub fn container(name: &str, image: &str, plane: Plane) -> ContainerSpec {
         user: None,
         security_opt: Vec::new(),
         labels: BTreeMap::from([(CONTAINER_NAME_LABEL.to_string(), name.to_string())]),
+        created_only: false,
         health: None,
         plane,
     }

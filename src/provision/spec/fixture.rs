@@ -15,6 +15,7 @@ pub fn test_spec(name: &str, image: &str) -> ContainerSpec {
         args: vec![],
         env: vec![],
         binds: vec![],
+        volumes_from: vec![],
         network_mode: "host".into(),
         pid_mode: None,
         privileged: false,
@@ -22,6 +23,7 @@ pub fn test_spec(name: &str, image: &str) -> ContainerSpec {
         user: None,
         security_opt: vec![],
         labels: BTreeMap::from([(CONTAINER_NAME_LABEL.to_string(), name.to_string())]),
+        created_only: false,
         health: None,
         plane: Plane::Worker,
     }

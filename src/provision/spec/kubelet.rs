@@ -1,20 +1,19 @@
-//! The `kubelet` (RKE1 `BuildKubeletProcess`) and, when the kubelet talks to Docker through
-//! CRI, a `cri-dockerd` container next to it.
+//! The `kubelet` (RKE1 `BuildKubeletProcess`), after the cri-dockerd containers when the kubelet
+//! talks to Docker through CRI.
 //!
-//! RKE1 ran both through rke-tools' entrypoint script, which also re-bound `/dev`, appended
+//! RKE1 ran it through rke-tools' entrypoint script, which also re-bound `/dev`, appended
 //! `--cgroup-driver` from `docker info` and swapped a systemd-resolved `resolv.conf`. We run the
-//! binaries directly, so those adjustments are made here, from [`HostFacts`](super::HostFacts).
+//! binary directly, so those adjustments are made here, from [`HostFacts`](super::HostFacts).
 
 use super::args::{self, ArgMap};
 use super::context::{Cluster, Host, container};
+use super::cri_dockerd;
 use super::health;
-use super::net::is_dual_stack;
-use super::paths::{self, CRI_DOCKERD_DIR, CRI_DOCKERD_SOCKET, KUBELET_DIR, KUBERNETES_DIR};
+use super::paths::{self, CRI_DOCKERD_SOCKET, KUBELET_DIR, KUBERNETES_DIR};
 use super::types::{ContainerSpec, Plane};
 use crate::certs::{KUBE_CA, KUBE_NODE, NodeIdentity, crt_name_for_host};
 
 pub const NAME: &str = "kubelet";
-pub const CRI_DOCKERD: &str = "cri-dockerd";
 use crate::certs::names::KUBELET_PREFIX as KUBELET_CERT_PREFIX;
 const CONTROLPLANE_TAINT: &str = "node-role.kubernetes.io/controlplane=true:NoSchedule";
 const DOCKERSHIM_SOCKET: &str = "/var/run/dockershim.sock";
@@ -139,106 +138,25 @@ fn kubelet_binds(cluster: &Cluster, host: &Host) -> Vec<String> {
     args::uniq(binds)
 }
 
-/// The kubelet, and the cri-dockerd container it needs (if any) to be started before it.
-pub fn build(cluster: &Cluster, host: &Host) -> (Option<ContainerSpec>, ContainerSpec) {
+/// The kubelet, after what it needs started first: with cri-dockerd, `service-sidekick` and the
+/// cri-dockerd container ([`super::cri_dockerd`]). In start order.
+pub fn build(cluster: &Cluster, host: &Host) -> Vec<ContainerSpec> {
     let kubelet = &cluster.cfg.services.kubelet;
     let a = kubelet_args(cluster, host);
+    let binds = kubelet_binds(cluster, host);
 
+    let mut out = Vec::new();
+    if cluster.cri_dockerd {
+        out.extend(cri_dockerd::build(cluster, host, &a, &binds));
+    }
     let mut spec = container(NAME, &kubelet.image, Plane::Worker);
     spec.entrypoint = vec![NAME.into()];
     spec.args = args::render(&a, &kubelet.extra_args_array, &[]);
     spec.env = args::uniq(kubelet.extra_env.clone());
-    spec.binds = kubelet_binds(cluster, host);
+    spec.binds = binds;
     spec.pid_mode = Some("host".into());
     spec.privileged = true;
     spec.health = Some(health::kubelet());
-
-    let cri = cluster.cri_dockerd.then(|| cri_dockerd(cluster, host, &a));
-    (cri, spec)
-}
-
-fn unix_endpoint(endpoint: &str) -> String {
-    if endpoint.contains("://") {
-        endpoint.to_string()
-    } else {
-        format!("unix://{endpoint}")
-    }
-}
-
-/// cri-dockerd in its own container from the Kubernetes image, listening where the kubelet
-/// looks and using the kubelet's pause image (rke-tools ran it inside the kubelet container).
-fn cri_dockerd(cluster: &Cluster, host: &Host, kubelet_args: &ArgMap) -> ContainerSpec {
-    let cfg = cluster.cfg;
-    let endpoint = kubelet_args
-        .get("container-runtime-endpoint")
-        .map(|e| unix_endpoint(e))
-        .unwrap_or_else(|| CRI_DOCKERD_SOCKET.to_string());
-    let pause = kubelet_args
-        .get("pod-infra-container-image")
-        .cloned()
-        .unwrap_or_else(|| cfg.services.kubelet.infra_container_image.clone());
-    let socket = if host.node.docker_socket.is_empty() {
-        "/var/run/docker.sock"
-    } else {
-        host.node.docker_socket.as_str()
-    };
-    let mut a = ArgMap::new();
-    for (k, v) in [
-        ("container-runtime-endpoint", endpoint),
-        ("docker-endpoint", unix_endpoint(socket)),
-        ("network-plugin", "cni".to_string()),
-        ("cni-bin-dir", "/opt/cni/bin".to_string()),
-        ("cni-conf-dir", "/etc/cni/net.d".to_string()),
-        ("pod-infra-container-image", pause),
-    ] {
-        a.insert(k.to_string(), v);
-    }
-    if is_dual_stack(&cfg.services.kube_controller.cluster_cidr) {
-        a.insert("ipv6-dual-stack".into(), "true".into());
-    }
-    let stream_address = &cfg.cri_dockerd_stream_server_address;
-    let stream_port = &cfg.cri_dockerd_stream_server_port;
-    if !stream_address.is_empty() || !stream_port.is_empty() {
-        let port = if stream_port.is_empty() {
-            "0"
-        } else {
-            stream_port
-        };
-        a.insert(
-            "streaming-bind-addr".into(),
-            format!("{stream_address}:{port}"),
-        );
-    }
-
-    let mut binds = vec![
-        format!("{}:{CRI_DOCKERD_DIR}:z", host.path(CRI_DOCKERD_DIR)),
-        "/var/run:/var/run:rw,rprivate".to_string(),
-        "/run:/run:rprivate".to_string(),
-        "/etc/cni:/etc/cni:ro,z".to_string(),
-        "/opt/cni:/opt/cni:ro,z".to_string(),
-        format!("{}:/var/lib/cni:z", host.path("/var/lib/cni")),
-        "/var/lib/calico:/var/lib/calico:z".to_string(),
-        "/var/log/pods:/var/log/pods:z".to_string(),
-        "/lib/modules:/lib/modules:ro".to_string(),
-    ];
-    // cri-dockerd pulls the pause image itself; Kubernetes' credential lookup always searches
-    // `/.docker/config.json` (rke-tools mounted the same file there).
-    if super::files::registry_credentials(cfg).is_some() {
-        binds.push(format!(
-            "{}:/.docker/config.json:ro",
-            host.path(paths::KUBELET_DOCKER_CONFIG)
-        ));
-    }
-    // A Docker socket outside /run needs its own mount.
-    if !socket.starts_with("/var/run/") && !socket.starts_with("/run/") {
-        binds.push(format!("{socket}:{socket}"));
-    }
-
-    let mut spec = container(CRI_DOCKERD, &cfg.system_images.kubernetes, Plane::Worker);
-    spec.entrypoint = vec![CRI_DOCKERD.into()];
-    spec.args = args::render(&a, &Default::default(), &[]);
-    spec.binds = args::uniq(cluster.own_binds(binds));
-    spec.pid_mode = Some("host".into());
-    spec.privileged = true;
-    spec
+    out.push(spec);
+    out
 }

@@ -3,14 +3,16 @@
 //!
 //! Component flags follow RKE1 (`cluster/plan.go`): RKE-computed flags, then the version's KDM
 //! defaults (an empty value removes a flag), then `extra_args`, then `extra_args_array`. Unlike
-//! RKE1, binaries run directly (no rke-tools entrypoint or sidekick volumes), no secret is ever
-//! put in a container's environment or command line, and each container carries
-//! [`SPEC_HASH_LABEL`]: the executor replaces a container exactly when that hash differs.
+//! RKE1, binaries run directly (no rke-tools entrypoint; only cri-dockerd, which the Kubernetes
+//! images lack, comes from rke-tools' sidekick volume), no secret is ever put in a container's
+//! environment or command line, and each container carries [`SPEC_HASH_LABEL`]: the executor
+//! replaces a container exactly when that hash differs.
 
 mod apiserver;
 mod args;
 mod context;
 mod control_plane;
+mod cri_dockerd;
 mod etcd;
 mod files;
 mod health;
@@ -45,8 +47,9 @@ pub mod names {
     pub use super::control_plane::{
         CONTROLLER_MANAGER as KUBE_CONTROLLER_MANAGER, SCHEDULER as KUBE_SCHEDULER,
     };
+    pub use super::cri_dockerd::{NAME as CRI_DOCKERD, SIDEKICK as SERVICE_SIDEKICK};
     pub use super::etcd::NAME as ETCD;
-    pub use super::kubelet::{CRI_DOCKERD, NAME as KUBELET};
+    pub use super::kubelet::NAME as KUBELET;
     pub use super::proxy::{KUBE_PROXY_NAME as KUBE_PROXY, NGINX_PROXY};
     pub use super::snapshot_agent::NAME as ETCD_ROLLING_SNAPSHOTS;
 
@@ -62,8 +65,8 @@ pub mod names {
         KUBE_PROXY,
         NGINX_PROXY,
         ETCD_ROLLING_SNAPSHOTS,
-        // RKE1's volume holder, which our specs do not need.
-        "service-sidekick",
+        // After cri-dockerd, which mounts its volume.
+        SERVICE_SIDEKICK,
     ];
 }
 
@@ -141,9 +144,7 @@ fn plan_node(
     } else {
         containers.push(proxy::nginx_proxy(cluster, &host));
     }
-    let (cri_dockerd, kubelet) = kubelet::build(cluster, &host);
-    containers.extend(cri_dockerd);
-    containers.push(kubelet);
+    containers.extend(kubelet::build(cluster, &host));
     containers.push(proxy::kube_proxy(cluster, &host));
 
     let registry_file = host.path(paths::KUBELET_DOCKER_CONFIG);
@@ -151,8 +152,9 @@ fn plan_node(
         if cluster.drops_selinux_relabel() && host.facts.selinux {
             spec.security_opt.push(SELINUX_LABEL.to_string());
         }
-        // The kubelet reads registry credentials from its root directory by convention.
-        let also = if spec.name == names::KUBELET {
+        // The kubelet reads registry credentials from its root directory by convention, and
+        // cri-dockerd through a bind of that one file, which keeps the file it was created with.
+        let also = if spec.name == names::KUBELET || spec.name == names::CRI_DOCKERD {
             std::slice::from_ref(&registry_file)
         } else {
             &[]

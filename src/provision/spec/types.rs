@@ -48,6 +48,10 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// `host:container[:options]`.
     pub binds: Vec<String>,
+    /// Containers whose volumes this one mounts (Docker `--volumes-from`); they must exist
+    /// first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     /// `host` or `none`.
     pub network_mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,6 +65,9 @@ pub struct ContainerSpec {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub security_opt: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    /// Created and never started: it only holds volumes for others (RKE1's `service-sidekick`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub created_only: bool,
     /// Not part of the container: how the executor checks it after starting it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthCheck>,
@@ -78,6 +85,9 @@ struct HashedView<'a> {
     args: &'a [String],
     env: &'a [String],
     binds: &'a [String],
+    // Left out when unset, so adding these fields left every earlier hash as it was.
+    #[serde(skip_serializing_if = "no_items")]
+    volumes_from: &'a [String],
     network_mode: &'a str,
     pid_mode: &'a Option<String>,
     privileged: bool,
@@ -85,6 +95,16 @@ struct HashedView<'a> {
     user: &'a Option<String>,
     security_opt: &'a [String],
     labels: BTreeMap<&'a str, &'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    created_only: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn no_items(v: &&[String]) -> bool {
+    v.is_empty()
 }
 
 impl ContainerSpec {
@@ -98,6 +118,7 @@ impl ContainerSpec {
             args: &self.args,
             env: &self.env,
             binds: &self.binds,
+            volumes_from: &self.volumes_from,
             network_mode: &self.network_mode,
             pid_mode: &self.pid_mode,
             privileged: self.privileged,
@@ -110,6 +131,7 @@ impl ContainerSpec {
                 .filter(|(k, _)| k.as_str() != SPEC_HASH_LABEL)
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect(),
+            created_only: self.created_only,
         };
         // Serializing plain strings, bools and string maps cannot fail.
         let json = serde_json::to_vec(&view).unwrap_or_default();
@@ -279,6 +301,8 @@ mod tests {
             |s| s.restart_always = false,
             |s| s.user = Some("1:1".into()),
             |s| s.security_opt.push("label=type:x".into()),
+            |s| s.volumes_from.push("service-sidekick".into()),
+            |s| s.created_only = true,
             |s| {
                 s.labels.insert(FILES_HASH_LABEL.into(), "x".into());
             },

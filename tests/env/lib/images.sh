@@ -17,6 +17,13 @@ E2E_NGINX_TAG=1.22.1
 E2E_BUSYBOX_TAG=1.35.0
 E2E_ADDON_STANDIN_TAG=1
 
+# cri-dockerd for the rke-tools stand-in: not in any reachable registry, so it comes from the
+# shared folder beside the checkout (../shared/cri-dockerd, read-only; RKE_E2E_CRI_DOCKERD names
+# another). Without it there is no rke-tools image and the cri-dockerd scenario is skipped.
+E2E_CRI_DOCKERD_VERSION=v0.3.4
+E2E_CRI_DOCKERD_DIR=${RKE_E2E_CRI_DOCKERD:-$(dirname "$(dirname "$E2E_DIR")")/../shared/cri-dockerd}
+E2E_RKE_TOOLS_TAG=cri-dockerd-$E2E_CRI_DOCKERD_VERSION
+
 registry_image() { echo "$E2E_REGISTRY/$E2E_PREFIX/$1"; }
 
 # ensure_image NAME KEY BUILD_FN [IMPORT_CHANGE...]: make sure the local image
@@ -110,6 +117,28 @@ build_addon_standin_tree() {
 	for name in health ready healthz; do echo ok >"$dir/www/$name"; done
 }
 
+cri_dockerd_xz() { echo "$E2E_CRI_DOCKERD_DIR/cri-dockerd-$E2E_CRI_DOCKERD_VERSION.xz"; }
+cri_dockerd_sha256() { echo "$E2E_CRI_DOCKERD_DIR/cri-dockerd-$E2E_CRI_DOCKERD_VERSION.sha256"; }
+cri_dockerd_available() { [[ -f $(cri_dockerd_xz) && -f $(cri_dockerd_sha256) ]]; }
+
+# RKE1's rke-tools image as far as rke uses it: cri-dockerd at /opt/rke-tools/bin/cri-dockerd
+# (the image declares VOLUME /opt/rke-tools, which service-sidekick holds for cri-dockerd's
+# container). cri-dockerd is a static Go binary; busybox gives the image a shell.
+build_rke_tools_tree() {
+	local dir=$1 bin want got
+	busybox_tree "$dir"
+	bin=$dir/opt/rke-tools/bin/cri-dockerd
+	mkdir -p "$(dirname "$bin")"
+	xz -dc "$(cri_dockerd_xz)" >"$bin" || die "cannot unpack $(cri_dockerd_xz)"
+	want=$(awk '{print $1; exit}' "$(cri_dockerd_sha256)")
+	got=$(sha256sum "$bin" | awk '{print $1}')
+	[[ -n $want && $got == "$want" ]] ||
+		die "$(cri_dockerd_xz) unpacks to sha256 $got, $(cri_dockerd_sha256) says '$want'"
+	chmod 755 "$bin"
+	printf '%s\n' "rke-e2e stand-in for rancher/rke-tools: only bin/cri-dockerd ($E2E_CRI_DOCKERD_VERSION)" \
+		>"$dir/opt/rke-tools/STANDIN"
+}
+
 # etcd_tree DIR SUITE TAG: Debian SUITE's etcd binaries (etcd, etcdctl and, from 3.5,
 # etcdutl) in /usr/local/bin, as the upstream images have them, on static busybox.
 etcd_tree() {
@@ -184,6 +213,10 @@ pause_image() {
 addon_standin_image() {
 	ensure_image addon-standin "$(recipe_key addon-standin "$E2E_BUSYBOX_TAG" "$E2E_DIR/files/addon-standin")" \
 		build_addon_standin_tree 'ENV PATH=/bin' 'ENTRYPOINT ["/standin"]'
+}
+rke_tools_image() {
+	ensure_image rke-tools "$(recipe_key rke-tools "$E2E_BUSYBOX_TAG" "$(cri_dockerd_sha256)")" \
+		build_rke_tools_tree 'ENV PATH=/bin' 'VOLUME /opt/rke-tools' 'CMD ["/bin/sh"]'
 }
 etcd_image() {
 	ensure_image etcd "$(recipe_key etcd "$E2E_ETCD_TAG")" \

@@ -56,7 +56,7 @@ nodes_wait() {
 
 # env.json for tests (jq-built, so it is always valid JSON) and env.sh for shell users.
 write_env_description() {
-	local count=$1 light=$2 i nodes='[]'
+	local count=$1 light=$2 rke_tools=${3:-0} i nodes='[]'
 	local images='{}'
 	if ((!light)); then
 		images=$(jq -n --arg etcd "$(registry_image "etcd:$E2E_ETCD_TAG")" \
@@ -65,6 +65,11 @@ write_env_description() {
 			--arg nginx "$(registry_image "nginx:$E2E_NGINX_TAG")" \
 			--arg addon_standin "$(registry_image "addon-standin:$E2E_ADDON_STANDIN_TAG")" \
 			'{etcd: $etcd, etcd_3_5: $etcd_3_5, kubernetes: $kubernetes, nginx: $nginx, addon_standin: $addon_standin}')
+	fi
+	# Only when ../shared/cri-dockerd was there to build it (tests skip the scenario otherwise).
+	if ((rke_tools)); then
+		images=$(jq --arg rke_tools "$(registry_image "rke-tools:$E2E_RKE_TOOLS_TAG")" \
+			'. + {rke_tools: $rke_tools}' <<<"$images")
 	fi
 	images=$(jq --arg pause "$(registry_image "pause:$E2E_PAUSE_TAG")" \
 		--arg busybox "$(registry_image "busybox:$E2E_BUSYBOX_TAG")" \

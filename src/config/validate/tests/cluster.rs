@@ -69,6 +69,12 @@ fn cri_dockerd_bounds() {
             .any(|p| p.path == "enable_cri_dockerd" && p.message.contains("1.21 or newer")),
         "{found:#?}"
     );
+    // A version table that runs 1.20 on cri-dockerd (the test environment's) allows it.
+    let found = run_with_cri_dockerd_from(&c, (1, 20));
+    assert!(
+        !found.iter().any(|p| p.path == "enable_cri_dockerd"),
+        "{found:#?}"
+    );
     let mut c = valid();
     c.enable_cri_dockerd = Some(false);
     assert_problems(&c, &[(E, "enable_cri_dockerd", "no dockershim")]);

@@ -69,11 +69,17 @@ pub fn valid() -> RkeConfig {
 }
 
 pub fn run(c: &RkeConfig) -> Vec<Problem> {
+    run_with_cri_dockerd_from(c, (1, 24))
+}
+
+/// As [`run`], with a version table that runs cri-dockerd from `from`.
+pub fn run_with_cri_dockerd_from(c: &RkeConfig, from: (u32, u32)) -> Vec<Problem> {
     validate(
         c,
         &ValidationContext {
             supported_versions: SUPPORTED,
             required_images: REQUIRED,
+            cri_dockerd_from: from,
         },
     )
 }

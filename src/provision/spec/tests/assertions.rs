@@ -86,39 +86,6 @@ fn v120_worker_side_uses_dockershim() {
 }
 
 #[test]
-fn v132_kubelet_talks_to_a_cri_dockerd_container() {
-    let p = plans(&config(V132, ""));
-    let plan = node(&p, "node1");
-    let kubelet = spec(&p, "node1", KUBELET);
-    assert_eq!(
-        arg(kubelet, "container-runtime-endpoint"),
-        Some("unix:///var/run/cri-dockerd.sock")
-    );
-    assert!(!has_flag(kubelet, "network-plugin"));
-    assert!(!has_flag(kubelet, "container-runtime"), "removed in 1.27");
-    assert!(
-        kubelet.env.is_empty(),
-        "no rke-tools switches: {:?}",
-        kubelet.env
-    );
-
-    let cri = spec(&p, "node1", CRI_DOCKERD);
-    assert_eq!(cri.image, "rke-extended-life/hyperkube:v1.32.13-rancher1");
-    assert_eq!(cri.entrypoint, ["cri-dockerd"]);
-    assert_eq!(
-        arg(cri, "container-runtime-endpoint"),
-        Some("unix:///var/run/cri-dockerd.sock")
-    );
-    assert_eq!(arg(cri, "network-plugin"), Some("cni"));
-    assert_eq!(
-        arg(cri, "pod-infra-container-image"),
-        arg(kubelet, "pod-infra-container-image")
-    );
-    let position = |name: &str| plan.containers.iter().position(|c| c.name == name);
-    assert!(position(CRI_DOCKERD) < position(KUBELET));
-}
-
-#[test]
 fn health_checks_follow_the_version() {
     let old = plans(&config(V120, ""));
     let new = plans(&config(V132, ""));
@@ -419,11 +386,13 @@ fn private_registry_credentials_stay_in_a_file() {
     assert!(file.secret);
     assert_eq!(file.mode, 0o600);
     assert!(kubelet.labels.contains_key(FILES_HASH_LABEL));
+    let cri = spec(&p, "node1", CRI_DOCKERD);
     assert!(
-        spec(&p, "node1", CRI_DOCKERD)
-            .binds
+        cri.binds
             .contains(&"/var/lib/kubelet/config.json:/.docker/config.json:ro".to_string())
     );
+    // A file bind keeps the file it was created with: new credentials need a new container.
+    assert!(cri.labels.contains_key(FILES_HASH_LABEL));
 }
 
 #[test]

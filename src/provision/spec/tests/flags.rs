@@ -11,9 +11,14 @@ use crate::config::versions::{self, K8sVersion};
 
 const DATA: &str = include_str!("component_flags.yaml");
 
-/// Containers whose command line is not a component's flags: rke-tools scripts and the
-/// snapshot agent (rke's own binary, tested with its own argument list).
-const NOT_COMPONENTS: &[&str] = &[names::NGINX_PROXY, names::ETCD_ROLLING_SNAPSHOTS];
+/// Containers whose command line is not a component's flags: rke-tools scripts, the never
+/// started volume holder, and the snapshot agent (rke's own binary, tested with its own
+/// argument list).
+const NOT_COMPONENTS: &[&str] = &[
+    names::NGINX_PROXY,
+    names::SERVICE_SIDEKICK,
+    names::ETCD_ROLLING_SNAPSHOTS,
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

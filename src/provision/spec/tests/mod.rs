@@ -1,6 +1,7 @@
 //! Tests of whole node plans: golden snapshots, RKE1 argument spot checks, secrets, hashes.
 
 mod assertions;
+mod cri_dockerd;
 mod files;
 mod flags;
 mod golden;
