@@ -75,6 +75,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     nodes::runtime()?.block_on(async {
         let store = s3_store(&args.s3, cfg).await?;
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
+        let locked = conns.clone();
+        crate::lock::while_held(&locked, "rke etcd snapshot-restore", async move {
         {
             let hosts = etcd_hosts(cfg, &conns);
             let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
@@ -115,6 +117,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         };
         up::up(&prepared, conns, Vec::new(), &opts).await?;
         anyhow::Ok(())
+        })
+        .await
     })?;
     let kubeconfig = crate::paths::admin_kubeconfig(config_path);
     report::add_changed("snapshots_restored", 1);
