@@ -92,7 +92,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     };
     let started = std::time::Instant::now();
     let certs = args.certs.source();
-    let recover = RecoverOptions {
+    let recover_opts = RecoverOptions {
         config_path,
         certs: &certs,
         over_existing: args.new_cluster_over_existing_data,
@@ -101,7 +101,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let (prepared, outcome) = nodes::runtime()?.block_on(async {
         let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
         let work = async {
-            let prepared = recover::ensure_known(prepared, &conns, &recover).await?;
+            let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
             version_step::enforce(
                 prepared.applied_config().map(|c| c.version.as_str()),
                 &prepared.cfg.version,

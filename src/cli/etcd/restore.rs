@@ -76,7 +76,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         let store = s3_store(&args.s3, cfg).await?;
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
         let locked = conns.clone();
-        crate::lock::while_held(&locked, "rke etcd snapshot-restore", async move {
+        crate::lock::while_held(&locked, "rke etcd snapshot-restore", async {
         {
             let hosts = etcd_hosts(cfg, &conns);
             let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();

@@ -71,7 +71,7 @@ pub async fn ensure_known(
                     path.display()
                 );
             } else {
-                state::save(path, &state)?;
+                state::save(path, &*state)?;
                 tracing::warn!(
                     "no cluster state in {}: recovered the running cluster's state from \
                      {source} and wrote it to {}",
