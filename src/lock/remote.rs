@@ -36,7 +36,6 @@ pub async fn acquire(conns: &[NodeConnection], command: &str) -> anyhow::Result<
     let record = this_run(command);
     let mut order: Vec<&NodeConnection> = conns.iter().collect();
     order.sort_by(|a, b| (a.address(), a.name()).cmp(&(b.address(), b.name())));
-    order.dedup_by(|a, b| a.address() == b.address());
     let mut held: Vec<NodeConnection> = Vec::new();
     for node in order {
         if let Err(e) = lock_node(node, &record).await {

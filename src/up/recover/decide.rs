@@ -72,7 +72,24 @@ pub enum Decision {
 pub fn decide(obs: &Observations, over_existing: bool) -> Decision {
     let holding: Vec<&NodeTraces> = obs.nodes.iter().filter(|n| n.holds_a_cluster()).collect();
     if holding.is_empty() {
-        return Decision::New;
+        let unknown: Vec<String> = obs
+            .nodes
+            .iter()
+            .filter_map(|n| n.unreadable.as_ref().map(|why| format!("{}: {why}", n.node)))
+            .collect();
+        // A node that could not be looked at may hold the cluster: never guess "new".
+        if unknown.is_empty() || over_existing {
+            return Decision::New;
+        }
+        return Decision::Refuse {
+            message: format!(
+                "there is no cluster state in {}, and these nodes could not be checked for an \
+                 existing cluster: {}. Run again once they can be read (or pass {OVERRIDE_FLAG} \
+                 if they are known to hold no cluster worth keeping)",
+                obs.state_file,
+                unknown.join("; ")
+            ),
+        };
     }
     let node_cas = node_cas(&obs.nodes);
     let mut tried: Vec<String> = Vec::new();

@@ -202,3 +202,15 @@ fn without_a_ca_on_any_node_the_secret_is_taken_as_read() {
     );
     assert!(matches!(decide(&o, false), Decision::Recover { .. }));
 }
+
+#[test]
+fn a_node_that_could_not_be_checked_is_not_taken_for_empty() {
+    let mut n2 = fresh("n2");
+    n2.unreadable = Some("listing containers: engine gone".into());
+    let o = obs(vec![fresh("n1"), n2], not_tried());
+    let Decision::Refuse { message } = decide(&o, false) else {
+        panic!("an unchecked node was taken for an empty one");
+    };
+    assert!(message.contains("n2: listing containers: engine gone"), "{message}");
+    assert!(matches!(decide(&o, true), Decision::New));
+}

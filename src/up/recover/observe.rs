@@ -51,27 +51,25 @@ async fn node(
     prefix: &str,
     helper_image: &str,
 ) -> Observed {
-    let mut traces = NodeTraces {
-        node: cfg.hostname_override.clone(),
-        ..NodeTraces::default()
-    };
     let mut observed = Observed {
-        traces: NodeTraces::default(),
+        traces: NodeTraces {
+            node: cfg.hostname_override.clone(),
+            ..NodeTraces::default()
+        },
         ca_key: None,
         controlplane: cfg.is_controlplane(),
     };
+    let traces = &mut observed.traces;
     let containers = match observe(conn).await {
         Ok(c) => c,
         Err(e) => {
             traces.unreadable = Some(format!("listing containers: {}", display_chain(&e)));
-            observed.traces = traces;
             return observed;
         }
     };
     traces.containers = containers.iter().map(|c| c.name.clone()).collect();
+    // No image at all: no cluster can have run on this engine.
     let Some(image) = reader_image(conn, helper_image, &containers).await else {
-        // No image at all: nothing of a cluster can be on this engine.
-        observed.traces = traces;
         return observed;
     };
     let paths: Vec<String> = [CA_CERT, CA_KEY, AGENT_STATE]
@@ -88,12 +86,11 @@ async fn node(
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
             };
             traces.ca_cert = text(0);
-            observed.ca_key = text(1);
             traces.agent_state = text(2);
+            observed.ca_key = text(1);
         }
         Err(e) => traces.unreadable = Some(display_chain(&e)),
     }
-    observed.traces = traces;
     observed
 }
 
