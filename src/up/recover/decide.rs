@@ -149,7 +149,7 @@ fn candidates<'a>(obs: &'a Observations, tried: &mut Vec<String>) -> Vec<(String
     }
     for n in &obs.nodes {
         if let Some(json) = &n.agent_state {
-            out.push((format!("the snapshot agent's copy on {}", n.node), json));
+            out.push((format!("the snapshot agent's copy on {}", n.node), json.as_str()));
         }
     }
     if !obs.nodes.iter().any(|n| n.agent_state.is_some()) {
