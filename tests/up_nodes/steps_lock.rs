@@ -86,7 +86,7 @@ fn refused_while_held(ctx: &Ctx) -> anyhow::Result<()> {
         .spawn()
         .context("starting the first rke up")?;
     println!("    first rke up started (pid {}); waiting for its lock on node1", holder.id());
-    let outcome = (|| {
+    let outcome = (|| -> anyhow::Result<()> {
         let text = wait_for_lock_of(ctx, &mut holder)?;
         println!("      node1 {LOCK_FILE}:\n        {}", text.trim().replace('\n', "\n        "));
         let second = ctx.rke_up(&[]);
@@ -126,10 +126,8 @@ fn refused_while_held(ctx: &Ctx) -> anyhow::Result<()> {
 /// After the killed holder's lock has gone unrefreshed past its expiry, `rke up` takes it over
 /// and succeeds, and leaves no lock on any node.
 pub fn killed_holders_lock_expires(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let killed = KILLED_AT
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .context("the previous step killed no holder")?;
+    let killed = *KILLED_AT.lock().unwrap_or_else(|e| e.into_inner());
+    let killed = killed.context("the previous step killed no holder")?;
     let wait = EXPIRED_AFTER.saturating_sub(killed.elapsed());
     println!("    waiting {:.0}s for the killed run's lock to expire", wait.as_secs_f64());
     std::thread::sleep(wait);

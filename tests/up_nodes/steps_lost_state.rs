@@ -89,7 +89,10 @@ pub fn unrecoverable_state_is_refused(ctx: &mut Ctx) -> anyhow::Result<()> {
     let saved = std::fs::read(ctx.state_file()).context("reading the state file")?;
     let result = refused_while_broken(ctx);
     let restored = restore(ctx, &saved);
-    result.and(restored)
+    match (result, restored) {
+        (Err(e), Err(r)) => Err(e.context(format!("and putting the cluster back failed: {r:#}"))),
+        (result, restored) => result.and(restored),
+    }
 }
 
 fn refused_while_broken(ctx: &Ctx) -> anyhow::Result<()> {

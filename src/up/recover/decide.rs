@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::certs::KUBE_CA;
 use crate::config::RkeConfig;
+use crate::provision::spec::names;
 use crate::state::{self, FullState};
 
 /// The flag that builds a new cluster over an existing one's data.
@@ -27,8 +28,23 @@ pub struct NodeTraces {
 }
 
 impl NodeTraces {
-    fn holds_a_cluster(&self) -> bool {
-        !self.containers.is_empty() || self.ca_cert.is_some() || self.agent_state.is_some()
+    /// Whether anything on the node belongs to a cluster.
+    pub fn holds_a_cluster(&self) -> bool {
+        !self.components().is_empty() || self.ca_cert.is_some() || self.agent_state.is_some()
+    }
+
+    /// The containers that are a cluster's components (`etcd`, `kubelet`, ... and `old-*`
+    /// leftovers of an interrupted replace); other containers carrying RKE's label (a test's,
+    /// a tool's) say nothing about a cluster.
+    fn components(&self) -> Vec<&str> {
+        self.containers
+            .iter()
+            .map(String::as_str)
+            .filter(|name| {
+                let name = name.strip_prefix("old-").unwrap_or(name);
+                name == names::ETCD || names::MANAGED_CONTAINERS.contains(&name)
+            })
+            .collect()
     }
 }
 
@@ -213,8 +229,9 @@ fn evidence(holding: &[&NodeTraces]) -> Vec<String> {
         .iter()
         .map(|n| {
             let mut what = Vec::new();
-            if !n.containers.is_empty() {
-                what.push(format!("containers {}", n.containers.join(", ")));
+            let components = n.components();
+            if !components.is_empty() {
+                what.push(format!("containers {}", components.join(", ")));
             }
             if let Some(ca) = &n.ca_cert {
                 what.push(format!("/etc/kubernetes/ssl/kube-ca.pem ({})", fingerprint(ca)));

@@ -214,3 +214,19 @@ fn a_node_that_could_not_be_checked_is_not_taken_for_empty() {
     assert!(message.contains("n2: listing containers: engine gone"), "{message}");
     assert!(matches!(decide(&o, true), Decision::New));
 }
+
+#[test]
+fn only_component_containers_count_as_a_cluster() {
+    let mut n1 = fresh("n1");
+    n1.containers = vec!["rke-health-test-etcd".into(), "some-tool".into()];
+    let o = obs(vec![n1], not_tried());
+    assert!(matches!(decide(&o, false), Decision::New));
+
+    let mut n1 = fresh("n1");
+    n1.containers = vec!["old-kube-apiserver".into(), "rke-health-test-etcd".into()];
+    let o = obs(vec![n1], not_tried());
+    let Decision::Refuse { message } = decide(&o, false) else {
+        panic!("a leftover component was not taken for a cluster");
+    };
+    assert!(message.contains("n1: containers old-kube-apiserver\n"), "{message}");
+}

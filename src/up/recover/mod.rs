@@ -90,11 +90,7 @@ async fn observe_all(
 ) -> anyhow::Result<Observations> {
     let helper = prepared.cfg.system_images.alpine.as_str();
     let observed = observe::nodes(&prepared.cfg, pairs, helper).await;
-    let holds_any = observed.iter().any(|o| {
-        !o.traces.containers.is_empty()
-            || o.traces.ca_cert.is_some()
-            || o.traces.agent_state.is_some()
-    });
+    let holds_any = observed.iter().any(|o| o.traces.holds_a_cluster());
     let secret = if holds_any {
         let conns: Vec<&NodeConnection> = pairs.iter().map(|(_, c)| *c).collect();
         observe::secret(&observed, &conns).await
