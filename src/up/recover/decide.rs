@@ -67,12 +67,17 @@ pub struct Observations {
     pub state_file: String,
     pub nodes: Vec<NodeTraces>,
     pub secret: SecretLookup,
+    /// The CA this run would use: the state file's `desiredState` one (or a new one).
+    pub planned_ca: Option<String>,
 }
 
 #[derive(Debug)]
 pub enum Decision {
     /// Nothing on the nodes: a new cluster.
     New,
+    /// The nodes carry the CA of the state file's `desiredState`: an earlier run of this
+    /// very state (a first `rke up` that did not finish) left them; it is simply run again.
+    Unfinished,
     /// The nodes hold a cluster, and the override flag asks for a new one over it.
     NewOverExisting { warning: String },
     /// The cluster's state, found where `source` says.
@@ -108,6 +113,11 @@ pub fn decide(obs: &Observations, over_existing: bool) -> Decision {
         };
     }
     let node_cas = node_cas(&obs.nodes);
+    if let Some(planned) = &obs.planned_ca
+        && node_cas.iter().any(|c| same_pem(c, planned))
+    {
+        return Decision::Unfinished;
+    }
     let mut tried: Vec<String> = Vec::new();
     let mut recovered = None;
     for (source, json) in candidates(obs, &mut tried) {

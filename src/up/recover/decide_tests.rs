@@ -47,6 +47,7 @@ fn obs(nodes: Vec<NodeTraces>, secret: SecretLookup) -> Observations {
         state_file: "cluster.rkestate".into(),
         nodes,
         secret,
+        planned_ca: Some("CA-NEW".into()),
     }
 }
 
@@ -229,4 +230,18 @@ fn only_component_containers_count_as_a_cluster() {
         panic!("a leftover component was not taken for a cluster");
     };
     assert!(message.contains("n1: containers old-kube-apiserver\n"), "{message}");
+}
+
+#[test]
+fn nodes_carrying_the_planned_ca_are_an_unfinished_run_of_this_state() {
+    // A first `rke up` failed halfway: no currentState, no Secret yet, but the nodes carry
+    // the CA of the state file's desiredState.
+    let mut o = obs(
+        vec![running("n1", "CA-A")],
+        SecretLookup::Failed(vec!["n1: the cluster has no such Secret".into()]),
+    );
+    o.planned_ca = Some("CA-A".into());
+    assert!(matches!(decide(&o, false), Decision::Unfinished));
+    o.planned_ca = None;
+    assert!(matches!(decide(&o, false), Decision::Refuse { .. }));
 }

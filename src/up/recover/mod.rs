@@ -57,6 +57,13 @@ pub async fn ensure_known(
     .await?;
     match decide::decide(&observed, opts.over_existing) {
         Decision::New => Ok(prepared),
+        Decision::Unfinished => {
+            tracing::info!(
+                "the nodes carry the CA of {}: continuing the cluster an earlier run of it began",
+                prepared.state_path.display()
+            );
+            Ok(prepared)
+        }
         Decision::NewOverExisting { warning } => {
             tracing::warn!("{warning}");
             Ok(prepared)
@@ -101,5 +108,9 @@ async fn observe_all(
         state_file: prepared.state_path.display().to_string(),
         nodes: observed.into_iter().map(|o| o.traces).collect(),
         secret,
+        planned_ca: prepared
+            .bundle
+            .get(crate::certs::KUBE_CA)
+            .map(|e| e.certificate_pem.clone()),
     })
 }
