@@ -14,12 +14,9 @@ use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::display_chain;
 use crate::kube_api::KubeClient;
 use crate::provision::node::{observe, read_host_files};
-use crate::provision::spec::under_prefix;
+use crate::provision::spec::{AGENT_STATE_FILE, under_prefix};
 use crate::transport::NodeConnection;
 
-const CA_CERT: &str = "/etc/kubernetes/ssl/kube-ca.pem";
-const CA_KEY: &str = "/etc/kubernetes/ssl/kube-ca-key.pem";
-const AGENT_STATE: &str = "/etc/kubernetes/snapshot-agent/cluster.rkestate";
 /// A Secret lookup through one node gives up after this long.
 const SECRET_TIMEOUT: Duration = Duration::from_secs(45);
 
@@ -72,10 +69,15 @@ async fn node(
     let Some(image) = reader_image(conn, helper_image, &containers).await else {
         return observed;
     };
-    let paths: Vec<String> = [CA_CERT, CA_KEY, AGENT_STATE]
-        .iter()
-        .map(|p| under_prefix(prefix, p))
-        .collect();
+    // Where `rke up` (and RKE1) put them: see provision::spec.
+    let paths: Vec<String> = [
+        certs::names::cert_path(certs::KUBE_CA),
+        certs::names::key_path(certs::KUBE_CA),
+        AGENT_STATE_FILE.to_string(),
+    ]
+    .iter()
+    .map(|p| under_prefix(prefix, p))
+    .collect();
     match read_host_files(conn, &paths, &image).await {
         Ok(files) => {
             let text = |i: usize| {
