@@ -111,11 +111,12 @@ fn refused_while_held(ctx: &Ctx) -> anyhow::Result<()> {
         Ok(())
     })();
     // SIGKILL: the holder gets no chance to release its lock.
-    holder.kill().context("SIGKILL to the first rke up")?;
+    let killed = holder.kill();
     let _ = holder.wait();
+    outcome?;
+    killed.context("SIGKILL to the first rke up")?;
     *KILLED_AT.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     println!("    first rke up killed with SIGKILL");
-    outcome?;
     ensure!(
         !lock_text(ctx, 1).is_empty(),
         "the killed run's lock is gone at once: nothing is left to expire"
