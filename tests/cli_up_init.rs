@@ -316,7 +316,12 @@ fn new_cluster_over_existing_data_is_not_an_init_option() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
     let out = rke()
-        .args(["up", "--init", "--new-cluster-over-existing-data", "--config"])
+        .args([
+            "up",
+            "--init",
+            "--new-cluster-over-existing-data",
+            "--config",
+        ])
         .arg(&cfg)
         .output()
         .unwrap();

@@ -125,7 +125,10 @@ async fn lock_node(node: &NodeConnection, record: &LockRecord) -> anyhow::Result
         let attempt = record::parse_attempt(&out).map_err(|why| {
             classified(
                 ErrorKind::Connection,
-                format!("node {}: taking the cluster lock {LOCK_FILE}: {why}", node.name()),
+                format!(
+                    "node {}: taking the cluster lock {LOCK_FILE}: {why}",
+                    node.name()
+                ),
             )
         })?;
         match attempt {
@@ -164,11 +167,7 @@ fn refusal(node: &NodeConnection, text: &str, age: Duration) -> anyhow::Error {
 
 /// Move a stale lock out of the way. If what was moved is not the lock judged stale (another
 /// run replaced it in between), it is put back and left to the next attempt.
-async fn take_over(
-    node: &NodeConnection,
-    stale_text: &str,
-    age: Duration,
-) -> anyhow::Result<()> {
+async fn take_over(node: &NodeConnection, stale_text: &str, age: Duration) -> anyhow::Result<()> {
     let aside = format!("{LOCK_FILE}.stale.{}", std::process::id());
     let script = format!(
         "mv -f {LOCK_FILE} {aside} 2>/dev/null || {{ echo refused; exit 0; }}; echo moved; cat {aside}"
@@ -182,7 +181,12 @@ async fn take_over(
                 "taking over the expired cluster lock of {}",
                 record::describe_holder(stale_text, age)
             );
-            run(node, &format!("rm -f {aside}"), "removing a stale cluster lock").await?;
+            run(
+                node,
+                &format!("rm -f {aside}"),
+                "removing a stale cluster lock",
+            )
+            .await?;
             Ok(())
         }
         "moved" => {
@@ -285,7 +289,10 @@ mod tests {
         let script = attempt_script(&record);
         assert!(script.contains("set -C"), "{script}");
         assert!(script.contains(r"host=it'\''s"), "{script}");
-        assert!(script.contains("stat -c %Y /tmp/rke-cluster.lock"), "{script}");
+        assert!(
+            script.contains("stat -c %Y /tmp/rke-cluster.lock"),
+            "{script}"
+        );
     }
 
     #[test]

@@ -60,7 +60,10 @@ fn wait_for_lock_of(ctx: &Ctx, holder: &mut Child) -> anyhow::Result<String> {
             bail!("the first rke up ended ({status}) before it was seen holding the lock:\n{err}");
         }
         if Instant::now() >= deadline {
-            bail!("node1 never showed a lock of pid {} (it has: {text:?})", holder.id());
+            bail!(
+                "node1 never showed a lock of pid {} (it has: {text:?})",
+                holder.id()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -85,12 +88,22 @@ fn refused_while_held(ctx: &Ctx) -> anyhow::Result<()> {
         .stderr(Stdio::piped())
         .spawn()
         .context("starting the first rke up")?;
-    println!("    first rke up started (pid {}); waiting for its lock on node1", holder.id());
+    println!(
+        "    first rke up started (pid {}); waiting for its lock on node1",
+        holder.id()
+    );
     let outcome = (|| -> anyhow::Result<()> {
         let text = wait_for_lock_of(ctx, &mut holder)?;
-        println!("      node1 {LOCK_FILE}:\n        {}", text.trim().replace('\n', "\n        "));
+        println!(
+            "      node1 {LOCK_FILE}:\n        {}",
+            text.trim().replace('\n', "\n        ")
+        );
         let second = ctx.rke_up(&[]);
-        ensure!(second.code == Some(12), "the second rke up: want exit 12: {}", second.describe());
+        ensure!(
+            second.code == Some(12),
+            "the second rke up: want exit 12: {}",
+            second.describe()
+        );
         ensure!(
             second.elapsed < Duration::from_secs(15),
             "refused only after {:?}",
@@ -130,10 +143,17 @@ pub fn killed_holders_lock_expires(ctx: &mut Ctx) -> anyhow::Result<()> {
     let killed = *KILLED_AT.lock().unwrap_or_else(|e| e.into_inner());
     let killed = killed.context("the previous step killed no holder")?;
     let wait = EXPIRED_AFTER.saturating_sub(killed.elapsed());
-    println!("    waiting {:.0}s for the killed run's lock to expire", wait.as_secs_f64());
+    println!(
+        "    waiting {:.0}s for the killed run's lock to expire",
+        wait.as_secs_f64()
+    );
     std::thread::sleep(wait);
     let run = ctx.rke_up(&[]);
-    ensure!(run.code == Some(0), "rke up after the expiry: {}", run.describe());
+    ensure!(
+        run.code == Some(0),
+        "rke up after the expiry: {}",
+        run.describe()
+    );
     ensure!(
         run.stderr.contains("taking over the expired cluster lock"),
         "rke up did not say it took over the expired lock: {}",

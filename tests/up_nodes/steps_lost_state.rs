@@ -56,12 +56,15 @@ pub fn lost_state_is_recovered(ctx: &mut Ctx) -> anyhow::Result<()> {
     let run = ctx.rke_up(&[]);
     ensure!(run.code == Some(0), "rke up: {}", run.describe());
     ensure!(
-        run.stderr
-            .contains("recovered the running cluster's state from Secret kube-system/full-cluster-state"),
+        run.stderr.contains(
+            "recovered the running cluster's state from Secret kube-system/full-cluster-state"
+        ),
         "rke up did not say it recovered the state: {}",
         run.describe()
     );
-    println!("    check: the recovered state file holds the same CA; node1's kube-ca.pem unchanged");
+    println!(
+        "    check: the recovered state file holds the same CA; node1's kube-ca.pem unchanged"
+    );
     ensure!(
         state_ca(&ctx.state_file())? == ca_before,
         "the recovered state has another CA"
@@ -133,7 +136,10 @@ fn refused_while_broken(ctx: &Ctx) -> anyhow::Result<()> {
         ctx.state_file()
     );
     let after = containers(ctx)?;
-    ensure!(before == after, "containers changed: {before:#?} -> {after:#?}");
+    ensure!(
+        before == after,
+        "containers changed: {before:#?} -> {after:#?}"
+    );
     for i in [1, 2] {
         ensure!(
             !nodes::running(&ctx.env, i, "kube-apiserver")?,

@@ -96,7 +96,11 @@ pub fn decide(obs: &Observations, over_existing: bool) -> Decision {
         let unknown: Vec<String> = obs
             .nodes
             .iter()
-            .filter_map(|n| n.unreadable.as_ref().map(|why| format!("{}: {why}", n.node)))
+            .filter_map(|n| {
+                n.unreadable
+                    .as_ref()
+                    .map(|why| format!("{}: {why}", n.node))
+            })
             .collect();
         // A node that could not be looked at may hold the cluster: never guess "new".
         if unknown.is_empty() || over_existing {
@@ -165,9 +169,9 @@ fn candidates<'a>(obs: &'a Observations, tried: &mut Vec<String>) -> Vec<(String
             format!("Secret kube-system/full-cluster-state (through {via})"),
             json.as_str(),
         )),
-        SecretLookup::NotTried(why) => {
-            tried.push(format!("Secret kube-system/full-cluster-state: not read ({why})"))
-        }
+        SecretLookup::NotTried(why) => tried.push(format!(
+            "Secret kube-system/full-cluster-state: not read ({why})"
+        )),
         SecretLookup::Failed(errors) => tried.push(format!(
             "Secret kube-system/full-cluster-state: {}",
             errors.join("; ")
@@ -175,7 +179,10 @@ fn candidates<'a>(obs: &'a Observations, tried: &mut Vec<String>) -> Vec<(String
     }
     for n in &obs.nodes {
         if let Some(json) = &n.agent_state {
-            out.push((format!("the snapshot agent's copy on {}", n.node), json.as_str()));
+            out.push((
+                format!("the snapshot agent's copy on {}", n.node),
+                json.as_str(),
+            ));
         }
     }
     if !obs.nodes.iter().any(|n| n.agent_state.is_some()) {
@@ -244,7 +251,10 @@ fn evidence(holding: &[&NodeTraces]) -> Vec<String> {
                 what.push(format!("containers {}", components.join(", ")));
             }
             if let Some(ca) = &n.ca_cert {
-                what.push(format!("/etc/kubernetes/ssl/kube-ca.pem ({})", fingerprint(ca)));
+                what.push(format!(
+                    "/etc/kubernetes/ssl/kube-ca.pem ({})",
+                    fingerprint(ca)
+                ));
             }
             if n.agent_state.is_some() {
                 what.push("a snapshot agent state copy".to_string());

@@ -3,8 +3,10 @@ use crate::certs::CertificatePki;
 use crate::state::ClusterState;
 
 fn state_json(ca: &str, cluster_name: &str) -> String {
-    let mut cfg = RkeConfig::default();
-    cfg.cluster_name = cluster_name.to_string();
+    let cfg = RkeConfig {
+        cluster_name: cluster_name.to_string(),
+        ..RkeConfig::default()
+    };
     let cluster = ClusterState {
         rke_config: Some(cfg),
         certificates_bundle: [(
@@ -73,12 +75,12 @@ fn the_secret_is_recovered_when_its_ca_is_the_nodes_ca() {
     );
     match decide(&o, false) {
         Decision::Recover { source, state } => {
-            assert!(source.contains("Secret kube-system/full-cluster-state"), "{source}");
-            assert!(source.contains("n1"), "{source}");
-            assert_eq!(
-                state.current_state.rke_config.unwrap().cluster_name,
-                "prod"
+            assert!(
+                source.contains("Secret kube-system/full-cluster-state"),
+                "{source}"
             );
+            assert!(source.contains("n1"), "{source}");
+            assert_eq!(state.current_state.rke_config.unwrap().cluster_name, "prod");
         }
         other => panic!("{other:?}"),
     }
@@ -163,7 +165,10 @@ fn the_flag_builds_a_new_cluster_and_says_what_is_lost() {
         panic!("the flag was ignored");
     };
     assert!(warning.contains("the old cluster is lost"), "{warning}");
-    assert!(warning.contains("n1: containers etcd, kubelet"), "{warning}");
+    assert!(
+        warning.contains("n1: containers etcd, kubelet"),
+        "{warning}"
+    );
     assert!(warning.contains("recoverable from Secret"), "{warning}");
 }
 
@@ -171,7 +176,9 @@ fn the_flag_builds_a_new_cluster_and_says_what_is_lost() {
 fn unreadable_or_empty_copies_are_reported_not_recovered() {
     let mut n1 = running("n1", "CA-A");
     n1.agent_state = Some("{ truncated".into());
-    let empty = FullState::<RkeConfig>::default().to_compact_string().unwrap();
+    let empty = FullState::<RkeConfig>::default()
+        .to_compact_string()
+        .unwrap();
     let o = obs(
         vec![n1],
         SecretLookup::Found {
@@ -212,7 +219,10 @@ fn a_node_that_could_not_be_checked_is_not_taken_for_empty() {
     let Decision::Refuse { message } = decide(&o, false) else {
         panic!("an unchecked node was taken for an empty one");
     };
-    assert!(message.contains("n2: listing containers: engine gone"), "{message}");
+    assert!(
+        message.contains("n2: listing containers: engine gone"),
+        "{message}"
+    );
     assert!(matches!(decide(&o, true), Decision::New));
 }
 
@@ -229,7 +239,10 @@ fn only_component_containers_count_as_a_cluster() {
     let Decision::Refuse { message } = decide(&o, false) else {
         panic!("a leftover component was not taken for a cluster");
     };
-    assert!(message.contains("n1: containers old-kube-apiserver\n"), "{message}");
+    assert!(
+        message.contains("n1: containers old-kube-apiserver\n"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -49,12 +49,8 @@ pub async fn ensure_known(
                 .map(|c| (n, c))
         })
         .collect();
-    let observed = crate::events::phase(
-        "recover",
-        pairs.len(),
-        observe_all(&prepared, &pairs),
-    )
-    .await?;
+    let observed =
+        crate::events::phase("recover", pairs.len(), observe_all(&prepared, &pairs)).await?;
     match decide::decide(&observed, opts.over_existing) {
         Decision::New => Ok(prepared),
         Decision::Unfinished => {
