@@ -27,11 +27,13 @@ pub enum ErrorKind {
     Snapshot,
     /// The user declined a confirmation prompt.
     UserAbort,
+    /// Another `rke` run holds the cluster lock on the nodes.
+    Locked,
 }
 
 impl ErrorKind {
     /// Every class, in the order declared.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::General,
         ErrorKind::Config,
         ErrorKind::State,
@@ -42,6 +44,7 @@ impl ErrorKind {
         ErrorKind::KubernetesApi,
         ErrorKind::Snapshot,
         ErrorKind::UserAbort,
+        ErrorKind::Locked,
     ];
 
     /// The process exit code for this class. `2` is reserved for "`--dry-run` found pending changes".
@@ -57,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Snapshot => 9,
             ErrorKind::UserAbort => 10,
             ErrorKind::State => 11,
+            ErrorKind::Locked => 12,
         }
     }
 
@@ -72,6 +76,7 @@ impl ErrorKind {
             ErrorKind::KubernetesApi => "kubernetes-api",
             ErrorKind::Snapshot => "snapshot",
             ErrorKind::UserAbort => "user-abort",
+            ErrorKind::Locked => "locked",
         }
     }
 }

@@ -308,3 +308,28 @@ fn custom_certs_from_a_directory_are_used_as_given() {
         stderr_of(&out)
     );
 }
+
+/// Building a new cluster over an existing one's data is a separate, explicit decision that
+/// needs nodes: with `--init` (which touches none) the flag is a usage error, nothing written.
+#[test]
+fn new_cluster_over_existing_data_is_not_an_init_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "cluster.yml", THREE_NODES);
+    let out = rke()
+        .args([
+            "up",
+            "--init",
+            "--new-cluster-over-existing-data",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("--new-cluster-over-existing-data"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!dir.path().join("cluster.rkestate").exists());
+}

@@ -4,7 +4,9 @@
 //! One scenario in sequence (steps build on the previous ones; after a failed step that later
 //! ones need, the rest is skipped): a fresh 3-node cluster, a pod on the worker-only node,
 //! Kubernetes behaviour (pod network, Services, hostPort, logs/exec/port-forward/attach,
-//! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run,
+//! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run, a
+//! lost state file recovered (and refused when nothing is recoverable), the cluster lock (a
+//! second run refused, a killed holder's lock expiring),
 //! adding and removing nodes while the API is watched, runs that fail on one node (before and
 //! halfway) and the recovery, and no private keys in any container's configuration. The
 //! nodes are cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment fails.
@@ -26,11 +28,15 @@ mod steps_change;
 mod steps_fresh;
 #[path = "up_nodes/steps_kube.rs"]
 mod steps_kube;
+#[path = "up_nodes/steps_lock.rs"]
+mod steps_lock;
+#[path = "up_nodes/steps_lost_state.rs"]
+mod steps_lost_state;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 16] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 20] = [
     (
         "fresh 3-node cluster: nodes Ready, etcd healthy",
         steps_fresh::fresh_three_node_cluster,
@@ -64,6 +70,26 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 16] = [
     (
         "re-run without change recreates nothing",
         steps_fresh::rerun_changes_nothing,
+        Stop,
+    ),
+    (
+        "state file lost: rke up recovers it, same CA, no container replaced",
+        steps_lost_state::lost_state_is_recovered,
+        Stop,
+    ),
+    (
+        "state file lost and nothing recoverable: refused, nothing touched",
+        steps_lost_state::unrecoverable_state_is_refused,
+        Stop,
+    ),
+    (
+        "two rke up at once: the second is refused naming the holder",
+        steps_lock::concurrent_up_is_refused,
+        Stop,
+    ),
+    (
+        "a holder killed with SIGKILL: its lock expires, the next run proceeds",
+        steps_lock::killed_holders_lock_expires,
         Stop,
     ),
     (

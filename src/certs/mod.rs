@@ -6,6 +6,7 @@
 //! - [`generate_csrs`] writes CSRs for an external CA.
 //! - [`check`] reports expiry; [`admin_kubeconfig`] renders `kube_config_cluster.yml`.
 
+mod borrowed;
 mod bundle;
 mod csr;
 mod custom;
@@ -23,6 +24,7 @@ mod x509;
 #[cfg(test)]
 mod test_support;
 
+pub use borrowed::admin_from_ca;
 pub use bundle::{CertBundle, CertificatePki};
 pub use csr::generate_csrs;
 pub use custom::load_custom_certs;

@@ -105,16 +105,20 @@ async fn converge(
     opts: &Options,
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
     let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
-    let before = container_ids(&conns).await?;
-    let departed = connect_departed(prepared, &args.connect).await;
-    let Outcome::Applied(applied) = up::up(prepared, conns, departed, opts).await? else {
-        anyhow::bail!("internal: `rke up` without --dry-run made no changes");
-    };
-    let after = container_ids(&applied.conns).await?;
-    if prepared.ca_rotated() {
-        refresh_tokens(&applied.kube).await?;
-    }
-    Ok(replaced_containers(&before, &after))
+    let locked = conns.clone();
+    crate::lock::while_held(&locked, "rke cert rotate", async move {
+        let before = container_ids(&conns).await?;
+        let departed = connect_departed(prepared, &args.connect).await;
+        let Outcome::Applied(applied) = up::up(prepared, conns, departed, opts).await? else {
+            anyhow::bail!("internal: `rke up` without --dry-run made no changes");
+        };
+        let after = container_ids(&applied.conns).await?;
+        if prepared.ca_rotated() {
+            refresh_tokens(&applied.kube).await?;
+        }
+        Ok(replaced_containers(&before, &after))
+    })
+    .await
 }
 
 async fn container_ids(conns: &[NodeConnection]) -> anyhow::Result<ContainerIds> {

@@ -46,9 +46,12 @@ pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
     };
     let (conn_errors, reports) = nodes::runtime()?.block_on(async {
         let connected = nodes::connect(&cfg, &connect).await;
-        let reports = remove::remove_nodes(&cfg, &connected.nodes, opts).await;
-        (connected.errors, reports)
-    });
+        let reports = crate::lock::while_held(&connected.nodes, "rke remove", async {
+            Ok(remove::remove_nodes(&cfg, &connected.nodes, opts).await)
+        })
+        .await?;
+        anyhow::Ok((connected.errors, reports))
+    })?;
 
     // One line per node, in cluster.yml order; the first failure's class ends the run.
     let mut not_cleaned = Vec::new();

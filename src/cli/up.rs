@@ -6,6 +6,7 @@ use super::nodes::{self, ConnectArgs};
 use super::version_step::{self, VersionSkewArg};
 use crate::cluster::desired::{self, CertSource, DesiredCluster};
 use crate::events::report;
+use crate::up::recover::{self, RecoverOptions};
 use crate::up::{self, Departed, Options, Outcome};
 use clap::Args;
 use serde_json::json;
@@ -26,6 +27,10 @@ pub struct UpArgs {
     /// components on nodes new to the cluster (ignored for a new cluster or etcd changes).
     #[arg(long)]
     pub update_only: bool,
+    /// Build a brand-new cluster (new CA, new etcd) even though the nodes hold an existing
+    /// cluster whose state is not in the state file. The old cluster is lost.
+    #[arg(long, conflicts_with = "init")]
+    pub new_cluster_over_existing_data: bool,
     #[command(flatten)]
     pub skew: VersionSkewArg,
     #[command(flatten)]
@@ -86,10 +91,32 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         delete_unlisted_nodes: false,
     };
     let started = std::time::Instant::now();
-    let outcome = nodes::runtime()?.block_on(async {
+    let certs = args.certs.source();
+    let recover_opts = RecoverOptions {
+        config_path,
+        certs: &certs,
+        over_existing: args.new_cluster_over_existing_data,
+        dry_run: args.dry_run,
+    };
+    let (prepared, outcome) = nodes::runtime()?.block_on(async {
         let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
-        let departed = connect_departed(&prepared, &args.connect).await;
-        up::up(&prepared, conns, departed, &opts).await
+        let work = async {
+            let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
+            version_step::enforce(
+                prepared.applied_config().map(|c| c.version.as_str()),
+                &prepared.cfg.version,
+                args.skew.allow_version_skew,
+            )?;
+            let departed = connect_departed(&prepared, &args.connect).await;
+            let outcome = up::up(&prepared, conns.clone(), departed, &opts).await?;
+            anyhow::Ok((prepared, outcome))
+        };
+        // A dry run changes nothing, so it does not keep other runs out.
+        if args.dry_run {
+            work.await
+        } else {
+            crate::lock::while_held(&conns, "rke up", work).await
+        }
     })?;
     match outcome {
         Outcome::DryRun { changes } => {

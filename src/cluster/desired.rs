@@ -45,15 +45,30 @@ pub struct CertSource {
 
 /// Validate, then build or reuse the certificates. Writes nothing.
 pub fn load(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<DesiredCluster> {
-    let cfg = load::load_valid(config_path)?.config;
     let state_path = paths::state_file(config_path);
-    let (previous_desired, applied) = match state::load::<RkeConfig>(&state_path)? {
+    let state = match state::load::<RkeConfig>(&state_path)? {
         Some(l) => {
             for w in &l.warnings {
                 tracing::warn!("{}: {w}", state_path.display());
             }
-            (l.state.desired_state, l.state.current_state)
+            Some(l.state)
         }
+        None => None,
+    };
+    load_with_state(config_path, certs_from, state)
+}
+
+/// [`load`] with the state given instead of read from the state file (a state recovered from
+/// the nodes); `None` is a cluster without state.
+pub fn load_with_state(
+    config_path: &Path,
+    certs_from: &CertSource,
+    state: Option<FullState>,
+) -> anyhow::Result<DesiredCluster> {
+    let cfg = load::load_valid(config_path)?.config;
+    let state_path = paths::state_file(config_path);
+    let (previous_desired, applied) = match state {
+        Some(s) => (s.desired_state, s.current_state),
         None => (ClusterState::default(), ClusterState::default()),
     };
 

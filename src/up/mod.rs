@@ -14,6 +14,7 @@ mod node;
 mod parallel;
 pub mod plan;
 mod planes;
+pub mod recover;
 mod rollout;
 mod run;
 mod snapshot_agent;

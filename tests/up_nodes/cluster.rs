@@ -178,24 +178,9 @@ impl Ctx {
     /// `rke <args...>` as `rke`, calling `act` about every 0.25 s while it runs until `act`
     /// returns true.
     pub fn rke_during(&self, args: &[&str], mut act: impl FnMut() -> bool) -> RkeRun {
-        let known_hosts = match &self.known_hosts {
-            Some(path) => path.display().to_string(),
-            None => self.env["ssh"]["known_hosts"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        };
         let started = Instant::now();
-        let child = Command::new(env!("CARGO_BIN_EXE_rke"))
-            .args(args)
-            .arg("--config")
-            .arg(self.config())
-            .args(["--ssh-host-key-checking", "strict", "--known-hosts"])
-            .arg(&known_hosts)
-            .env("NO_COLOR", "1")
-            .envs(self.rke_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env_remove("RKE_CONFIG")
-            .stdin(Stdio::null())
+        let child = self
+            .rke_command(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -234,6 +219,29 @@ impl Ctx {
             log.file_name().unwrap_or_default().to_string_lossy()
         );
         run
+    }
+
+    /// The command `rke` and `rke_during` run (stdin closed; output not yet redirected), for
+    /// steps that need the process itself (to signal it).
+    pub fn rke_command(&self, args: &[&str]) -> Command {
+        let known_hosts = match &self.known_hosts {
+            Some(path) => path.display().to_string(),
+            None => self.env["ssh"]["known_hosts"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rke"));
+        cmd.args(args)
+            .arg("--config")
+            .arg(self.config())
+            .args(["--ssh-host-key-checking", "strict", "--known-hosts"])
+            .arg(&known_hosts)
+            .env("NO_COLOR", "1")
+            .envs(self.rke_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("RKE_CONFIG")
+            .stdin(Stdio::null());
+        cmd
     }
 
     /// `rke up` that must succeed and leave the state file and kubeconfig behind.

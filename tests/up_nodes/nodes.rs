@@ -49,7 +49,9 @@ pub fn cleanup(env: &Value) {
          [ -z \"$ids$pods\" ] || docker rm -f -v $ids $pods >/dev/null; \
          grep ' /var/lib/kubelet' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l; \
          rm -rf /etc/kubernetes /var/lib/etcd/* /var/lib/kubelet/* /etc/cni/* /opt/cni/* \
-           /var/lib/cni/* /var/run/calico /var/lib/cri-dockerd; ip route flush proto 77; ip link del cni0 2>/dev/null; true"
+           /var/lib/cni/* /var/run/calico /var/lib/cri-dockerd \
+           /tmp/rke-cluster.lock /tmp/rke-cluster.lock.stale.*; \
+         ip route flush proto 77; ip link del cni0 2>/dev/null; true"
     );
     for i in 1..=node_count(env) {
         if let Err(e) = sh(env, i, &script) {

@@ -75,46 +75,50 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     nodes::runtime()?.block_on(async {
         let store = s3_store(&args.s3, cfg).await?;
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
-        {
-            let hosts = etcd_hosts(cfg, &conns);
-            let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
-            ensure_images(cfg, &etcd_conns, &[&helper, &cfg.services.etcd.image]).await?;
-            let locating = locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper);
-            let located = phase("verify", hosts.len(), locating).await?;
-            tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
+        let locked = conns.clone();
+        crate::lock::while_held(&locked, "rke etcd snapshot-restore", async {
+            {
+                let hosts = etcd_hosts(cfg, &conns);
+                let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
+                ensure_images(cfg, &etcd_conns, &[&helper, &cfg.services.etcd.image]).await?;
+                let locating = locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper);
+                let located = phase("verify", hosts.len(), locating).await?;
+                tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
 
-            let base = base_state(
-                args.use_local_state,
-                &located.state_json,
-                &loaded.state,
-                &name,
-            )?;
-            // RKE1: the restored cluster is brought up as a new one from this state.
-            state::save(
-                &loaded.state_path,
-                &FullState {
-                    desired_state: base,
-                    current_state: ClusterState::default(),
-                },
-            )?;
-            let control: Vec<_> = cfg
-                .nodes
-                .iter()
-                .filter(|n| n.is_controlplane())
-                .filter_map(|n| conns.iter().find(|c| c.name() == n.hostname_override))
-                .collect();
-            let restoring = restore_data(&located, &hosts, &control, cfg, &helper);
-            phase("restore", hosts.len(), restoring).await?;
-        }
-        let prepared = desired::load(config_path, &args.certs.source())?;
-        let opts = Options {
-            health_timeout: std::time::Duration::from_secs(args.health_timeout),
-            limit: usize::from(args.connect.max_parallel),
-            delete_unlisted_nodes: true,
-            ..Options::default()
-        };
-        up::up(&prepared, conns, Vec::new(), &opts).await?;
-        anyhow::Ok(())
+                let base = base_state(
+                    args.use_local_state,
+                    &located.state_json,
+                    &loaded.state,
+                    &name,
+                )?;
+                // RKE1: the restored cluster is brought up as a new one from this state.
+                state::save(
+                    &loaded.state_path,
+                    &FullState {
+                        desired_state: base,
+                        current_state: ClusterState::default(),
+                    },
+                )?;
+                let control: Vec<_> = cfg
+                    .nodes
+                    .iter()
+                    .filter(|n| n.is_controlplane())
+                    .filter_map(|n| conns.iter().find(|c| c.name() == n.hostname_override))
+                    .collect();
+                let restoring = restore_data(&located, &hosts, &control, cfg, &helper);
+                phase("restore", hosts.len(), restoring).await?;
+            }
+            let prepared = desired::load(config_path, &args.certs.source())?;
+            let opts = Options {
+                health_timeout: std::time::Duration::from_secs(args.health_timeout),
+                limit: usize::from(args.connect.max_parallel),
+                delete_unlisted_nodes: true,
+                ..Options::default()
+            };
+            up::up(&prepared, conns, Vec::new(), &opts).await?;
+            anyhow::Ok(())
+        })
+        .await
     })?;
     let kubeconfig = crate::paths::admin_kubeconfig(config_path);
     report::add_changed("snapshots_restored", 1);

@@ -43,17 +43,20 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<i32> {
     let helper = loaded.cfg.system_images.alpine.clone();
     let saved = nodes::runtime()?.block_on(async {
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
-        ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
-        let hosts = etcd_hosts(&loaded.cfg, &conns);
-        let saving = save::save(
-            &hosts,
-            bundle,
-            &name,
-            loaded.state_bytes.as_deref(),
-            settings.as_ref(),
-            &helper,
-        );
-        crate::events::phase("snapshot-save", hosts.len(), saving).await
+        crate::lock::while_held(&conns, "rke etcd snapshot-save", async {
+            ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
+            let hosts = etcd_hosts(&loaded.cfg, &conns);
+            let saving = save::save(
+                &hosts,
+                bundle,
+                &name,
+                loaded.state_bytes.as_deref(),
+                settings.as_ref(),
+                &helper,
+            );
+            crate::events::phase("snapshot-save", hosts.len(), saving).await
+        })
+        .await
     })?;
     crate::events::report::add_changed("snapshots_saved", 1);
     match crate::cli::output_format() {

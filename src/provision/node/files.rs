@@ -107,6 +107,30 @@ pub async fn fetch_file(
     Ok(file.map(|f| f.contents))
 }
 
+/// The contents of several node files (`None` for a missing one) without creating anything on
+/// the node: the helper sees the node's root read-only at one mount (as [`stale_paths`]), so
+/// no missing directory is made by binding it. Used to look for a cluster's traces.
+pub async fn read_host_files(
+    node: &NodeConnection,
+    paths: &[String],
+    helper_image: &str,
+) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+    let helper = helper::create_idle(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
+    let result = async {
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let file = read_file(node, &helper, HOST_VIEW, path).await?;
+            out.push(file.map(|f| f.contents));
+        }
+        anyhow::Ok(out)
+    }
+    .await;
+    let removed = remove_helper(node, &helper).await;
+    let files = result?;
+    removed?;
+    Ok(files)
+}
+
 /// The planned entries that differ from what the node holds.
 struct Stale {
     dirs: Vec<NodeDir>,

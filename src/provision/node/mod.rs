@@ -25,7 +25,7 @@ pub use converge::{apply, observe, observe_labelled};
 pub use create::create_body;
 pub use diff::{Action, ObservedContainer, diff};
 pub use explain::{explain_replace, spec_from_inspect, without_image_defaults};
-pub use files::{FileUpload, fetch_file, stale_paths, upload_files};
+pub use files::{FileUpload, fetch_file, read_host_files, stale_paths, upload_files};
 pub use helper::HELPER_LABEL;
 pub(crate) use helper::{Helper, HostAccess, force_remove};
 pub use image::{credentials_for, ensure_image, registry_host};

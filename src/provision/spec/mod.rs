@@ -35,7 +35,7 @@ pub(crate) use fixture::test_spec;
 pub use inputs::{EtcdClusterState, EtcdMembership, HostFacts, PlanInputs};
 pub use net::{host_port, under_prefix};
 pub use paths::ETCD_HOST_DATA_DIR;
-pub use snapshot_agent::{AGENT_ARGS, AgentBinary, NODE_BIN_DIR};
+pub use snapshot_agent::{AGENT_ARGS, AgentBinary, NODE_BIN_DIR, STATE_FILE as AGENT_STATE_FILE};
 pub use types::{
     CONTAINER_NAME_LABEL, ContainerSpec, FILES_HASH_LABEL, HealthCheck, NodeDir, NodeFile,
     NodePlan, Plane, SPEC_HASH_LABEL,

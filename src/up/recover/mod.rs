@@ -1,0 +1,112 @@
+//! A lost state file never re-keys a cluster. Before `rke up` treats a cluster without
+//! `currentState` as new, it looks at the nodes ([`observe`]) and decides ([`decide`], pure):
+//! a new cluster, a recovered state (written atomically, then the run converges with it, so
+//! nothing is replaced), or a refusal naming what the nodes hold and how to recover.
+
+pub mod decide;
+mod observe;
+
+use std::path::Path;
+
+use crate::cluster::desired::{self, CertSource, DesiredCluster};
+use crate::config::RkeConfigNode;
+use crate::error::{ErrorKind, classified};
+use crate::state;
+use crate::transport::NodeConnection;
+use decide::{Decision, Observations, SecretLookup};
+
+pub use decide::OVERRIDE_FLAG;
+
+/// How the check runs.
+pub struct RecoverOptions<'a> {
+    pub config_path: &'a Path,
+    pub certs: &'a CertSource,
+    /// `--new-cluster-over-existing-data`.
+    pub over_existing: bool,
+    /// `--dry-run`: a recovered state is used for the plan but not written.
+    pub dry_run: bool,
+}
+
+/// `prepared` when the cluster has a current state or the nodes hold none; otherwise the
+/// cluster rebuilt from its recovered state, or an error (class `state`) when that cannot be
+/// had. `conns` are the connections of the config's nodes.
+pub async fn ensure_known(
+    prepared: DesiredCluster,
+    conns: &[NodeConnection],
+    opts: &RecoverOptions<'_>,
+) -> anyhow::Result<DesiredCluster> {
+    if prepared.applied_config().is_some() {
+        return Ok(prepared);
+    }
+    let cfg = &prepared.cfg;
+    let pairs: Vec<(&RkeConfigNode, &NodeConnection)> = cfg
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            conns
+                .iter()
+                .find(|c| c.name() == n.hostname_override)
+                .map(|c| (n, c))
+        })
+        .collect();
+    let observed =
+        crate::events::phase("recover", pairs.len(), observe_all(&prepared, &pairs)).await?;
+    match decide::decide(&observed, opts.over_existing) {
+        Decision::New => Ok(prepared),
+        Decision::Unfinished => {
+            tracing::info!(
+                "the nodes carry the CA of {}: continuing the cluster an earlier run of it began",
+                prepared.state_path.display()
+            );
+            Ok(prepared)
+        }
+        Decision::NewOverExisting { warning } => {
+            tracing::warn!("{warning}");
+            Ok(prepared)
+        }
+        Decision::Refuse { message } => Err(classified(ErrorKind::State, message)),
+        Decision::Recover { source, state } => {
+            let path = &prepared.state_path;
+            if opts.dry_run {
+                tracing::warn!(
+                    "no cluster state in {}: using the running cluster's state from {source} \
+                     (not written: --dry-run)",
+                    path.display()
+                );
+            } else {
+                state::save(path, &*state)?;
+                tracing::warn!(
+                    "no cluster state in {}: recovered the running cluster's state from \
+                     {source} and wrote it to {}",
+                    path.display(),
+                    path.display()
+                );
+            }
+            desired::load_with_state(opts.config_path, opts.certs, Some(*state))
+        }
+    }
+}
+
+async fn observe_all(
+    prepared: &DesiredCluster,
+    pairs: &[(&RkeConfigNode, &NodeConnection)],
+) -> anyhow::Result<Observations> {
+    let helper = prepared.cfg.system_images.alpine.as_str();
+    let observed = observe::nodes(&prepared.cfg, pairs, helper).await;
+    let holds_any = observed.iter().any(|o| o.traces.holds_a_cluster());
+    let secret = if holds_any {
+        let conns: Vec<&NodeConnection> = pairs.iter().map(|(_, c)| *c).collect();
+        observe::secret(&observed, &conns).await
+    } else {
+        SecretLookup::NotTried("the nodes hold no cluster".into())
+    };
+    Ok(Observations {
+        state_file: prepared.state_path.display().to_string(),
+        nodes: observed.into_iter().map(|o| o.traces).collect(),
+        secret,
+        planned_ca: prepared
+            .bundle
+            .get(crate::certs::KUBE_CA)
+            .map(|e| e.certificate_pem.clone()),
+    })
+}
