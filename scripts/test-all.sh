@@ -71,7 +71,7 @@ log=$(mktemp)
 RKE_E2E_TRANSCRIPT=$(mktemp)
 RKE_E2E_SECRETS=$(mktemp)
 export RKE_E2E_TRANSCRIPT RKE_E2E_SECRETS
-cargo test --locked --all-targets 2>&1 | tee "$log"
+cargo test --locked --all-targets --no-fail-fast 2>&1 | tee "$log"
 status=0
 if [[ "${RKE_E2E_SKIP:-0}" != 1 ]]; then
     echo "==> no secret in any output (tests/env/check-secrets.sh)"
