@@ -159,8 +159,10 @@ etcd_tree() {
 	[[ $tag == v3.4.* || -x $dir/usr/local/bin/etcdutl ]] ||
 		die "Debian $suite's etcd packages have no etcdutl"
 	# The binaries must run with the libraries copied from this host (another release for 3.5).
-	version=$(chroot "$dir" /usr/local/bin/etcd --version 2>&1 | head -n1) ||
+	# (All of its output, then the first line: `| head -n1` would SIGPIPE it under pipefail.)
+	version=$(chroot "$dir" /usr/local/bin/etcd --version 2>&1) ||
 		die "etcd from Debian $suite does not run in its image: $version"
+	version=${version%%$'\n'*}
 	[[ $version == "etcd Version: ${tag#v}" ]] ||
 		die "etcd from Debian $suite reports '$version', not $tag"
 	rm -rf "$debs"
