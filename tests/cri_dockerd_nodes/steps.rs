@@ -139,14 +139,37 @@ pub fn kubelets_use_rke_tools_cri_dockerd(ctx: &mut Ctx) -> anyhow::Result<()> {
             sidekick.trim() == format!("created {tools}"),
             "node{i}: service-sidekick: {sidekick} (want created, from {tools})"
         );
-        let listener = nodes::sh(
+        // cri-dockerd binds a temporary name in the socket's folder and renames it into place,
+        // so the kernel lists its listener under that name: it must listen there, be told the
+        // kubelet's socket, and nothing else (dockershim inside the kubelet) may listen on it.
+        let endpoint = nodes::sh(
             env,
             i,
-            &format!("ss -xlpn | grep -F '{RUNTIME_SOCKET}'; true"),
+            "docker inspect cri-dockerd --format '{{json .Args}}'",
         )?;
         ensure!(
-            listener.contains("\"cri-dockerd\""),
-            "node{i}: {RUNTIME_SOCKET} is not served by cri-dockerd: {listener:?}"
+            endpoint.contains(&format!(
+                "\"--container-runtime-endpoint=unix://{RUNTIME_SOCKET}\""
+            )),
+            "node{i}: cri-dockerd does not serve {RUNTIME_SOCKET}: {endpoint}"
+        );
+        let listeners = nodes::sh(env, i, "ss -xlpn; true")?;
+        let folder = RUNTIME_SOCKET.rsplit_once('/').map_or("", |(d, _)| d);
+        ensure!(
+            listeners
+                .lines()
+                .any(|l| l.contains(&format!(" {folder}/")) && l.contains("\"cri-dockerd\"")),
+            "node{i}: cri-dockerd listens on no socket in {folder}: {listeners}"
+        );
+        ensure!(
+            !listeners
+                .lines()
+                .any(|l| l.contains(RUNTIME_SOCKET) && !l.contains("\"cri-dockerd\"")),
+            "node{i}: something other than cri-dockerd listens on {RUNTIME_SOCKET}: {listeners}"
+        );
+        ensure!(
+            nodes::sh(env, i, &format!("test -S {RUNTIME_SOCKET} && echo yes"))?.trim() == "yes",
+            "node{i}: no socket at {RUNTIME_SOCKET}"
         );
         let process = nodes::sh(
             env,
