@@ -58,3 +58,20 @@ pub fn admin_server_url(cfg: &RkeConfig) -> Option<String> {
         .find(|n| n.has_role("controlplane"))
         .map(|n| crate::certs::api_server_url(&n.address))
 }
+
+/// Each node of the config that has a connection, with it (connections are named after the
+/// node's `hostname_override`, which defaulting fills in), in config order.
+pub fn connected_nodes<'a>(
+    cfg: &'a RkeConfig,
+    conns: &'a [crate::transport::NodeConnection],
+) -> Vec<(&'a RkeConfigNode, &'a crate::transport::NodeConnection)> {
+    cfg.nodes
+        .iter()
+        .filter_map(|n| {
+            conns
+                .iter()
+                .find(|c| c.name() == n.hostname_override)
+                .map(|c| (n, c))
+        })
+        .collect()
+}

@@ -4,7 +4,6 @@ use super::components::node_components;
 use super::etcd::member_statuses;
 use super::{EtcdStatus, NodeStatus, Report, Summary, certificate_expiry};
 use crate::cluster::desired::DesiredCluster;
-use crate::config::RkeConfigNode;
 use crate::provision::node::observe;
 use crate::transport::NodeConnection;
 use crate::up::plan::plan_nodes;
@@ -27,16 +26,7 @@ pub async fn gather(
     failures: &[ConnectFailure],
 ) -> anyhow::Result<Report> {
     let cfg = &prepared.cfg;
-    let connected: Vec<(&RkeConfigNode, &NodeConnection)> = cfg
-        .nodes
-        .iter()
-        .filter_map(|n| {
-            conns
-                .iter()
-                .find(|c| c.name() == n.hostname_override)
-                .map(|c| (n, c))
-        })
-        .collect();
+    let connected = crate::cluster::connected_nodes(cfg, conns);
     let planned = plan_nodes(prepared, &connected, &[], false).await?;
 
     let external = !cfg.services.etcd.external_urls.is_empty();

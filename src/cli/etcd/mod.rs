@@ -133,15 +133,10 @@ pub(super) async fn ensure_images(
 
 /// Pair each etcd node of the config with its connection.
 pub(super) fn etcd_hosts<'a>(cfg: &'a RkeConfig, conns: &'a [NodeConnection]) -> Vec<EtcdHost<'a>> {
-    cfg.nodes
-        .iter()
-        .filter(|n| n.is_etcd())
-        .filter_map(|n| {
-            conns
-                .iter()
-                .find(|c| c.name() == n.hostname_override)
-                .map(|conn| EtcdHost { cfg: n, conn })
-        })
+    crate::cluster::connected_nodes(cfg, conns)
+        .into_iter()
+        .filter(|(n, _)| n.is_etcd())
+        .map(|(n, conn)| EtcdHost { cfg: n, conn })
         .collect()
 }
 

@@ -39,16 +39,7 @@ pub async fn ensure_known(
         return Ok(prepared);
     }
     let cfg = &prepared.cfg;
-    let pairs: Vec<(&RkeConfigNode, &NodeConnection)> = cfg
-        .nodes
-        .iter()
-        .filter_map(|n| {
-            conns
-                .iter()
-                .find(|c| c.name() == n.hostname_override)
-                .map(|c| (n, c))
-        })
-        .collect();
+    let pairs = crate::cluster::connected_nodes(cfg, conns);
     let observed =
         crate::events::phase("recover", pairs.len(), observe_all(&prepared, &pairs)).await?;
     match decide::decide(&observed, opts.over_existing) {
