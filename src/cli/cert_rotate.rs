@@ -104,6 +104,7 @@ async fn converge(
     args: &RotateArgs,
     opts: &Options,
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    crate::interrupt::install("rke cert rotate")?;
     let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
     let locked = conns.clone();
     crate::lock::while_held(&locked, "rke cert rotate", async move {

@@ -99,7 +99,12 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         dry_run: args.dry_run,
     };
     let (prepared, outcome) = nodes::runtime()?.block_on(async {
+        // A dry run changes nothing: Ctrl-C may end it at once.
+        if !args.dry_run {
+            crate::interrupt::install("rke up")?;
+        }
         let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
+        up::STEPS.before(0)?;
         let work = async {
             let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
             version_step::enforce(

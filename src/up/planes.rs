@@ -55,7 +55,14 @@ pub async fn converge(
         converge_node(node, actions, plane, ctx)
     })
     .await?;
-    for chunk in rolling.chunks(batch.max(1)) {
+    let mut done: Vec<&str> = fresh.iter().map(|(n, _)| n.name()).collect();
+    for (i, chunk) in rolling.chunks(batch.max(1)).enumerate() {
+        let left: Vec<&str> = rolling[i * batch.max(1)..]
+            .iter()
+            .map(|(n, _)| n.name())
+            .collect();
+        crate::interrupt::between_nodes(plane_label(plane), &done, &left)?;
+        done.extend(chunk.iter().map(|(n, _)| n.name()));
         parallel::for_each(chunk, ctx.limit, |(node, actions)| {
             converge_node(node, actions, plane, ctx)
         })

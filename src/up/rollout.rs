@@ -54,7 +54,12 @@ impl Rollout<'_> {
             .map(|n| (n.name(), n.cfg.is_etcd() && n.cfg.is_worker()))
             .collect();
         let started = Instant::now();
-        for batch in batches(&order, self.batch) {
+        let all = batches(&order, self.batch);
+        let mut done: Vec<&str> = fresh.iter().map(|(n, _)| n.name()).collect();
+        for (i, batch) in all.iter().enumerate() {
+            let left: Vec<&str> = all[i..].iter().flatten().map(|&j| order[j].0).collect();
+            crate::interrupt::between_nodes("worker plane", &done, &left)?;
+            done.extend(batch.iter().map(|&j| order[j].0));
             let members: Vec<&Node> = batch.iter().map(|&i| rolling[i]).collect();
             let results =
                 futures_util::future::join_all(members.iter().map(|n| self.roll_node(n))).await;
