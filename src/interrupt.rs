@@ -112,10 +112,17 @@ impl fmt::Display for Interrupted {
                 items.join(", ")
             }
         };
+        if self.left.is_empty() {
+            return write!(
+                f,
+                "{} received during the last step, which finished; done: {}; nothing is left",
+                self.signal.name(),
+                list(&self.done)
+            );
+        }
         write!(
             f,
-            "stopped by {} before the next step; done: {}; left: {}. Run the same command again \
-             to finish",
+            "stopped by {}; done: {}; left: {}. Run the same command again to finish",
             self.signal.name(),
             list(&self.done),
             list(&self.left)
@@ -151,7 +158,8 @@ pub struct Steps {
 }
 
 impl Steps {
-    /// Before step `next`: an [`Interrupted`] error when a stop was requested.
+    /// Before step `next` (or, with `next` = the number of steps, after the last: a signal
+    /// still ends the run with its code): an [`Interrupted`] error when a stop was requested.
     pub fn before(&self, next: usize) -> anyhow::Result<()> {
         match requested() {
             Some(signal) => Err(self.stopped_before(next, signal).into_error()),
@@ -229,7 +237,13 @@ mod tests {
     use crate::error::{ErrorKind, classified};
 
     const STEPS: Steps = Steps {
-        names: &["prepare", "etcd plane", "control plane", "worker plane", "state"],
+        names: &[
+            "prepare",
+            "etcd plane",
+            "control plane",
+            "worker plane",
+            "state",
+        ],
     };
 
     #[test]
@@ -247,13 +261,18 @@ mod tests {
         assert_eq!(i.left, ["control plane", "worker plane", "state"]);
         assert_eq!(
             i.to_string(),
-            "stopped by SIGINT before the next step; done: prepare, etcd plane; left: control \
-             plane, worker plane, state. Run the same command again to finish"
+            "stopped by SIGINT; done: prepare, etcd plane; left: control plane, worker plane, \
+             state. Run the same command again to finish"
         );
         let none = STEPS.stopped_before(0, Signal::Terminate);
         assert!(none.to_string().contains("done: nothing; left: prepare,"));
         let all = STEPS.stopped_before(99, Signal::Terminate);
         assert!(all.left.is_empty() && all.done.len() == 5);
+        assert_eq!(
+            all.to_string(),
+            "SIGTERM received during the last step, which finished; done: prepare, etcd plane, \
+             control plane, worker plane, state; nothing is left"
+        );
     }
 
     #[test]
@@ -263,7 +282,12 @@ mod tests {
         let whole = STEPS.widen(3, &inner);
         assert_eq!(
             whole.done,
-            ["prepare", "etcd plane", "control plane", "worker plane on n1"]
+            [
+                "prepare",
+                "etcd plane",
+                "control plane",
+                "worker plane on n1"
+            ]
         );
         assert_eq!(whole.left, ["worker plane on n2, n3", "state"]);
         assert_eq!(whole.signal, Signal::Terminate);

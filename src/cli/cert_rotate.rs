@@ -81,6 +81,7 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         ..Options::default()
     };
     let restarted = nodes::runtime()?.block_on(converge(&prepared, args, &opts))?;
+    crate::up::STEPS.before(crate::up::STEPS.names.len())?;
     let mut replaced = 0;
     for (node, names) in &restarted {
         if !names.is_empty() {

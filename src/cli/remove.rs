@@ -34,7 +34,10 @@ pub struct RemoveArgs {
 /// Where Ctrl-C or SIGTERM may stop `rke remove`: the nodes are cleaned in parallel, so a
 /// stop lets that finish and keeps the local files.
 const REMOVE_STEPS: crate::interrupt::Steps = crate::interrupt::Steps {
-    names: &["clean the nodes", "delete the local kubeconfig and state file"],
+    names: &[
+        "clean the nodes",
+        "delete the local kubeconfig and state file",
+    ],
 };
 
 pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {

@@ -123,6 +123,8 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
             crate::lock::while_held(&conns, "rke up", work).await
         }
     })?;
+    // A signal during the last step: all is done and saved, and the run still ends as stopped.
+    up::STEPS.before(up::STEPS.names.len())?;
     match outcome {
         Outcome::DryRun { changes } => {
             report::set_data(json!({ "dry_run": true, "pending_changes": changes }));

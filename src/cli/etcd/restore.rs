@@ -123,13 +123,16 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 delete_unlisted_nodes: true,
                 ..Options::default()
             };
-            up::up(&prepared, conns, Vec::new(), &opts).await?;
+            up::up(&prepared, conns, Vec::new(), &opts)
+                .await
+                .map_err(|e| RESTORE_STEPS.within(2, e))?;
             anyhow::Ok(())
         })
         .await
     })?;
     let kubeconfig = crate::paths::admin_kubeconfig(config_path);
     report::add_changed("snapshots_restored", 1);
+    RESTORE_STEPS.before(RESTORE_STEPS.names.len())?;
     report::set_kubeconfig(&kubeconfig);
     report::set_data(serde_json::json!({ "snapshot": name }));
     println!(

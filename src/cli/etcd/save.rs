@@ -66,6 +66,7 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<i32> {
         .await
     })?;
     crate::events::report::add_changed("snapshots_saved", 1);
+    SAVE_STEPS.before(SAVE_STEPS.names.len())?;
     match crate::cli::output_format() {
         OutputFormat::Json => crate::cli::output::print_json(&saved)?,
         OutputFormat::Text => println!(
