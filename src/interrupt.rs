@@ -210,6 +210,23 @@ pub fn between_nodes(step: &str, done: &[&str], left: &[&str]) -> anyhow::Result
     }
 }
 
+/// Before batch `at` of a roll: the nodes done (`first`, converged before the roll, and the
+/// earlier batches) and the nodes left (this batch and the later ones).
+pub fn batch_progress<'a>(
+    first: &[&'a str],
+    batches: &[Vec<&'a str>],
+    at: usize,
+) -> (Vec<&'a str>, Vec<&'a str>) {
+    let at = at.min(batches.len());
+    let done = first
+        .iter()
+        .copied()
+        .chain(batches[..at].iter().flatten().copied())
+        .collect();
+    let left = batches[at..].iter().flatten().copied().collect();
+    (done, left)
+}
+
 /// "control plane on node1, node2" done, "control plane on node3" left.
 pub fn stopped_between_nodes(
     step: &str,
@@ -294,6 +311,18 @@ mod tests {
         // Stopped before the first node: nothing of that step is done.
         let first = stopped_between_nodes("etcd plane", &[], &["n1"], Signal::Interrupt);
         assert_eq!(STEPS.widen(1, &first).done, ["prepare"]);
+    }
+
+    #[test]
+    fn a_roll_is_done_up_to_its_current_batch() {
+        let batches = vec![vec!["e1"], vec!["w1", "w2"], vec!["w3"]];
+        let (done, left) = batch_progress(&["fresh"], &batches, 0);
+        assert_eq!((done, left), (vec!["fresh"], vec!["e1", "w1", "w2", "w3"]));
+        let (done, left) = batch_progress(&[], &batches, 2);
+        assert_eq!((done, left), (vec!["e1", "w1", "w2"], vec!["w3"]));
+        let (done, left) = batch_progress(&[], &batches, 9);
+        assert_eq!(done.len(), 4);
+        assert!(left.is_empty());
     }
 
     #[test]

@@ -55,11 +55,15 @@ impl Rollout<'_> {
             .collect();
         let started = Instant::now();
         let all = batches(&order, self.batch);
-        let mut done: Vec<&str> = fresh.iter().map(|(n, _)| n.name()).collect();
+        let first: Vec<&str> = fresh.iter().map(|(n, _)| n.name()).collect();
+        let named: Vec<Vec<&str>> = all
+            .iter()
+            .map(|b| b.iter().map(|&j| order[j].0).collect())
+            .collect();
         for (i, batch) in all.iter().enumerate() {
-            let left: Vec<&str> = all[i..].iter().flatten().map(|&j| order[j].0).collect();
+            // The batch in flight finishes; none starts after a signal.
+            let (done, left) = crate::interrupt::batch_progress(&first, &named, i);
             crate::interrupt::between_nodes("worker plane", &done, &left)?;
-            done.extend(batch.iter().map(|&j| order[j].0));
             let members: Vec<&Node> = batch.iter().map(|&i| rolling[i]).collect();
             let results =
                 futures_util::future::join_all(members.iter().map(|n| self.roll_node(n))).await;
