@@ -72,11 +72,18 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     }
     let helper = cfg.system_images.alpine.clone();
 
+    /// Where Ctrl-C or SIGTERM may stop a restore before `rke up`'s own steps: never while
+    /// members' data are being replaced.
+    const RESTORE_STEPS: crate::interrupt::Steps = crate::interrupt::Steps {
+        names: &["verify the snapshot", "restore etcd data", "rke up"],
+    };
     nodes::runtime()?.block_on(async {
+        crate::interrupt::install("rke etcd snapshot-restore")?;
         let store = s3_store(&args.s3, cfg).await?;
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
         let locked = conns.clone();
         crate::lock::while_held(&locked, "rke etcd snapshot-restore", async {
+            RESTORE_STEPS.before(0)?;
             {
                 let hosts = etcd_hosts(cfg, &conns);
                 let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
@@ -84,6 +91,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 let locating = locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper);
                 let located = phase("verify", hosts.len(), locating).await?;
                 tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
+                RESTORE_STEPS.before(1)?;
 
                 let base = base_state(
                     args.use_local_state,
@@ -115,13 +123,16 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 delete_unlisted_nodes: true,
                 ..Options::default()
             };
-            up::up(&prepared, conns, Vec::new(), &opts).await?;
+            up::up(&prepared, conns, Vec::new(), &opts)
+                .await
+                .map_err(|e| RESTORE_STEPS.within(2, e))?;
             anyhow::Ok(())
         })
         .await
     })?;
     let kubeconfig = crate::paths::admin_kubeconfig(config_path);
     report::add_changed("snapshots_restored", 1);
+    RESTORE_STEPS.before(RESTORE_STEPS.names.len())?;
     report::set_kubeconfig(&kubeconfig);
     report::set_data(serde_json::json!({ "snapshot": name }));
     println!(
