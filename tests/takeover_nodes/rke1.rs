@@ -103,7 +103,8 @@ pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
                 registry["password"].as_str().unwrap_or_default(),
                 registry["username"].as_str().unwrap_or_default(),
                 registry["address"].as_str().unwrap_or_default(),
-                images.join(" ")
+                // The workload's image too: RKE1's cluster has no registry credentials.
+                format!("{} {}", images.join(" "), ctx.pod_image)
             ),
         )?;
     }
