@@ -3,8 +3,10 @@
 //! that never becomes healthy (6), each from `rke up --output json` as a CI job runs it: the exit
 //! code, the message naming the file position or the node, every stdout line a JSON object and
 //! the last one the result with the same exit code and error class. Faults found before any
-//! change leave the nodes untouched. (Corrupt snapshots, exit 9, are in snapshot_nodes; the
-//! declined prompt, exit 10, in cli_remove.)
+//! change leave the nodes untouched. Last, an etcd change that would restart a member while
+//! another is stopped is refused (7) with nothing touched, and goes through once it runs
+//! again. (Corrupt snapshots, exit 9, are in snapshot_nodes; the declined prompt, exit 10, in
+//! cli_remove.)
 //!
 //! `RKE_E2E_SKIP=1` skips; a missing environment fails. The last line, `faults_nodes: N passed,
 //! N failed`, is what scripts/test-all.sh counts.
@@ -21,11 +23,13 @@ mod nodes;
 mod scenario;
 #[path = "faults_nodes/steps.rs"]
 mod steps;
+#[path = "faults_nodes/steps_etcd.rs"]
+mod steps_etcd;
 
 use cluster::Ctx;
 use scenario::OnFailure::Continue;
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 5] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
     (
         "a misspelled key: exit 3 with file, line and column; no node touched",
         steps::config_error,
@@ -49,6 +53,12 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 5] = [
     (
         "a kubelet that never becomes healthy: exit 6 naming it",
         steps::unhealthy_component,
+        Continue,
+    ),
+    (
+        "an etcd member down, a change that would restart another: exit 7 naming it, nothing \
+         touched; started again, the change goes through",
+        steps_etcd::member_down_refuses_a_roll,
         Continue,
     ),
 ];
