@@ -1,8 +1,11 @@
 //! Before `rke up` touches any node: refuse an etcd change that could lose quorum. Which
 //! members the run would restart or remove comes from the plans and the containers on the
 //! nodes; each member's health is asked through the nodes; [`check_disruption`] (pure) decides.
+//! The etcd plane asks again before each member it restarts.
 
 use std::time::Duration;
+
+use anyhow::Context;
 
 use super::Departed;
 use super::membership::MembershipPlan;
@@ -22,6 +25,7 @@ use crate::transport::NodeConnection;
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the run is about to do to etcd.
+#[derive(Clone, Copy)]
 pub struct EtcdChange<'a> {
     pub nodes: &'a [Node],
     pub departed: &'a [Departed],
@@ -53,15 +57,29 @@ impl EtcdChange<'_> {
             return Ok(());
         }
         let health = self.health(members).await;
-        if !restarting.is_empty() {
-            let change = if self.all_at_once {
-                Disruption::RestartAll
-            } else {
-                Disruption::Roll(&restarting)
-            };
-            check_disruption(&health, change)?;
-        }
-        check_disruption(&health, Disruption::Remove(&removing))
+        let roll = if self.all_at_once {
+            Disruption::RestartAll
+        } else {
+            Disruption::Roll(&restarting)
+        };
+        let rolled = if restarting.is_empty() {
+            Ok(())
+        } else {
+            check_disruption(&health, roll)
+        };
+        rolled
+            .and_then(|()| check_disruption(&health, Disruption::Remove(&removing)))
+            .context("etcd: nothing was changed")
+    }
+
+    /// Right before the roll restarts `node`'s member: the check again for that member alone,
+    /// with health asked now (a member may have stopped since the run began).
+    pub async fn check_restart(&self, node: &Node, members: &[Member]) -> anyhow::Result<()> {
+        let Some(id) = self.restarted_member(node, members).await? else {
+            return Ok(());
+        };
+        let health = self.health(members).await;
+        check_disruption(&health, Disruption::Roll(&[id]))
     }
 
     /// Members whose etcd container the etcd plane would replace, in the plane's order
@@ -72,23 +90,33 @@ impl EtcdChange<'_> {
         }
         let mut ids = Vec::new();
         for node in self.nodes {
-            if node.plan.container(names::ETCD).is_none()
-                || self.plan.add.iter().any(|a| a.name == node.name())
-            {
-                continue;
-            }
-            let actions = node.plane_actions(Plane::Etcd).await?;
-            let replaced = actions
-                .iter()
-                .any(|a| matches!(a, Action::Replace { spec, .. } if spec.name == names::ETCD));
-            let url = peer_url(node.cfg.effective_internal_address());
-            if let Some(member) = members.iter().find(|m| m.has_peer_url(&url))
-                && replaced
-            {
-                ids.push(member.id);
+            if let Some(id) = self.restarted_member(node, members).await? {
+                ids.push(id);
             }
         }
         Ok(ids)
+    }
+
+    /// The member on `node` when the etcd plane would replace its container.
+    async fn restarted_member(
+        &self,
+        node: &Node,
+        members: &[Member],
+    ) -> anyhow::Result<Option<u64>> {
+        if node.plan.container(names::ETCD).is_none()
+            || self.plan.add.iter().any(|a| a.name == node.name())
+        {
+            return Ok(None);
+        }
+        let actions = node.plane_actions(Plane::Etcd).await?;
+        let replaced = actions
+            .iter()
+            .any(|a| matches!(a, Action::Replace { spec, .. } if spec.name == names::ETCD));
+        if !replaced {
+            return Ok(None);
+        }
+        let url = peer_url(node.cfg.effective_internal_address());
+        Ok(members.iter().find(|m| m.has_peer_url(&url)).map(|m| m.id))
     }
 
     /// Every member's health, asked at its own address through the node that runs it (or any
