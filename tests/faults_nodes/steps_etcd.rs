@@ -15,9 +15,10 @@ use super::steps::{LAYOUT, failed_result, names, up_json};
 /// (rke's default is 500; the election timeout of 5000 stays above 5 heartbeats).
 const ETCD_FLAG: &str = "--heartbeat-interval=400";
 
-/// cluster.yml of the scenario's layout with `ETCD_FLAG` as an etcd `extra_args`.
-fn write_config_with_etcd_flag(ctx: &Ctx) -> anyhow::Result<()> {
-    ctx.write_config(&LAYOUT, &[])?;
+/// cluster.yml of the scenario's layout with `ETCD_FLAG` as an etcd `extra_args`, and
+/// kubelet `KEY=VALUE` args.
+pub(super) fn write_config_with_etcd_flag(ctx: &Ctx, kubelet_args: &[&str]) -> anyhow::Result<()> {
+    ctx.write_config(&LAYOUT, kubelet_args)?;
     let yml = std::fs::read_to_string(ctx.config())?;
     let anchor = "  etcd:\n    snapshot: false\n";
     ensure!(
@@ -67,7 +68,7 @@ pub fn member_down_refuses_a_roll(ctx: &mut Ctx) -> anyhow::Result<()> {
     let result = (|| {
         let members = nodes::etcd_members(&ctx.env, 1)?;
         let before = containers(ctx)?;
-        write_config_with_etcd_flag(ctx)?;
+        write_config_with_etcd_flag(ctx, &[])?;
         let run = up_json(ctx, &[]);
         failed_result(&run, 7, "etcd")?;
         names(&run, "refusing to restart etcd member")?;
