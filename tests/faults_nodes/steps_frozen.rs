@@ -19,6 +19,9 @@ const KUBELET_FLAG: &str = "--max-pods=112";
 /// silent connection after about 60 s; the rest is the health timeout of 30 s and margin.
 const BOUND: Duration = Duration::from_secs(240);
 
+/// rke's cluster lock expires this long after its holder's last refresh (src/lock), plus margin.
+const LOCK_STALE: Duration = Duration::from_secs(35);
+
 fn docker_host(args: &[&str]) -> anyhow::Result<()> {
     let out = std::process::Command::new("docker")
         .args(args)
@@ -94,6 +97,12 @@ pub fn frozen_node_mid_run(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
 
     println!("    node3 running again: rke up converges");
+    // The failed run could not release its lock on frozen node3; it is stale 30 s after its
+    // last refresh, which was before the freeze.
+    let stale = frozen_at + LOCK_STALE;
+    if let Some(wait) = stale.checked_duration_since(Instant::now()) {
+        std::thread::sleep(wait);
+    }
     ctx.up_ok()?;
     for i in 1..=3 {
         let args = nodes::sh(
