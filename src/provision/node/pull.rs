@@ -48,8 +48,9 @@ const TRANSIENT: [&str; 14] = [
 
 /// Messages that no retry changes (wrong name, no access), even when the engine wraps them in
 /// a 500. Lower case.
-const PERMANENT: [&str; 6] = [
+const PERMANENT: [&str; 7] = [
     "not found",
+    "no space left on device",
     "manifest unknown",
     "unauthorized",
     "denied",
@@ -203,6 +204,10 @@ mod tests {
             ),
             (Some(401), "unauthorized"),
             (Some(400), "invalid reference format"),
+            (
+                Some(500),
+                "write /var/lib/docker/tmp/x: no space left on device",
+            ),
             (None, "some other failure"),
         ];
         for (status, message) in cases {
