@@ -182,6 +182,8 @@ pub enum TimeoutStage {
     Channel,
     /// A Docker API call got no answer.
     Docker,
+    /// A remote command did not finish.
+    Command,
 }
 
 impl TimeoutStage {
@@ -196,6 +198,9 @@ impl TimeoutStage {
             TimeoutStage::Auth => " (during authentication)",
             TimeoutStage::Channel => " (opening an SSH channel)",
             TimeoutStage::Docker => " (waiting for the Docker engine to answer)",
+            TimeoutStage::Command => {
+                " (a command on the node did not finish: is the machine frozen or overloaded?)"
+            }
         }
     }
 }

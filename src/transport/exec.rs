@@ -7,7 +7,9 @@ use std::borrow::Cow;
 
 use russh::ChannelMsg;
 
-use super::error::TransportError;
+use std::time::Duration;
+
+use super::error::{TimeoutStage, TransportError};
 use super::session::SshSession;
 
 /// What a remote command produced.
@@ -57,8 +59,36 @@ pub fn command_line<S: AsRef<str>>(argv: &[S]) -> String {
         .join(" ")
 }
 
-/// Run `command` (already a shell command line) and collect its output.
+/// How long a remote command may run: rke runs only short probes and scripts this way, and a
+/// machine that stops running them while its SSH connection still answers keepalives must
+/// not hold the run.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Run `command` (already a shell command line) and collect its output, within
+/// [`COMMAND_DEADLINE`].
 pub(crate) async fn run(session: &SshSession, command: &str) -> Result<ExecOutput, TransportError> {
+    run_within(session, command, COMMAND_DEADLINE).await
+}
+
+/// [`run`] with another deadline.
+pub(crate) async fn run_within(
+    session: &SshSession,
+    command: &str,
+    deadline: Duration,
+) -> Result<ExecOutput, TransportError> {
+    tokio::time::timeout(deadline, run_unbounded(session, command))
+        .await
+        .unwrap_or_else(|_| {
+            Err(TransportError::Timeout {
+                node: session.name.clone(),
+                addr: session.addr.clone(),
+                secs: deadline.as_secs().max(1),
+                stage: TimeoutStage::Command,
+            })
+        })
+}
+
+async fn run_unbounded(session: &SshSession, command: &str) -> Result<ExecOutput, TransportError> {
     let mut channel = session.session_channel().await?;
     channel
         .exec(true, command)

@@ -99,9 +99,20 @@ impl NodeConnection {
         exec::run(&self.inner.session, &command_line(argv)).await
     }
 
-    /// Run a command line as the login shell parses it (no quoting applied).
+    /// Run a command line as the login shell parses it (no quoting applied). Commands get
+    /// [`exec::COMMAND_DEADLINE`] to finish, as with [`exec`](Self::exec).
     pub async fn exec_shell(&self, command: &str) -> Result<ExecOutput, TransportError> {
         exec::run(&self.inner.session, command).await
+    }
+
+    /// [`exec_shell`](Self::exec_shell) with another deadline (a timeout error naming the
+    /// node when the command has not finished by then).
+    pub async fn exec_shell_within(
+        &self,
+        command: &str,
+        deadline: std::time::Duration,
+    ) -> Result<ExecOutput, TransportError> {
+        exec::run_within(&self.inner.session, command, deadline).await
     }
 
     /// A byte stream to `host:port` as reachable from the node (`direct-tcpip`), for clients

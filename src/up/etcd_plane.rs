@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 
 use super::Departed;
+use super::etcd_guard::EtcdChange;
 use super::membership::{self, EtcdNode, MembershipPlan};
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
@@ -148,8 +149,11 @@ impl EtcdPlane<'_> {
                 .copied()
                 .filter(|n| !self.plan.add.iter().any(|a| a.name == n.name()))
                 .collect();
-            let batch = if self.all_at_once { staying.len() } else { 1 };
-            planes::converge(&staying, Plane::Etcd, batch, self.ctx).await?;
+            if self.all_at_once {
+                planes::converge(&staying, Plane::Etcd, staying.len(), self.ctx).await?;
+            } else {
+                self.roll(&staying).await?;
+            }
         }
         if !self.plan.changes_membership() {
             return Ok(());
@@ -165,6 +169,34 @@ impl EtcdPlane<'_> {
                 )
             })?;
             self.add_member(&client, node, add).await?;
+        }
+        Ok(())
+    }
+
+    /// One member at a time, each checked right before its restart (`rke up` checked them
+    /// all before touching anything; one may have stopped since), each healthy before the next.
+    async fn roll(&self, staying: &[&Node]) -> anyhow::Result<()> {
+        let guard = EtcdChange {
+            nodes: self.nodes,
+            departed: self.departed,
+            plan: self.plan,
+            members: None,
+            running_bundle: self.ctx.bundle,
+            update_only: false,
+            all_at_once: false,
+        };
+        for node in staying {
+            let actions = node
+                .plane_actions(Plane::Etcd)
+                .await
+                .context("etcd plane")?;
+            if planes::is_disruptive(&actions) {
+                let members = self.client().await?.members().await?;
+                guard.check_restart(node, &members).await.with_context(|| {
+                    format!("etcd plane: before restarting etcd on {}", node.name())
+                })?;
+            }
+            planes::converge(&[*node], Plane::Etcd, 1, self.ctx).await?;
         }
         Ok(())
     }

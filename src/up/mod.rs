@@ -6,6 +6,7 @@
 //! each node.
 
 mod dry_run;
+mod etcd_guard;
 mod etcd_plane;
 mod facts;
 mod kube_step;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::etcd_guard::EtcdChange;
 use super::etcd_plane::EtcdPlane;
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
@@ -102,8 +103,8 @@ pub async fn up(
     let plan::Planned {
         plans,
         etcd: etcd_plan,
+        members: live_members,
         agent_binary,
-        ..
     } = planned;
     let nodes: Vec<Node> = matched
         .into_iter()
@@ -138,6 +139,21 @@ pub async fn up(
         return Ok(Outcome::DryRun { changes });
     }
 
+    // Refuse a roll into a quorum loss before any node is touched.
+    if !etcd_external {
+        let change = EtcdChange {
+            nodes: &nodes,
+            departed: &departed,
+            plan: &etcd_plan,
+            members: live_members.as_deref(),
+            running_bundle: prepared.running_bundle(),
+            update_only: opts.update_only
+                && prepared.applied_config().is_some()
+                && !etcd_plan.changes_membership(),
+            all_at_once: prepared.ca_rotated(),
+        };
+        change.check().await?;
+    }
     STEPS.before(0)?;
     prepared.write_desired()?;
     let registries = cfg.private_registries.as_slice();

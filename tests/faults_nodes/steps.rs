@@ -7,14 +7,14 @@ use super::cluster::{Ctx, RkeRun};
 use super::nodes;
 
 /// node1, node2: etcd + controlplane + worker; node3: etcd + worker.
-const LAYOUT: [&str; 3] = [
+pub(super) const LAYOUT: [&str; 3] = [
     "1:etcd,controlplane,worker",
     "2:etcd,controlplane,worker",
     "3:etcd,worker",
 ];
 
 /// `rke up --output json` with the scenario's usual flags and a short health deadline.
-fn up_json(ctx: &Ctx, extra: &[&str]) -> RkeRun {
+pub(super) fn up_json(ctx: &Ctx, extra: &[&str]) -> RkeRun {
     let mut args = vec!["--output", "json", "--health-timeout", "25"];
     args.extend_from_slice(extra);
     ctx.rke_up(&args)
@@ -22,7 +22,7 @@ fn up_json(ctx: &Ctx, extra: &[&str]) -> RkeRun {
 
 /// Every stdout line is a JSON object and the last is the result object; it must report
 /// failure with `code` and an error of class `kind`. Returns the result.
-fn failed_result(run: &RkeRun, code: i32, kind: &str) -> anyhow::Result<Value> {
+pub(super) fn failed_result(run: &RkeRun, code: i32, kind: &str) -> anyhow::Result<Value> {
     ensure!(
         run.code == Some(code),
         "want exit {code}, got {:?}: {}",
@@ -62,7 +62,7 @@ fn failed_result(run: &RkeRun, code: i32, kind: &str) -> anyhow::Result<Value> {
 
 /// The run's messages name `what` (with `--output json` the log lines are events on stdout;
 /// the final error is on stderr).
-fn names(run: &RkeRun, what: &str) -> anyhow::Result<()> {
+pub(super) fn names(run: &RkeRun, what: &str) -> anyhow::Result<()> {
     ensure!(
         run.stderr.contains(what) || run.stdout.contains(what),
         "the error does not name {what}: {}",

@@ -3,7 +3,6 @@
 
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::CreateImageOptionsBuilder;
-use futures_util::TryStreamExt;
 
 use super::{docker_error, is_not_found};
 use crate::config::PrivateRegistry;
@@ -86,11 +85,7 @@ pub async fn ensure_image(
         .from_image(repo)
         .tag(tag)
         .build();
-    node.docker()
-        .create_image(Some(options), None, creds)
-        .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| docker_error(node, format!("pulling image {image}"), e))?;
+    super::pull::pull(node, image, options, creds).await?;
     Ok(true)
 }
 

@@ -17,6 +17,7 @@ mod helper;
 mod image;
 mod logs;
 mod oneshot;
+mod pull;
 
 pub use binary::{binary_present, prune_binaries, upload_local_file};
 pub use changes::field_changes;

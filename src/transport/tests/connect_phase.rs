@@ -50,6 +50,19 @@ async fn key_file_session_runs_exec_and_docker() {
     let out = node.exec_shell("echo oops >&2; exit 3").await.unwrap();
     assert_eq!(out.status, Some(3));
     assert_eq!(out.stderr_text(), "oops\n");
+    // A command that does not finish in time is a timeout naming the node, not a hang.
+    let started = std::time::Instant::now();
+    let err = node
+        .exec_shell_within("sleep 5", std::time::Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert!(
+        err.to_string()
+            .contains("a command on the node did not finish"),
+        "{err}"
+    );
+    assert!(err.to_string().contains(node.name()), "{err}");
 
     // accept-new recorded the host key.
     let kh = KnownHosts::load(&lab.known_hosts).unwrap();
