@@ -94,6 +94,8 @@ pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
     )?;
     let registry = &ctx.env["registry"];
     let images = images(&ctx.env)?;
+    // The workload's image too: RKE1's cluster has no registry credentials.
+    let pulled = format!("{} {}", images.join(" "), ctx.pod_image);
     for i in 1..=3 {
         nodes::sh(
             &ctx.env,
@@ -103,8 +105,7 @@ pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
                 registry["password"].as_str().unwrap_or_default(),
                 registry["username"].as_str().unwrap_or_default(),
                 registry["address"].as_str().unwrap_or_default(),
-                // The workload's image too: RKE1's cluster has no registry credentials.
-                format!("{} {}", images.join(" "), ctx.pod_image)
+                pulled
             ),
         )?;
     }
