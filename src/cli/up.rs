@@ -101,6 +101,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let (prepared, outcome) = nodes::runtime()?.block_on(async {
         let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
         let work = async {
+            crate::snapshot::restore::refuse_unfinished(&prepared.cfg, &conns).await?;
             let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
             version_step::enforce(
                 prepared.applied_config().map(|c| c.version.as_str()),
