@@ -20,7 +20,7 @@ use crate::error::{ErrorKind, classified};
 use crate::events::{phase, report};
 use crate::snapshot::naming::check_name;
 use crate::snapshot::restore::{
-    self, Action, Journal, KEPT_DIR, Phase, Request, decide, locate, read_journals, restore_data,
+    self, Action, Journal, Phase, Request, decide, locate, read_journals, restore_data,
 };
 use crate::snapshot::s3::S3Args;
 use crate::state::{self, ClusterState, FullState};
@@ -148,9 +148,9 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 .filter(|n| n.is_controlplane())
                 .filter_map(|n| conns.iter().find(|c| c.name() == n.hostname_override))
                 .collect();
+            let restoring = restore_data(&located, &journal, &hosts, &control, cfg, &helper);
+            phase("restore", hosts.len(), restoring).await?;
             let restored = async {
-                let restoring = restore_data(&located, &journal, &hosts, &control, cfg, &helper);
-                phase("restore", hosts.len(), restoring).await?;
                 let prepared = desired::load(config_path, &args.certs.source())?;
                 let opts = Options {
                     health_timeout: std::time::Duration::from_secs(args.health_timeout),
@@ -160,7 +160,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 };
                 up::up(&prepared, conns.clone(), Vec::new(), &opts).await
             };
-            restored.await.map_err(|e| unfinished(e, &name))?;
+            restored.await.map_err(|e| restore::unfinished(e, &name))?;
             restore::complete(&journal, &hosts, cfg, &helper).await?;
             drop_kept_state(&loaded.state_path);
             anyhow::Ok(finishing)
@@ -183,21 +183,6 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         kubeconfig.display()
     );
     Ok(0)
-}
-
-/// A restore that failed after its journal was written: the previous data is kept, and the
-/// message says how to finish or undo it.
-fn unfinished(e: anyhow::Error, name: &str) -> anyhow::Error {
-    let kind = crate::error::kind_of(&e);
-    classified(
-        kind,
-        format!(
-            "{e:#}. The restore of snapshot {name} did not complete; each etcd member's data \
-             from before it is kept (in <etcd data dir>/{KEPT_DIR}). Run `rke etcd \
-             snapshot-restore --name {name}` again to finish it, or `rke etcd snapshot-restore \
-             --rollback` to put the previous data back"
-        ),
-    )
 }
 
 /// The `desiredState` the restored cluster starts from: the snapshot's state (RKE1's default)

@@ -73,40 +73,44 @@ pub async fn restore_data(
             ));
         }
     }
-    try_join_all(
-        etcd_hosts
-            .iter()
-            .map(|h| keep::write_journal(h.conn, journal, helper_image)),
-    )
-    .await?;
-    tracing::info!(
-        "snapshot {} (sha256 {}) is on every etcd node; stopping the control plane and etcd",
-        located.file_name,
-        located.sha256
-    );
+    // From the first journal written on, a failure leaves a restore to finish or roll back.
+    let journaled = async {
+        try_join_all(
+            etcd_hosts
+                .iter()
+                .map(|h| keep::write_journal(h.conn, journal, helper_image)),
+        )
+        .await?;
+        tracing::info!(
+            "snapshot {} (sha256 {}) is on every etcd node; stopping the control plane and etcd",
+            located.file_name,
+            located.sha256
+        );
 
-    try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
-    try_join_all(
-        etcd_hosts
-            .iter()
-            // The agent too: it must not snapshot a member being restored.
-            .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
-    )
-    .await?;
-    try_join_all(etcd_hosts.iter().map(|h| async {
-        members::restore_member(h, cfg, &located.db_path, helper_image)
-            .await
-            .map_err(|e| {
-                classified(
-                    crate::error::kind_of(&e),
-                    format!(
-                        "restoring etcd on node {}: {e:#}. Run the restore again",
-                        h.cfg.hostname_override
-                    ),
-                )
-            })
-    }))
-    .await?;
+        try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
+        try_join_all(
+            etcd_hosts
+                .iter()
+                // The agent too: it must not snapshot a member being restored.
+                .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
+        )
+        .await?;
+        try_join_all(etcd_hosts.iter().map(|h| async {
+            members::restore_member(h, cfg, &located.db_path, helper_image)
+                .await
+                .map_err(|e| {
+                    classified(
+                        crate::error::kind_of(&e),
+                        format!("restoring etcd on node {}: {e:#}", h.cfg.hostname_override),
+                    )
+                })
+        }))
+        .await?;
+        anyhow::Ok(())
+    };
+    journaled
+        .await
+        .map_err(|e| unfinished(e, &journal.snapshot))?;
     tracing::info!("every etcd member restored from {}", located.file_name);
     Ok(())
 }
@@ -195,4 +199,18 @@ pub async fn refuse_unfinished(cfg: &RkeConfig, conns: &[NodeConnection]) -> any
         Action::Refuse(msg) => Err(classified(ErrorKind::Snapshot, msg)),
         _ => Ok(()),
     }
+}
+
+/// A restore that failed after its journal was written: the previous data is kept, and the
+/// message says how to finish or undo it.
+pub fn unfinished(e: anyhow::Error, name: &str) -> anyhow::Error {
+    classified(
+        crate::error::kind_of(&e),
+        format!(
+            "{e:#}. The restore of snapshot {name} did not complete; each etcd member's data \
+             from before it is kept (in <etcd data dir>/{KEPT_DIR}). Run `rke etcd \
+             snapshot-restore --name {name}` again to finish it, or `rke etcd snapshot-restore \
+             --rollback` to put the previous data back"
+        ),
+    )
 }
