@@ -108,6 +108,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                         "the restore of snapshot {snapshot} was interrupted: finishing it (the \
                          data from before it is still kept on the etcd nodes)"
                     );
+                    restore::remove_leftovers(&hosts).await?;
                     true
                 }
                 Action::RollBack { .. } | Action::Proceed | Action::Refuse(_) => false,

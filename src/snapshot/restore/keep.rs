@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::journal::{JOURNAL_DIR, JOURNAL_FILE, Journal, Observed};
-use crate::provision::node::{Helper, run_oneshot};
+use crate::provision::node::{HELPER_LABEL, Helper, force_remove, observe_labelled, run_oneshot};
 use crate::transport::NodeConnection;
 
 /// Where a member's previous data is kept, relative to etcd's data directory.
@@ -40,6 +40,20 @@ pub async fn read_journals(nodes: &[&NodeConnection]) -> Vec<Observed> {
         }
     });
     futures_util::future::join_all(reads).await
+}
+
+/// Helpers a killed restore left on the node (a restore or a swap, perhaps still running, that
+/// no one waits for): removed before the restore is finished or rolled back, so none of them
+/// writes while this run does. Every step they did is one the next run redoes or undoes.
+pub async fn remove_leftovers(conn: &NodeConnection) -> anyhow::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for c in observe_labelled(conn, HELPER_LABEL).await? {
+        let name = c.name.trim_start_matches('/');
+        if name.starts_with("rke-etcd-restore") && force_remove(conn, &c.id, name).await? {
+            removed.push(name.to_string());
+        }
+    }
+    Ok(removed)
 }
 
 fn helper<'a>(

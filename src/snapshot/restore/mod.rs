@@ -157,6 +157,22 @@ pub async fn clean_up(
     .map(drop)
 }
 
+/// Remove the helpers an interrupted restore left on the etcd nodes (see
+/// [`keep::remove_leftovers`]).
+pub async fn remove_leftovers(etcd_hosts: &[EtcdHost<'_>]) -> anyhow::Result<()> {
+    let removed = try_join_all(etcd_hosts.iter().map(|h| keep::remove_leftovers(h.conn))).await?;
+    for (h, names) in etcd_hosts.iter().zip(removed) {
+        if !names.is_empty() {
+            tracing::info!(
+                node = %h.cfg.hostname_override,
+                "removed what the interrupted restore left running: {}",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Stop the control plane and etcd, then put every member's previous data back. Returns the
 /// nodes whose data had been replaced. The journal stays until [`clean_up`].
 pub async fn roll_back(
@@ -165,6 +181,7 @@ pub async fn roll_back(
     cfg: &RkeConfig,
     helper_image: &str,
 ) -> anyhow::Result<Vec<String>> {
+    remove_leftovers(etcd_hosts).await?;
     try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
     try_join_all(
         etcd_hosts
