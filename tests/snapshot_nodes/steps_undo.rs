@@ -151,12 +151,15 @@ fn members_hold(ctx: &Ctx, present: &[&str], absent: &[&str]) -> anyhow::Result<
 
 /// No journal and no kept data left on any etcd node.
 fn nothing_left(ctx: &Ctx) -> anyhow::Result<()> {
-    println!("    check: no restore journal and no kept etcd data left on node1..3");
+    println!("    check: no restore journal, kept etcd data or restore helper left on node1..3");
     for i in 1..=3 {
         let left = nodes::sh(
             &ctx.env,
             i,
-            &format!("ls -d {JOURNAL} /var/lib/etcd/pre-restore* 2>/dev/null; true"),
+            &format!(
+                "ls -d {JOURNAL} /var/lib/etcd/pre-restore* 2>/dev/null; \
+                 docker ps -a --filter name=rke-etcd-restore --format '{{{{.Names}}}}'"
+            ),
         )?;
         ensure!(left.trim().is_empty(), "node{i} still has {left}");
     }
