@@ -29,11 +29,14 @@ pub enum ErrorKind {
     UserAbort,
     /// Another `rke` run holds the cluster lock on the nodes.
     Locked,
+    /// SIGINT or SIGTERM stopped the run between two steps (exit code 128 + the signal, see
+    /// [`crate::interrupt`]).
+    Interrupted,
 }
 
 impl ErrorKind {
     /// Every class, in the order declared.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::General,
         ErrorKind::Config,
         ErrorKind::State,
@@ -45,6 +48,7 @@ impl ErrorKind {
         ErrorKind::Snapshot,
         ErrorKind::UserAbort,
         ErrorKind::Locked,
+        ErrorKind::Interrupted,
     ];
 
     /// The process exit code for this class. `2` is reserved for "`--dry-run` found pending changes".
@@ -61,6 +65,8 @@ impl ErrorKind {
             ErrorKind::UserAbort => 10,
             ErrorKind::State => 11,
             ErrorKind::Locked => 12,
+            // SIGINT's; a run stopped by SIGTERM exits 143 ([`crate::interrupt::exit_code`]).
+            ErrorKind::Interrupted => 130,
         }
     }
 
@@ -77,6 +83,7 @@ impl ErrorKind {
             ErrorKind::Snapshot => "snapshot",
             ErrorKind::UserAbort => "user-abort",
             ErrorKind::Locked => "locked",
+            ErrorKind::Interrupted => "interrupted",
         }
     }
 }
@@ -154,6 +161,9 @@ pub fn kind_of(err: &anyhow::Error) -> ErrorKind {
     for cause in err.chain() {
         if let Some(c) = cause.downcast_ref::<Classified>() {
             return c.kind;
+        }
+        if cause.is::<crate::interrupt::Interrupted>() {
+            return ErrorKind::Interrupted;
         }
     }
     ErrorKind::General

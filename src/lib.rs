@@ -12,6 +12,7 @@ pub mod error;
 pub mod etcd;
 pub mod events;
 pub mod fsutil;
+pub mod interrupt;
 pub mod kube_api;
 pub mod lock;
 pub mod paths;

@@ -10,7 +10,8 @@
 //! answered throughout, the CA and every certificate RKE1 issued, the etcd members, the ConfigMap
 //! and the workload's containers kept, RKE1's helpers adopted or removed → a second `rke up`
 //! changes nothing → RKE1 `up` on the directory rke left works (rollback) → `rke up` after that
-//! still works. The last line, `takeover_nodes: N passed, N failed`, is what scripts/test-all.sh
+//! still works → RKE1's snapshot (each node's own copy) is listed and restored by rke from the
+//! first etcd node's copy, as RKE1 restores, and rke's recurring snapshots run. The last line, `takeover_nodes: N passed, N failed`, is what scripts/test-all.sh
 //! counts.
 
 #[path = "up_nodes/api_watch.rs"]
@@ -27,11 +28,13 @@ mod rke1;
 mod scenario;
 #[path = "takeover_nodes/steps.rs"]
 mod steps;
+#[path = "takeover_nodes/steps_snapshots.rs"]
+mod steps_snapshots;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
     (
         "RKE1 v1.2.23 builds a 3-node cluster; a DaemonSet, a ConfigMap, an RKE1 snapshot",
         steps::rke1_builds_the_cluster,
@@ -60,6 +63,11 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 6] = [
     (
         "rke up after the rollback takes over again",
         steps::rke_takes_over_again,
+        Continue,
+    ),
+    (
+        "RKE1's snapshot (per-node copies) listed and restored by rke; rke's recurring snapshots run",
+        steps_snapshots::rke1_snapshot_restores_with_rke,
         Continue,
     ),
 ];

@@ -6,7 +6,8 @@
 //! Kubernetes behaviour (pod network, Services, hostPort, logs/exec/port-forward/attach,
 //! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run, a
 //! lost state file recovered (and refused when nothing is recoverable), the cluster lock (a
-//! second run refused, a killed holder's lock expiring),
+//! second run refused, a killed holder's lock expiring), Ctrl-C and SIGTERM at three points of
+//! a run that replaces every kubelet,
 //! adding and removing nodes while the API is watched, runs that fail on one node (before and
 //! halfway) and the recovery, and no private keys in any container's configuration. The
 //! nodes are cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment fails.
@@ -32,11 +33,13 @@ mod steps_kube;
 mod steps_lock;
 #[path = "up_nodes/steps_lost_state.rs"]
 mod steps_lost_state;
+#[path = "up_nodes/steps_signals.rs"]
+mod steps_signals;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 20] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 22] = [
     (
         "fresh 3-node cluster: nodes Ready, etcd healthy",
         steps_fresh::fresh_three_node_cluster,
@@ -90,6 +93,16 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 20] = [
     (
         "a holder killed with SIGKILL: its lock expires, the next run proceeds",
         steps_lock::killed_holders_lock_expires,
+        Stop,
+    ),
+    (
+        "SIGINT while connecting, SIGTERM while the first kubelet is replaced: 130/143, no lock, nothing half replaced; a re-run converges",
+        steps_signals::signals_while_connecting_and_rolling,
+        Stop,
+    ),
+    (
+        "SIGINT during the last step of a run back: it finishes, state written, 130; a further run is a no-op",
+        steps_signals::signal_during_the_last_step,
         Stop,
     ),
     (

@@ -8,7 +8,9 @@
 //! engine stops once node2 runs the new kubelet, so the run must stop at node4, leaving node5
 //! on the old spec and saying so; then node4's engine is back, a re-run with
 //! `node_drain_input` finishes the rollout (nothing left cordoned, the Deployment available),
-//! and a third run changes nothing. The nodes are cleaned before and after. The last line,
+//! and a third run changes nothing; then RKE1's KDM data.json (`RANCHER_METADATA_URL`) with a
+//! version rke's table lacks drives `rke up --dry-run` (no changes; one profile flag more: the
+//! two kube-apiservers). The nodes are cleaned before and after. The last line,
 //! `upgrade_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
 
 #[path = "up_nodes/api_watch.rs"]
@@ -23,13 +25,15 @@ mod nodes;
 mod scenario;
 #[path = "upgrade_nodes/steps.rs"]
 mod steps;
+#[path = "upgrade_nodes/steps_kdm.rs"]
+mod steps_kdm;
 #[path = "upgrade_nodes/watch.rs"]
 mod watch;
 
 use cluster::Ctx;
 use scenario::OnFailure::Stop;
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 3] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 4] = [
     (
         "fresh 5-node cluster with a 2-replica nginx Deployment",
         steps::fresh_cluster_with_deployment,
@@ -43,6 +47,11 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 3] = [
     (
         "with node4 back, a re-run finishes the rollout; a third run changes nothing",
         steps::rerun_finishes_rollout,
+        Stop,
+    ),
+    (
+        "KDM's data.json drives the dry run for a version rke's table lacks",
+        steps_kdm::kdm_data_drives_dry_run,
         Stop,
     ),
 ];

@@ -81,6 +81,7 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         ..Options::default()
     };
     let restarted = nodes::runtime()?.block_on(converge(&prepared, args, &opts))?;
+    crate::up::STEPS.before(crate::up::STEPS.names.len())?;
     let mut replaced = 0;
     for (node, names) in &restarted {
         if !names.is_empty() {
@@ -104,6 +105,7 @@ async fn converge(
     args: &RotateArgs,
     opts: &Options,
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    crate::interrupt::install("rke cert rotate")?;
     let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
     let locked = conns.clone();
     crate::lock::while_held(&locked, "rke cert rotate", async move {

@@ -136,9 +136,10 @@ fn finish(result: anyhow::Result<i32>, started: std::time::Instant) -> i32 {
             code
         }
         Err(e) => {
-            crate::events::finish(error::kind_of(&e).exit_code(), Some(&e), started);
+            let code = crate::interrupt::exit_code(&e);
+            crate::events::finish(code, Some(&e), started);
             eprintln!("error: {}", error::display_chain(&e));
-            error::kind_of(&e).exit_code()
+            code
         }
     }
 }

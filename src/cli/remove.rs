@@ -31,6 +31,15 @@ pub struct RemoveArgs {
     pub connect: ConnectArgs,
 }
 
+/// Where Ctrl-C or SIGTERM may stop `rke remove`: the nodes are cleaned in parallel, so a
+/// stop lets that finish and keeps the local files.
+const REMOVE_STEPS: crate::interrupt::Steps = crate::interrupt::Steps {
+    names: &[
+        "clean the nodes",
+        "delete the local kubeconfig and state file",
+    ],
+};
+
 pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
     let cfg = load::load_valid(config_path)?.config;
@@ -45,9 +54,14 @@ pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
         limit: usize::from(args.connect.max_parallel),
     };
     let (conn_errors, reports) = nodes::runtime()?.block_on(async {
+        crate::interrupt::install("rke remove")?;
         let connected = nodes::connect(&cfg, &connect).await;
         let reports = crate::lock::while_held(&connected.nodes, "rke remove", async {
-            Ok(remove::remove_nodes(&cfg, &connected.nodes, opts).await)
+            REMOVE_STEPS.before(0)?;
+            let reports = remove::remove_nodes(&cfg, &connected.nodes, opts).await;
+            // The nodes were cleaned (the step in flight finishes); the local files stay.
+            REMOVE_STEPS.before(1)?;
+            Ok(reports)
         })
         .await?;
         anyhow::Ok((connected.errors, reports))

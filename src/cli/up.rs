@@ -99,7 +99,12 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         dry_run: args.dry_run,
     };
     let (prepared, outcome) = nodes::runtime()?.block_on(async {
+        // A dry run changes nothing: Ctrl-C may end it at once.
+        if !args.dry_run {
+            crate::interrupt::install("rke up")?;
+        }
         let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
+        up::STEPS.before(0)?;
         let work = async {
             crate::snapshot::restore::refuse_unfinished(&prepared.cfg, &conns).await?;
             let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
@@ -119,6 +124,8 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
             crate::lock::while_held(&conns, "rke up", work).await
         }
     })?;
+    // A signal during the last step: all is done and saved, and the run still ends as stopped.
+    up::STEPS.before(up::STEPS.names.len())?;
     match outcome {
         Outcome::DryRun { changes } => {
             report::set_data(json!({ "dry_run": true, "pending_changes": changes }));

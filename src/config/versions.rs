@@ -75,7 +75,7 @@ pub const REQUIRED_IMAGE_KEYS: &[&str] = &[
     "pod_infra_container",
 ];
 
-const EMBEDDED: &str = include_str!("../../data/k8s-versions.yaml");
+pub(crate) const EMBEDDED: &str = include_str!("../../data/k8s-versions.yaml");
 
 /// Default flags per component, flag name without `--` → value. An empty value means RKE1 removes
 /// that flag from the command line. The Windows maps are empty where KDM has none.

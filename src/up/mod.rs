@@ -20,7 +20,7 @@ mod run;
 mod snapshot_agent;
 
 pub use planes::batch_size;
-pub use run::{Applied, Options, Outcome, up};
+pub use run::{Applied, Options, Outcome, STEPS, up};
 
 use crate::config::RkeConfigNode;
 use crate::transport::NodeConnection;

@@ -55,7 +55,14 @@ pub async fn converge(
         converge_node(node, actions, plane, ctx)
     })
     .await?;
-    for chunk in rolling.chunks(batch.max(1)) {
+    let first: Vec<&str> = fresh.iter().map(|(n, _)| n.name()).collect();
+    let named: Vec<Vec<&str>> = rolling
+        .chunks(batch.max(1))
+        .map(|c| c.iter().map(|(n, _)| n.name()).collect())
+        .collect();
+    for (i, chunk) in rolling.chunks(batch.max(1)).enumerate() {
+        let (done, left) = crate::interrupt::batch_progress(&first, &named, i);
+        crate::interrupt::between_nodes(plane_label(plane), &done, &left)?;
         parallel::for_each(chunk, ctx.limit, |(node, actions)| {
             converge_node(node, actions, plane, ctx)
         })

@@ -54,7 +54,16 @@ impl Rollout<'_> {
             .map(|n| (n.name(), n.cfg.is_etcd() && n.cfg.is_worker()))
             .collect();
         let started = Instant::now();
-        for batch in batches(&order, self.batch) {
+        let all = batches(&order, self.batch);
+        let first: Vec<&str> = fresh.iter().map(|(n, _)| n.name()).collect();
+        let named: Vec<Vec<&str>> = all
+            .iter()
+            .map(|b| b.iter().map(|&j| order[j].0).collect())
+            .collect();
+        for (i, batch) in all.iter().enumerate() {
+            // The batch in flight finishes; none starts after a signal.
+            let (done, left) = crate::interrupt::batch_progress(&first, &named, i);
+            crate::interrupt::between_nodes("worker plane", &done, &left)?;
             let members: Vec<&Node> = batch.iter().map(|&i| rolling[i]).collect();
             let results =
                 futures_util::future::join_all(members.iter().map(|n| self.roll_node(n))).await;

@@ -17,10 +17,25 @@ use crate::cluster::desired::DesiredCluster;
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
 use crate::events::{phase, step};
+use crate::interrupt::Steps;
 use crate::kube_api::{DrainOptions, KubeClient};
 use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs, remove_containers};
 use crate::provision::spec::{Plane, names};
 use crate::transport::NodeConnection;
+
+/// The steps of `rke up` that change nodes, in order: a SIGINT or SIGTERM stops the run
+/// between two of them (or between two nodes of a rolling one) and names them.
+pub const STEPS: Steps = Steps {
+    names: &[
+        "images and files",
+        "etcd plane",
+        "control plane",
+        "API access",
+        "worker plane",
+        "departed nodes and Node metadata",
+        "addons and state",
+    ],
+};
 
 /// How `rke up` runs.
 #[derive(Debug, Clone)]
@@ -123,6 +138,7 @@ pub async fn up(
         return Ok(Outcome::DryRun { changes });
     }
 
+    STEPS.before(0)?;
     prepared.write_desired()?;
     let registries = cfg.private_registries.as_slice();
     let always_pull = cfg.services.kube_api.always_pull_images;
@@ -152,6 +168,7 @@ pub async fn up(
         }
     });
     phase("prepare", nodes.len(), prepare_nodes).await?;
+    STEPS.before(1)?;
     let uploaded = uploaded.into_inner().unwrap_or_else(|e| e.into_inner());
     let uploaded = &uploaded;
 
@@ -180,7 +197,9 @@ pub async fn up(
     if etcd_external {
         crate::events::skipped("etcd", "external etcd");
     } else {
-        phase("etcd", etcd_members, etcd.run()).await?;
+        phase("etcd", etcd_members, etcd.run())
+            .await
+            .map_err(|e| STEPS.within(1, e))?;
     }
     tracing::info!("etcd plane ready");
     parallel::for_each(&nodes, opts.limit, |node| async move {
@@ -198,14 +217,18 @@ pub async fn up(
     if prepared.ca_rotated() {
         restart_all_at_once(&mut strategy);
     }
+    STEPS.before(2)?;
     if !update_only {
         let control: Vec<&Node> = nodes.iter().filter(|n| n.cfg.is_controlplane()).collect();
         let batch = planes::batch_size(&strategy.max_unavailable_controlplane, control.len());
         let converge = planes::converge(&control, Plane::ControlPlane, batch, &ctx);
-        phase("controlplane", control.len(), converge).await?;
+        phase("controlplane", control.len(), converge)
+            .await
+            .map_err(|e| STEPS.within(2, e))?;
     } else {
         crate::events::skipped("controlplane", "--update-only");
     }
+    STEPS.before(3)?;
     etcd.remove_members().await?;
     let kube = kube_step::connect(&nodes, &prepared.bundle, opts.health_timeout)
         .await
@@ -213,6 +236,7 @@ pub async fn up(
     kube.apply_authz().await?;
     tracing::info!("control plane ready");
 
+    STEPS.before(4)?;
     let workers: Vec<&Node> = nodes
         .iter()
         .filter(|n| !update_only || !was_applied(prepared.applied_config(), n))
@@ -223,7 +247,9 @@ pub async fn up(
         batch: planes::batch_size(&strategy.max_unavailable_worker, workers.len()),
         drain: DrainOptions::from_strategy(&strategy),
     };
-    phase("worker", workers.len(), rollout.run(&workers)).await?;
+    phase("worker", workers.len(), rollout.run(&workers))
+        .await
+        .map_err(|e| STEPS.within(4, e))?;
     parallel::for_each(&nodes, opts.limit, |node| async move {
         let actions = node.unplanned_actions().await?;
         node.apply(&actions, registries).await
@@ -232,6 +258,7 @@ pub async fn up(
     .context("removing components of roles nodes no longer have")?;
     tracing::info!("worker plane ready");
 
+    STEPS.before(5)?;
     kube_step::delete_departed(&kube, &departed).await?;
     if opts.delete_unlisted_nodes {
         kube_step::delete_unlisted(&kube, cfg).await?;
@@ -241,6 +268,7 @@ pub async fn up(
     }
     kube_step::sync_metadata(&kube, cfg, prepared.applied_config(), opts.health_timeout).await?;
 
+    STEPS.before(6)?;
     // ---- Addons (RKE1's ConfigureCluster): network plugin, DNS, metrics-server, ingress,
     // user addons. Also with --update-only, as RKE1.
     let deploy = crate::addons::deploy(&kube, &addons, crate::addons::addon_timeout(cfg));

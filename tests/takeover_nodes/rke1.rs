@@ -56,6 +56,19 @@ pub fn binary(ctx: &Ctx) -> PathBuf {
 
 /// Install RKE1, put the kit's rke-tools stand-in and the environment's images on nodes 1-3,
 /// and write RKE1's cluster.yml (nodes named by address, as RKE1 users' usually are).
+/// cluster.yml's `services` for the environment (as tests/env/cluster-yml.sh writes them): the
+/// nodes are containers (no conntrack table of their own) sharing the host's disk, whose free
+/// space other builds change: without these a kubelet's image garbage collection deletes the
+/// cluster's images, which the nodes cannot pull again without registry credentials.
+const SERVICES: &str = "services:
+  kubeproxy:
+    extra_args: {conntrack-max-per-core: \"0\"}
+  kubelet:
+    extra_args:
+      eviction-hard: \"memory.available<100Mi,nodefs.available<1%,imagefs.available<1%,nodefs.inodesFree<1%\"
+      image-gc-high-threshold: \"100\"
+      image-gc-low-threshold: \"99\"";
+
 pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
     let kit = kit().map_err(|e| anyhow::anyhow!(e))?;
     let bin = binary(ctx);
@@ -97,7 +110,8 @@ pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
     let addresses = super::e2e::node_addresses(&ctx.env);
     host(
         &format!(
-            "SSH_KEY_PATH={} ETCD_IMAGE={} KUBERNETES_IMAGE={} PAUSE_IMAGE={} bash {}/cluster.sh {} \
+            "SSH_KEY_PATH={} ETCD_IMAGE={} KUBERNETES_IMAGE={} PAUSE_IMAGE={} \
+             KUBEPROXY_CONNTRACK_ZERO=0 EXTRA_YAML='{SERVICES}' bash {}/cluster.sh {} \
              {}:controlplane+etcd+worker {}:controlplane+etcd+worker {}:etcd+worker",
             super::e2e::ssh_key(&ctx.env),
             images[0],

@@ -13,8 +13,8 @@ use super::cluster::{Ctx, eventually};
 use super::{nodes, rke1};
 
 const WORKLOAD: &str = "takeover-web";
-const CONFIG_MAP: &str = "takeover-data";
-const SNAPSHOT: &str = "rke1-takeover";
+pub const CONFIG_MAP: &str = "takeover-data";
+pub const SNAPSHOT: &str = "rke1-takeover";
 
 fn node_names(ctx: &Ctx) -> Vec<String> {
     super::e2e::node_addresses(&ctx.env)
@@ -23,7 +23,7 @@ fn node_names(ctx: &Ctx) -> Vec<String> {
         .collect()
 }
 
-fn wait_ready(ctx: &Ctx) -> anyhow::Result<()> {
+pub fn wait_ready(ctx: &Ctx) -> anyhow::Result<()> {
     let names = node_names(ctx);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     ctx.wait_nodes_ready(&names, Duration::from_secs(240))
@@ -88,7 +88,7 @@ fn save(ctx: &Ctx, name: &str, v: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load(ctx: &Ctx, name: &str) -> anyhow::Result<Value> {
+pub fn load(ctx: &Ctx, name: &str) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(ctx.dir.path().join(name))
         .with_context(|| format!("{name} (written by an earlier step)"))?;
     Ok(serde_json::from_str(&text)?)

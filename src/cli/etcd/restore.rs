@@ -82,11 +82,18 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     }
     let helper = cfg.system_images.alpine.clone();
 
+    /// Where Ctrl-C or SIGTERM may stop a restore before `rke up`'s own steps: never while
+    /// members' data are being replaced.
+    const RESTORE_STEPS: crate::interrupt::Steps = crate::interrupt::Steps {
+        names: &["verify the snapshot", "restore etcd data", "rke up"],
+    };
     let finished = nodes::runtime()?.block_on(async {
+        crate::interrupt::install("rke etcd snapshot-restore")?;
         let store = s3_store(&args.s3, cfg).await?;
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
         let locked = conns.clone();
         crate::lock::while_held(&locked, "rke etcd snapshot-restore", async {
+            RESTORE_STEPS.before(0)?;
             let hosts = etcd_hosts(cfg, &conns);
             let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
             let request = Request::Restore { name: name.clone() };
@@ -116,6 +123,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
             let locating = locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper);
             let located = phase("verify", hosts.len(), locating).await?;
             tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
+            RESTORE_STEPS.before(1)?;
 
             let base = base_state(
                 args.use_local_state,
@@ -161,7 +169,9 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 };
                 up::up(&prepared, conns.clone(), Vec::new(), &opts).await
             };
-            restored.await.map_err(|e| restore::unfinished(e, &name))?;
+            restored
+                .await
+                .map_err(|e| restore::unfinished(RESTORE_STEPS.within(2, e), &name))?;
             restore::complete(&journal, &hosts, cfg, &helper).await?;
             drop_kept_state(&loaded.state_path);
             anyhow::Ok(finishing)
@@ -170,6 +180,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     })?;
     let kubeconfig = crate::paths::admin_kubeconfig(config_path);
     report::add_changed("snapshots_restored", 1);
+    RESTORE_STEPS.before(RESTORE_STEPS.names.len())?;
     report::set_kubeconfig(&kubeconfig);
     let outcome = if finished { "finished" } else { "restored" };
     report::set_data(serde_json::json!({ "snapshot": name, "outcome": outcome }));

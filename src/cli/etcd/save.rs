@@ -41,10 +41,17 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<i32> {
     let bundle = cluster_bundle(&loaded)?;
     let settings = s3::settings(&args.s3, &loaded.cfg)?;
     let helper = loaded.cfg.system_images.alpine.clone();
+    /// Where Ctrl-C or SIGTERM may stop a save (the save itself always finishes).
+    const SAVE_STEPS: crate::interrupt::Steps = crate::interrupt::Steps {
+        names: &["helper image", "snapshot save"],
+    };
     let saved = nodes::runtime()?.block_on(async {
+        crate::interrupt::install("rke etcd snapshot-save")?;
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
         crate::lock::while_held(&conns, "rke etcd snapshot-save", async {
+            SAVE_STEPS.before(0)?;
             ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
+            SAVE_STEPS.before(1)?;
             let hosts = etcd_hosts(&loaded.cfg, &conns);
             let saving = save::save(
                 &hosts,
@@ -59,6 +66,7 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<i32> {
         .await
     })?;
     crate::events::report::add_changed("snapshots_saved", 1);
+    SAVE_STEPS.before(SAVE_STEPS.names.len())?;
     match crate::cli::output_format() {
         OutputFormat::Json => crate::cli::output::print_json(&saved)?,
         OutputFormat::Text => println!(

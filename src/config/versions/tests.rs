@@ -269,7 +269,23 @@ fn all_is_sorted_oldest_first() {
         .map(|i| K8sVersion::parse(&i.version).unwrap())
         .collect();
     assert!(parsed.windows(2).all(|w| w[0] < w[1]), "{parsed:?}");
-    assert_eq!(table().all().next().unwrap().version, "v1.20.15-rancher2-2");
+    assert_eq!(table().all().next().unwrap().version, "v1.20.4-rancher1-1");
+}
+
+/// RKE v1.2.23's own default (its embedded KDM): the version an RKE1 v1.2 user's cluster runs.
+#[test]
+fn rke1_v1_2_default_is_listed_with_its_images() {
+    let t = table();
+    let info = t.get("v1.20.15-rancher2-1").expect("listed");
+    let images = &info.images;
+    assert_eq!(
+        images.get("kubernetes").map(String::as_str),
+        Some("rancher/hyperkube:v1.20.15-rancher2")
+    );
+    assert_eq!(
+        images.get("alpine").map(String::as_str),
+        Some("rancher/rke-tools:v0.1.80")
+    );
 }
 
 #[test]

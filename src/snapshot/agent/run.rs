@@ -38,12 +38,17 @@ pub async fn run(settings_path: &Path) -> anyhow::Result<()> {
             .unwrap_or_default()
     ));
     let creation = settings.creation();
-    let mut next = first_round(
-        newest_recurring(Path::new(&settings.backup_dir)),
-        OffsetDateTime::now_utc(),
-        creation,
-    )
-    .map_or_else(Instant::now, |wait| Instant::now() + wait);
+    let newest = newest_recurring(Path::new(&settings.backup_dir));
+    let now = OffsetDateTime::now_utc();
+    let wait = first_round(newest, now, creation).unwrap_or(Duration::ZERO);
+    // Said in the log so an operator (and the takeover test) can see the schedule continue
+    // from the newest recurring snapshot, RKE1's included.
+    log(&format!(
+        "first snapshot at {} (newest recurring snapshot: {})",
+        crate::snapshot::naming::go_rfc3339(now + wait),
+        newest.map_or_else(|| "none".to_string(), crate::snapshot::naming::go_rfc3339)
+    ));
+    let mut next = Instant::now() + wait;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
@@ -65,16 +70,16 @@ pub async fn run(settings_path: &Path) -> anyhow::Result<()> {
 }
 
 /// How long to wait before the first round: `None` for at once (no recurring snapshot yet, or
-/// the newest is older than `creation`), otherwise one period.
+/// the newest is at least `creation` old), otherwise until one period after the newest, so the
+/// schedule goes on across restarts and from RKE1's `etcd-rolling-snapshots` without a gap. A
+/// newest snapshot dated in the future (clock skew) waits one full period.
 pub fn first_round(
     newest: Option<OffsetDateTime>,
     now: OffsetDateTime,
     creation: Duration,
 ) -> Option<Duration> {
-    match newest {
-        Some(at) if now - at < creation => Some(creation),
-        _ => None,
-    }
+    let age = Duration::try_from(now - newest?).unwrap_or(Duration::ZERO);
+    creation.checked_sub(age).filter(|wait| !wait.is_zero())
 }
 
 /// When the round after one scheduled at `scheduled` runs: one period later without drift
@@ -129,9 +134,16 @@ mod tests {
         let now = t("2024-03-10T12:00:00Z");
         assert_eq!(first_round(None, now, H12), None);
         assert_eq!(first_round(Some(t("2024-03-09T23:00:00Z")), now, H12), None);
+        // Taken 11 h ago: the next is due in 1 h, one period after it.
         assert_eq!(
             first_round(Some(t("2024-03-10T01:00:00Z")), now, H12),
-            Some(H12)
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(first_round(Some(t("2024-03-10T00:00:00Z")), now, H12), None);
+        assert_eq!(
+            first_round(Some(t("2024-03-10T13:00:00Z")), now, H12),
+            Some(H12),
+            "a snapshot from the future (clock skew) waits one period"
         );
     }
 

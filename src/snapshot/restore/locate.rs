@@ -1,6 +1,7 @@
 //! Finding a snapshot and proving it good before anything is stopped: every etcd node's copy
 //! is hashed on the node; copies must agree with each other, with their sidecars, and with S3's
-//! copy when the snapshot comes from S3. The chosen archive is brought here, its etcd database
+//! copy when the snapshot comes from S3 (RKE1's per-node copies, which never agree, excepted:
+//! the first etcd node's copy is used, as RKE1 does). The chosen archive is brought here, its etcd database
 //! checked (etcd's SHA-256 trailer and the bbolt meta pages) and its cluster compared with this
 //! one's CA.
 
@@ -30,7 +31,8 @@ pub struct Located {
     pub db_path: PathBuf,
     /// The cluster state stored in the archive.
     pub state_json: Option<Vec<u8>>,
-    /// Etcd nodes (`hostname_override`) that hold no copy yet.
+    /// Etcd nodes (`hostname_override`) that get the chosen copy: those that hold none, and
+    /// those whose differing RKE1-made copy it replaces.
     pub missing_on: Vec<String>,
     _work: tempfile::TempDir,
 }
@@ -131,7 +133,34 @@ pub async fn locate(
         .filter(|(_, s)| s.sha256 != sha256)
         .map(|(h, s)| format!("{} has sha256 {}", h.cfg.hostname_override, s.sha256))
         .collect();
-    if !differing.is_empty() {
+    // RKE1 takes a recurring or one-off snapshot on every etcd node separately, so its copies
+    // (no sidecar: rke writes one with every archive) always differ. RKE1's restore serves the
+    // first etcd node's copy to the others (`PrepareBackup`: `etcd-Serve-backup` and
+    // `etcd-download-backup`), replacing theirs; rke does the same, and says so.
+    let made_by_rke1 = store.is_none() && copies.iter().all(|(_, s)| s.recorded_sha256.is_none());
+    let mut replaced_on: Vec<String> = Vec::new();
+    if !differing.is_empty() && made_by_rke1 {
+        let source = copies
+            .first()
+            .map(|(h, _)| h.cfg.hostname_override.as_str())
+            .unwrap_or_default();
+        tracing::warn!(
+            "the copies of snapshot {name} differ, as RKE1's per-node snapshots do (none has a \
+             sha256 sidecar): restoring {source}'s copy (sha256 {sha256}) on every member, as \
+             RKE1 does; it replaces the copies on {}",
+            copies
+                .iter()
+                .filter(|(_, s)| s.sha256 != sha256)
+                .map(|(h, _)| h.cfg.hostname_override.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        replaced_on = copies
+            .iter()
+            .filter(|(_, s)| s.sha256 != sha256)
+            .map(|(h, _)| h.cfg.hostname_override.clone())
+            .collect();
+    } else if !differing.is_empty() {
         return Err(refuse(format!(
             "the copies of snapshot {name} are not the same (expected sha256 {sha256}{}): {}; \
              nothing was stopped. Remove the bad copies and run the restore again",
@@ -164,6 +193,7 @@ pub async fn locate(
         .iter()
         .filter(|(_, l)| !l.iter().any(|s| s.file_name == file_name))
         .map(|(h, _)| h.cfg.hostname_override.clone())
+        .chain(replaced_on)
         .collect();
     Ok(Located {
         file_name,

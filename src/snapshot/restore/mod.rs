@@ -219,15 +219,13 @@ pub async fn refuse_unfinished(cfg: &RkeConfig, conns: &[NodeConnection]) -> any
 }
 
 /// A restore that failed after its journal was written: the previous data is kept, and the
-/// message says how to finish or undo it.
+/// message says how to finish or undo it. Added as context, so the cause keeps its class (and a
+/// stop by signal its exit code).
 pub fn unfinished(e: anyhow::Error, name: &str) -> anyhow::Error {
-    classified(
-        crate::error::kind_of(&e),
-        format!(
-            "{e:#}. The restore of snapshot {name} did not complete; each etcd member's data \
-             from before it is kept (in <etcd data dir>/{KEPT_DIR}). Run `rke etcd \
-             snapshot-restore --name {name}` again to finish it, or `rke etcd snapshot-restore \
-             --rollback` to put the previous data back"
-        ),
-    )
+    e.context(format!(
+        "the restore of snapshot {name} did not complete; each etcd member's data from before \
+         it is kept (in <etcd data dir>/{KEPT_DIR}). Run `rke etcd snapshot-restore --name \
+         {name}` again to finish it, or `rke etcd snapshot-restore --rollback` to put the \
+         previous data back"
+    ))
 }

@@ -132,3 +132,26 @@ fn missing_pieces_name_the_kdm_key() {
     assert!(matches!(parse("[1, 2]"), Err(KdmError::Json(_))));
     assert_eq!(parse("{}").unwrap_err(), KdmError::NoVersions);
 }
+
+/// The v1.20 part of the data.json RKE v1.2.23 embeds (real KDM data, trimmed to 1.20 by
+/// `tests/fixtures/kdm/rke1-v1.2.23-k8s-1.20.json`): every 1.20 version it lists is in rke's
+/// built-in table with the same images, flags and Docker ranges, so an RKE1 v1.2 cluster keeps
+/// exactly the components RKE1 gave it.
+#[test]
+fn builtin_table_matches_rke1_v1_2_23_for_1_20() {
+    let rke1 = parse(include_str!(
+        "../../../../tests/fixtures/kdm/rke1-v1.2.23-k8s-1.20.json"
+    ))
+    .unwrap();
+    assert_eq!(rke1.default_version(), "v1.20.15-rancher2-1");
+    let builtin = VersionTable::from_yaml(crate::config::versions::EMBEDDED).unwrap();
+    let mut compared = 0;
+    for theirs in rke1.all() {
+        let ours = builtin
+            .get(&theirs.version)
+            .unwrap_or_else(|| panic!("{} is not in the built-in table", theirs.version));
+        assert_eq!(ours, theirs, "{}", theirs.version);
+        compared += 1;
+    }
+    assert_eq!(compared, 17);
+}
