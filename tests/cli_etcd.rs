@@ -36,6 +36,18 @@ fn snapshot_restore_needs_a_name() {
     assert!(err.contains("--name"), "{err}");
 }
 
+/// `--rollback` undoes the interrupted restore the nodes journal: it takes no snapshot name.
+#[test]
+fn rollback_takes_no_name_and_no_local_state_flag() {
+    for extra in [&["--name", "s1"][..], &["--use-local-state"][..]] {
+        let mut args = vec!["snapshot-restore", "--rollback"];
+        args.extend(extra);
+        let (code, err) = etcd(&args);
+        assert_eq!(code, Some(3), "{args:?}: {err}");
+        assert!(err.contains("--rollback"), "{err}");
+    }
+}
+
 #[test]
 fn snapshot_names_with_a_path_are_refused() {
     let (code, err) = etcd(&["snapshot-restore", "--name", "../etc/passwd"]);

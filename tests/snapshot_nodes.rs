@@ -6,7 +6,9 @@
 //! etcd and nodes healthy, a pod schedules; the API's downtime is measured); a corrupt copy on
 //! one node refused before anything stops; the same through S3 with every local copy deleted;
 //! recurring snapshots with a short interval, pruned by retention; and a disaster-recovery
-//! restore onto two other nodes with different addresses, from S3, with no local state. Then
+//! restore onto two other nodes with different addresses, from S3, with no local state; a
+//! restore killed with SIGKILL mid-members, then finished by running it again (and `rke up`
+//! refused meanwhile), and another one undone with `--rollback`. Then
 //! the save and restore once more on a fresh cluster running etcd 3.5 (`etcdutl` restores).
 //!
 //! One scenario in sequence, like tests/up_nodes.rs (whose helpers it shares); the last line,
@@ -30,6 +32,8 @@ mod steps_dr;
 mod steps_etcd35;
 #[path = "snapshot_nodes/steps_restore.rs"]
 mod steps_restore;
+#[path = "snapshot_nodes/steps_undo.rs"]
+mod steps_undo;
 #[path = "snapshot_nodes/support.rs"]
 mod support;
 
@@ -37,7 +41,7 @@ use cluster::Ctx;
 // Every step builds on the cluster the previous ones left.
 use scenario::OnFailure::Stop;
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 8] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
     (
         "fresh 3-node cluster with recurring snapshots every 10s",
         steps_restore::fresh_cluster,
@@ -51,6 +55,16 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 8] = [
     (
         "a corrupt copy on one node: restore refuses before stopping anything",
         steps_restore::corrupt_copy_refused,
+        Stop,
+    ),
+    (
+        "restore killed with SIGKILL mid-members: rke up refuses, the rerun finishes it",
+        steps_undo::killed_restore_is_finished,
+        Stop,
+    ),
+    (
+        "restore killed with SIGKILL mid-members: --rollback puts the previous data back",
+        steps_undo::killed_restore_is_rolled_back,
         Stop,
     ),
     (

@@ -106,6 +106,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
         up::STEPS.before(0)?;
         let work = async {
+            crate::snapshot::restore::refuse_unfinished(&prepared.cfg, &conns).await?;
             let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
             version_step::enforce(
                 prepared.applied_config().map(|c| c.version.as_str()),

@@ -7,6 +7,7 @@ use crate::provision::node::{etcd_cleanup_dirs, host_cleanup_dirs};
 use crate::provision::spec::NODE_BIN_DIR;
 use crate::snapshot::naming::LOCAL_SNAPSHOT_DIR;
 use crate::snapshot::restore::RESTORE_DIR;
+use crate::snapshot::restore::journal::JOURNAL_DIR;
 
 /// Where RKE1's `rke-log-linker` put the container log symlinks (never prefixed in RKE1).
 pub const LOG_LINK_DIR: &str = "/var/lib/rancher/rke/log";
@@ -23,7 +24,8 @@ pub fn node_dirs(cfg: &RkeConfig, node: &RkeConfigNode, remove_snapshots: bool) 
         dirs.extend(etcd_cleanup_dirs(&cfg.prefix_path));
     }
     dirs.extend(
-        [LOG_LINK_DIR, NODE_BIN_DIR, RESTORE_DIR]
+        // The restore journal too: a later cluster on these nodes must not see it.
+        [LOG_LINK_DIR, NODE_BIN_DIR, RESTORE_DIR, JOURNAL_DIR]
             .into_iter()
             .map(|d| format!("{d}/")),
     );
@@ -77,6 +79,7 @@ mod tests {
                 "/var/lib/rancher/rke/log/",
                 "/opt/rke/bin/",
                 "/opt/rke/etcd-snapshots-restore/",
+                "/opt/rke/etcd-restore/",
                 "/var/lib/cri-dockerd/",
             ]
         );

@@ -19,7 +19,9 @@ pub fn cleanup(env: &Value) {
         let _ = nodes::sh(
             env,
             i,
-            &format!("rm -rf {SNAPSHOT_DIR}/* /opt/rke/etcd-snapshots-restore /opt/rke/bin"),
+            &format!(
+                "rm -rf {SNAPSHOT_DIR}/* /opt/rke/etcd-snapshots-restore /opt/rke/etcd-restore /opt/rke/bin"
+            ),
         );
     }
 }

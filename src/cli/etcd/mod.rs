@@ -4,6 +4,7 @@
 
 mod list;
 mod restore;
+mod rollback;
 mod save;
 
 pub use list::ListArgs;

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use clap::Args;
 
+use super::rollback::{drop_kept_state, keep_state, local_host};
 use super::{ensure_images, etcd_hosts, load_cluster, s3_store};
 use crate::certs::KUBE_CA;
 use crate::cli::ConfigArg;
@@ -18,7 +19,9 @@ use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
 use crate::events::{phase, report};
 use crate::snapshot::naming::check_name;
-use crate::snapshot::restore::{locate, restore_data};
+use crate::snapshot::restore::{
+    self, Action, Journal, Phase, Request, decide, locate, read_journals, restore_data,
+};
 use crate::snapshot::s3::S3Args;
 use crate::state::{self, ClusterState, FullState};
 use crate::up::{self, Options};
@@ -28,8 +31,12 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Snapshot name, without .zip.
-    #[arg(long)]
-    pub name: String,
+    #[arg(long, required_unless_present = "rollback")]
+    pub name: Option<String>,
+    /// Undo an interrupted restore: put back every etcd member's data from before it and the
+    /// state file from before it, then bring the cluster up.
+    #[arg(long, conflicts_with_all = ["name", "use_local_state"])]
+    pub rollback: bool,
     /// Use the local cluster.rkestate instead of the state stored in the snapshot.
     #[arg(long)]
     pub use_local_state: bool,
@@ -45,10 +52,13 @@ pub struct RestoreArgs {
 }
 
 pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
+    let Some(name) = &args.name else {
+        return super::rollback::run(args);
+    };
     let started = Instant::now();
     let config_path = &args.config.config;
     let loaded = load_cluster(config_path)?;
-    let checked = check_name(&args.name)?;
+    let checked = check_name(name)?;
     if let Some(w) = &checked.warning {
         tracing::warn!("{w}");
     }
@@ -77,56 +87,94 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     const RESTORE_STEPS: crate::interrupt::Steps = crate::interrupt::Steps {
         names: &["verify the snapshot", "restore etcd data", "rke up"],
     };
-    nodes::runtime()?.block_on(async {
+    let finished = nodes::runtime()?.block_on(async {
         crate::interrupt::install("rke etcd snapshot-restore")?;
         let store = s3_store(&args.s3, cfg).await?;
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
         let locked = conns.clone();
         crate::lock::while_held(&locked, "rke etcd snapshot-restore", async {
             RESTORE_STEPS.before(0)?;
-            {
-                let hosts = etcd_hosts(cfg, &conns);
-                let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
-                ensure_images(cfg, &etcd_conns, &[&helper, &cfg.services.etcd.image]).await?;
-                let locating = locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper);
-                let located = phase("verify", hosts.len(), locating).await?;
-                tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
-                RESTORE_STEPS.before(1)?;
-
-                let base = base_state(
-                    args.use_local_state,
-                    &located.state_json,
-                    &loaded.state,
-                    &name,
-                )?;
-                // RKE1: the restored cluster is brought up as a new one from this state.
-                state::save(
-                    &loaded.state_path,
-                    &FullState {
-                        desired_state: base,
-                        current_state: ClusterState::default(),
-                    },
-                )?;
-                let control: Vec<_> = cfg
-                    .nodes
-                    .iter()
-                    .filter(|n| n.is_controlplane())
-                    .filter_map(|n| conns.iter().find(|c| c.name() == n.hostname_override))
-                    .collect();
-                let restoring = restore_data(&located, &hosts, &control, cfg, &helper);
-                phase("restore", hosts.len(), restoring).await?;
+            let hosts = etcd_hosts(cfg, &conns);
+            let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
+            let request = Request::Restore { name: name.clone() };
+            let action = decide(&request, &read_journals(&etcd_conns).await);
+            if let Action::Refuse(msg) = action {
+                return Err(classified(ErrorKind::Snapshot, msg));
             }
-            let prepared = desired::load(config_path, &args.certs.source())?;
-            let opts = Options {
-                health_timeout: std::time::Duration::from_secs(args.health_timeout),
-                limit: usize::from(args.connect.max_parallel),
-                delete_unlisted_nodes: true,
-                ..Options::default()
+            ensure_images(cfg, &etcd_conns, &[&helper, &cfg.services.etcd.image]).await?;
+            let finishing = match action {
+                Action::CleanUp { snapshot } => {
+                    restore::clean_up(&hosts, cfg, &helper).await?;
+                    tracing::info!(
+                        "deleted the etcd data kept from the completed restore of {snapshot}"
+                    );
+                    false
+                }
+                Action::Finish { snapshot } => {
+                    tracing::warn!(
+                        "the restore of snapshot {snapshot} was interrupted: finishing it (the \
+                         data from before it is still kept on the etcd nodes)"
+                    );
+                    restore::remove_leftovers(&hosts).await?;
+                    true
+                }
+                Action::RollBack { .. } | Action::Proceed | Action::Refuse(_) => false,
             };
-            up::up(&prepared, conns, Vec::new(), &opts)
+            let locating = locate(&name, &hosts, store.as_ref(), local_ca.as_deref(), &helper);
+            let located = phase("verify", hosts.len(), locating).await?;
+            tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
+            RESTORE_STEPS.before(1)?;
+
+            let base = base_state(
+                args.use_local_state,
+                &located.state_json,
+                &loaded.state,
+                &name,
+            )?;
+            // The state from before the first attempt, for a rollback; an attempt being
+            // finished already replaced the state file.
+            if !finishing {
+                keep_state(&loaded.state_path, loaded.state_bytes.as_deref())?;
+            }
+            // RKE1: the restored cluster is brought up as a new one from this state.
+            state::save(
+                &loaded.state_path,
+                &FullState {
+                    desired_state: base,
+                    current_state: ClusterState::default(),
+                },
+            )?;
+            let journal = Journal {
+                snapshot: name.clone(),
+                sha256: located.sha256.clone(),
+                phase: Phase::Restoring,
+                started: time::OffsetDateTime::now_utc().unix_timestamp(),
+                by: format!("{} {}", local_host(), std::process::id()),
+            };
+            let control: Vec<_> = cfg
+                .nodes
+                .iter()
+                .filter(|n| n.is_controlplane())
+                .filter_map(|n| conns.iter().find(|c| c.name() == n.hostname_override))
+                .collect();
+            let restoring = restore_data(&located, &journal, &hosts, &control, cfg, &helper);
+            phase("restore", hosts.len(), restoring).await?;
+            let restored = async {
+                let prepared = desired::load(config_path, &args.certs.source())?;
+                let opts = Options {
+                    health_timeout: std::time::Duration::from_secs(args.health_timeout),
+                    limit: usize::from(args.connect.max_parallel),
+                    delete_unlisted_nodes: true,
+                    ..Options::default()
+                };
+                up::up(&prepared, conns.clone(), Vec::new(), &opts).await
+            };
+            restored
                 .await
-                .map_err(|e| RESTORE_STEPS.within(2, e))?;
-            anyhow::Ok(())
+                .map_err(|e| restore::unfinished(RESTORE_STEPS.within(2, e), &name))?;
+            restore::complete(&journal, &hosts, cfg, &helper).await?;
+            drop_kept_state(&loaded.state_path);
+            anyhow::Ok(finishing)
         })
         .await
     })?;
@@ -134,9 +182,15 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     report::add_changed("snapshots_restored", 1);
     RESTORE_STEPS.before(RESTORE_STEPS.names.len())?;
     report::set_kubeconfig(&kubeconfig);
-    report::set_data(serde_json::json!({ "snapshot": name }));
+    let outcome = if finished { "finished" } else { "restored" };
+    report::set_data(serde_json::json!({ "snapshot": name, "outcome": outcome }));
+    let what = if finished {
+        format!("Finished the interrupted restore of snapshot {name}")
+    } else {
+        format!("Restored snapshot {name}")
+    };
     println!(
-        "Restored snapshot {name} in {:.1}s. Kubeconfig: {}",
+        "{what} in {:.1}s; the etcd data from before it was deleted. Kubeconfig: {}",
         started.elapsed().as_secs_f64(),
         kubeconfig.display()
     );

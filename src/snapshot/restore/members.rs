@@ -2,7 +2,8 @@
 //! member list (etcd's multi-member restore procedure, as RKE1 does it): on each etcd node the
 //! database is copied to `/opt/rke/etcd-snapshots-restore/`, `etcdctl snapshot restore`
 //! (`etcdutl` from etcd 3.5: [`restore_tool`]) runs in a one-shot container from the cluster's
-//! etcd image, and the restored `member/` directory replaces the one in etcd's data directory.
+//! etcd image, and the restored `member/` directory replaces the one in etcd's data directory,
+//! which is kept aside until the restored cluster is healthy.
 
 use std::time::Duration;
 
@@ -99,7 +100,8 @@ fn command_for(
     ]
 }
 
-/// Restore one member: stage the database, run the restore, swap the data directory.
+/// Restore one member: stage the database, run the restore, swap the data directory (the
+/// previous data is kept, see [`super::keep`]).
 pub async fn restore_member(
     host: &EtcdHost<'_>,
     cfg: &RkeConfig,
@@ -136,17 +138,15 @@ pub async fn restore_member(
     .await?;
     tracing::debug!(node = %conn.name(), "etcd restore: {}", output.trim_end());
 
-    // Replace the member directory; hand it to etcd's user when etcd runs as one.
+    // Replace the member directory, keeping the previous one; hand it to etcd's user when etcd
+    // runs as one.
     let etcd = &cfg.services.etcd;
     let chown = if etcd.uid > 0 || etcd.gid > 0 {
-        format!(" && chown -R {}:{} /data/member", etcd.uid, etcd.gid)
+        format!(" && chown -R {}:{} member", etcd.uid, etcd.gid)
     } else {
         String::new()
     };
-    let script = format!(
-        "rm -rf /data/member /data/member.old && mv /restore/data/member /data/member{chown} \
-         && rm -rf /restore/data /restore/snapshot.db"
-    );
+    let script = super::keep::swap_script(&chown);
     let swap = Helper {
         kind: "etcd-restore-swap",
         what: "the etcd data swap",

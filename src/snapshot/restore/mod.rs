@@ -1,12 +1,18 @@
 //! `rke etcd snapshot-restore`, the etcd half: [`locate`] finds and verifies the snapshot
 //! while the cluster still runs; [`restore_data`] copies it to every etcd node that lacks it,
-//! checks every copy, stops the control plane and etcd, and restores each member. The caller
-//! then resets `currentState` and runs the normal `rke up`, which starts etcd (health-checked)
-//! and brings the rest back.
+//! checks every copy, journals the restore on every etcd node, stops the control plane and
+//! etcd, and restores each member, keeping its previous data. The caller then resets
+//! `currentState` and runs the normal `rke up`, which starts etcd (health-checked) and brings
+//! the rest back, and then [`complete`]s the restore. An interrupted restore is finished or
+//! rolled back ([`roll_back`]) by the next run, as [`journal::decide`] says.
 
+pub mod journal;
+mod keep;
 mod locate;
 mod members;
 
+pub use journal::{Action, Journal, Phase, Request, decide};
+pub use keep::{KEPT_DIR, read_journals};
 pub use locate::{Located, locate};
 pub use members::{CONTROL_PLANE, RESTORE_DIR, initial_cluster, stop};
 
@@ -16,13 +22,15 @@ use super::on_node;
 use super::save::EtcdHost;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
-use crate::provision::spec::names;
+use crate::provision::spec::{ETCD_HOST_DATA_DIR, names, under_prefix};
 use crate::transport::NodeConnection;
 
-/// Put the snapshot on every etcd node and verify every copy, then stop `control_plane` nodes'
-/// components and etcd, and restore every member. Nothing is stopped unless every copy checks.
+/// Put the snapshot on every etcd node and verify every copy, write `journal` to every etcd
+/// node, then stop `control_plane` nodes' components and etcd, and restore every member.
+/// Nothing is stopped unless every copy checks and every node holds the journal.
 pub async fn restore_data(
     located: &Located,
+    journal: &Journal,
     etcd_hosts: &[EtcdHost<'_>],
     control_plane: &[&NodeConnection],
     cfg: &RkeConfig,
@@ -65,34 +73,159 @@ pub async fn restore_data(
             ));
         }
     }
-    tracing::info!(
-        "snapshot {} (sha256 {}) is on every etcd node; stopping the control plane and etcd",
-        located.file_name,
-        located.sha256
-    );
+    // From the first journal written on, a failure leaves a restore to finish or roll back.
+    let journaled = async {
+        try_join_all(
+            etcd_hosts
+                .iter()
+                .map(|h| keep::write_journal(h.conn, journal, helper_image)),
+        )
+        .await?;
+        tracing::info!(
+            "snapshot {} (sha256 {}) is on every etcd node; stopping the control plane and etcd",
+            located.file_name,
+            located.sha256
+        );
 
+        try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
+        try_join_all(
+            etcd_hosts
+                .iter()
+                // The agent too: it must not snapshot a member being restored.
+                .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
+        )
+        .await?;
+        try_join_all(etcd_hosts.iter().map(|h| async {
+            members::restore_member(h, cfg, &located.db_path, helper_image)
+                .await
+                .map_err(|e| {
+                    classified(
+                        crate::error::kind_of(&e),
+                        format!("restoring etcd on node {}: {e:#}", h.cfg.hostname_override),
+                    )
+                })
+        }))
+        .await?;
+        anyhow::Ok(())
+    };
+    journaled
+        .await
+        .map_err(|e| unfinished(e, &journal.snapshot))?;
+    tracing::info!("every etcd member restored from {}", located.file_name);
+    Ok(())
+}
+
+/// Etcd's data directory on the nodes.
+fn data_dir(cfg: &RkeConfig) -> String {
+    under_prefix(&cfg.prefix_path, ETCD_HOST_DATA_DIR)
+}
+
+/// The restored cluster is healthy: mark the journal `restored` on every node, then delete the
+/// kept data and the journal.
+pub async fn complete(
+    journal: &Journal,
+    etcd_hosts: &[EtcdHost<'_>],
+    cfg: &RkeConfig,
+    helper_image: &str,
+) -> anyhow::Result<()> {
+    let done = Journal {
+        phase: Phase::Restored,
+        ..journal.clone()
+    };
+    try_join_all(
+        etcd_hosts
+            .iter()
+            .map(|h| keep::write_journal(h.conn, &done, helper_image)),
+    )
+    .await?;
+    clean_up(etcd_hosts, cfg, helper_image).await
+}
+
+/// Delete the kept data and the journal on every etcd node.
+pub async fn clean_up(
+    etcd_hosts: &[EtcdHost<'_>],
+    cfg: &RkeConfig,
+    helper_image: &str,
+) -> anyhow::Result<()> {
+    let dir = data_dir(cfg);
+    try_join_all(
+        etcd_hosts
+            .iter()
+            .map(|h| keep::clean_up(h.conn, &dir, helper_image)),
+    )
+    .await
+    .map(drop)
+}
+
+/// Remove the helpers an interrupted restore left on the etcd nodes (see
+/// [`keep::remove_leftovers`]).
+pub async fn remove_leftovers(etcd_hosts: &[EtcdHost<'_>]) -> anyhow::Result<()> {
+    let removed = try_join_all(etcd_hosts.iter().map(|h| keep::remove_leftovers(h.conn))).await?;
+    for (h, names) in etcd_hosts.iter().zip(removed) {
+        if !names.is_empty() {
+            tracing::info!(
+                node = %h.cfg.hostname_override,
+                "removed what the interrupted restore left running: {}",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Stop the control plane and etcd, then put every member's previous data back. Returns the
+/// nodes whose data had been replaced. The journal stays until [`clean_up`].
+pub async fn roll_back(
+    etcd_hosts: &[EtcdHost<'_>],
+    control_plane: &[&NodeConnection],
+    cfg: &RkeConfig,
+    helper_image: &str,
+) -> anyhow::Result<Vec<String>> {
+    remove_leftovers(etcd_hosts).await?;
     try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
     try_join_all(
         etcd_hosts
             .iter()
-            // The agent too: it must not snapshot a member being restored.
             .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
     )
     .await?;
-    try_join_all(etcd_hosts.iter().map(|h| async {
-        members::restore_member(h, cfg, &located.db_path, helper_image)
-            .await
-            .map_err(|e| {
-                classified(
-                    crate::error::kind_of(&e),
-                    format!(
-                        "restoring etcd on node {}: {e:#}. Run the restore again",
-                        h.cfg.hostname_override
-                    ),
-                )
-            })
+    let dir = data_dir(cfg);
+    let put_back = try_join_all(etcd_hosts.iter().map(|h| async {
+        let replaced = keep::roll_back(h.conn, &dir, helper_image).await?;
+        let node = &h.cfg.hostname_override;
+        if replaced {
+            tracing::info!(node = %node, "put back the etcd data from before the restore");
+        } else {
+            tracing::info!(node = %node, "etcd data was never replaced; kept as it is");
+        }
+        anyhow::Ok(replaced.then(|| node.clone()))
     }))
     .await?;
-    tracing::info!("every etcd member restored from {}", located.file_name);
-    Ok(())
+    Ok(put_back.into_iter().flatten().collect())
+}
+
+/// `rke up` refuses to run over an interrupted restore (members may hold different histories);
+/// the message names both ways out.
+pub async fn refuse_unfinished(cfg: &RkeConfig, conns: &[NodeConnection]) -> anyhow::Result<()> {
+    let etcd: Vec<_> = crate::cluster::connected_nodes(cfg, conns)
+        .into_iter()
+        .filter(|(n, _)| n.is_etcd())
+        .map(|(_, c)| c)
+        .collect();
+    match decide(&Request::Up, &read_journals(&etcd).await) {
+        Action::Refuse(msg) => Err(classified(ErrorKind::Snapshot, msg)),
+        _ => Ok(()),
+    }
+}
+
+/// A restore that failed after its journal was written: the previous data is kept, and the
+/// message says how to finish or undo it. Added as context, so the cause keeps its class (and a
+/// stop by signal its exit code).
+pub fn unfinished(e: anyhow::Error, name: &str) -> anyhow::Error {
+    e.context(format!(
+        "the restore of snapshot {name} did not complete; each etcd member's data from before \
+         it is kept (in <etcd data dir>/{KEPT_DIR}). Run `rke etcd snapshot-restore --name \
+         {name}` again to finish it, or `rke etcd snapshot-restore --rollback` to put the \
+         previous data back"
+    ))
 }
