@@ -98,8 +98,10 @@ mod tests {
                 }),
                 certificates_bundle: bundle,
                 encryption_config: String::new(),
+                ..ClusterState::default()
             },
             current_state: ClusterState::default(),
+            ..FullState::default()
         }
     }
 
