@@ -54,7 +54,10 @@ pub fn load(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Desir
     let state = match state::load::<RkeConfig>(&state_path)? {
         Some(l) => {
             for w in &l.warnings {
-                tracing::warn!("{}: {w}", state_path.display());
+                tracing::warn!(
+                    "{}: `{w}` is unknown to this rke (a newer version wrote it): kept as is",
+                    state_path.display()
+                );
             }
             Some(l.state)
         }
