@@ -137,7 +137,9 @@ fn finish(result: anyhow::Result<i32>, started: std::time::Instant) -> i32 {
         }
         Err(e) => {
             crate::events::finish(error::kind_of(&e).exit_code(), Some(&e), started);
-            eprintln!("error: {}", error::display_chain(&e));
+            // Masked like the JSON stream: an error may quote a secret (an S3 server's message).
+            let line = crate::events::redact::scrub(&error::display_chain(&e));
+            eprintln!("error: {line}");
             error::kind_of(&e).exit_code()
         }
     }
