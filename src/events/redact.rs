@@ -137,11 +137,10 @@ services:
         use tracing_subscriber::fmt::MakeWriter;
         register("T3xtL0gSecretValue");
         let masked = Masked(std::sync::Mutex::new(Vec::new()));
-        write!(
-            masked.make_writer(),
-            "WARN upload with T3xtL0gSecretValue failed\n"
-        )
-        .unwrap();
+        masked
+            .make_writer()
+            .write_all(b"WARN upload with T3xtL0gSecretValue failed\n")
+            .unwrap();
         let text = String::from_utf8(masked.0.into_inner().unwrap()).unwrap();
         assert_eq!(text, format!("WARN upload with {MASK} failed\n"));
     }
