@@ -72,3 +72,117 @@ fn rke1_state_round_trips_through_the_real_types() {
     let again = state::load::<RkeConfig>(&out).unwrap().unwrap();
     assert_eq!(again.state, loaded.state);
 }
+
+/// Keys a newer version wrote, at every level rke models, each with where it sits.
+fn newer_keys() -> Vec<(Vec<Value>, Value)> {
+    use serde_json::json;
+    let at = |path: &[Value], value: Value| (path.to_vec(), value);
+    vec![
+        at(&[json!("schemaVersion")], json!(3)),
+        at(
+            &[json!("desiredState"), json!("futureSection")],
+            json!({"x": [1, {"y": "z"}]}),
+        ),
+        at(
+            &[json!("currentState"), json!("futureSection")],
+            json!({"x": [2]}),
+        ),
+        at(
+            &[
+                json!("desiredState"),
+                json!("rkeConfig"),
+                json!("newTopSetting"),
+            ],
+            json!("on"),
+        ),
+        at(
+            &[
+                json!("desiredState"),
+                json!("rkeConfig"),
+                json!("services"),
+                json!("kubeApi"),
+                json!("newApiSetting"),
+            ],
+            json!({"enabled": true, "level": 2}),
+        ),
+        at(
+            &[
+                json!("currentState"),
+                json!("rkeConfig"),
+                json!("nodes"),
+                json!(1),
+                json!("newNodeField"),
+            ],
+            json!("n1"),
+        ),
+        // Under an object the encoder leaves out while it holds only defaults.
+        at(
+            &[
+                json!("desiredState"),
+                json!("rkeConfig"),
+                json!("restore"),
+                json!("futureRestoreMode"),
+            ],
+            json!("fast"),
+        ),
+        at(
+            &[
+                json!("desiredState"),
+                json!("certificatesBundle"),
+                json!("kube-ca"),
+                json!("futureCertField"),
+            ],
+            json!({"keyAlgorithm": "ed25519"}),
+        ),
+    ]
+}
+
+fn pointer(path: &[Value]) -> String {
+    path.iter()
+        .map(|s| match s {
+            Value::String(k) => format!("/{k}"),
+            other => format!("/{other}"),
+        })
+        .collect()
+}
+
+#[test]
+fn keys_from_a_newer_version_survive_load_and_save() {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(FIXTURE).unwrap()).unwrap();
+    for (path, value) in newer_keys() {
+        let (key, parent) = path.split_last().unwrap();
+        let parent = doc
+            .pointer_mut(&pointer(parent))
+            .expect("parent in fixture");
+        let key = key.as_str().unwrap().to_string();
+        parent.as_object_mut().unwrap().insert(key, value);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cluster.rkestate");
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+
+    let loaded = state::load::<RkeConfig>(&path).unwrap().unwrap();
+    assert_eq!(
+        loaded.warnings.len(),
+        newer_keys().len(),
+        "{:?}",
+        loaded.warnings
+    );
+    let out = dir.path().join("saved.rkestate");
+    state::save(&out, &loaded.state).unwrap();
+    let written: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    for (path, value) in newer_keys() {
+        assert_eq!(written.pointer(&pointer(&path)), Some(&value), "{path:?}");
+    }
+    // Nothing else changed: the whole document means the same as the one read.
+    assert_eq!(go_equivalent(&written), go_equivalent(&doc));
+    // The in-cluster copy keeps them too, and a second round changes nothing.
+    let compact: Value = serde_json::from_str(&loaded.state.to_compact_string().unwrap()).unwrap();
+    assert_eq!(compact, written);
+    let again = state::load::<RkeConfig>(&out).unwrap().unwrap();
+    assert_eq!(again.state, loaded.state);
+    assert_eq!(
+        again.state.to_file_bytes().unwrap(),
+        std::fs::read(&out).unwrap()
+    );
+}

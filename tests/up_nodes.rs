@@ -4,7 +4,8 @@
 //! One scenario in sequence (steps build on the previous ones; after a failed step that later
 //! ones need, the rest is skipped): a fresh 3-node cluster, a pod on the worker-only node,
 //! Kubernetes behaviour (pod network, Services, hostPort, logs/exec/port-forward/attach,
-//! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run, a
+//! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run, the
+//! state file across a run (keys from a newer version kept, `.bak` from before the run), a
 //! lost state file recovered (and refused when nothing is recoverable), the cluster lock (a
 //! second run refused, a killed holder's lock expiring), Ctrl-C and SIGTERM at three points of
 //! a run that replaces every kubelet,
@@ -35,11 +36,13 @@ mod steps_lock;
 mod steps_lost_state;
 #[path = "up_nodes/steps_signals.rs"]
 mod steps_signals;
+#[path = "up_nodes/steps_state_file.rs"]
+mod steps_state_file;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 22] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 23] = [
     (
         "fresh 3-node cluster: nodes Ready, etcd healthy",
         steps_fresh::fresh_three_node_cluster,
@@ -74,6 +77,11 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 22] = [
         "re-run without change recreates nothing",
         steps_fresh::rerun_changes_nothing,
         Stop,
+    ),
+    (
+        "state file: keys from a newer version survive up; .bak is the file from before the run",
+        steps_state_file::newer_keys_and_backup_survive_up,
+        Continue,
     ),
     (
         "state file lost: rke up recovers it, same CA, no container replaced",

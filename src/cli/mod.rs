@@ -138,7 +138,9 @@ fn finish(result: anyhow::Result<i32>, started: std::time::Instant) -> i32 {
         Err(e) => {
             let code = crate::interrupt::exit_code(&e);
             crate::events::finish(code, Some(&e), started);
-            eprintln!("error: {}", error::display_chain(&e));
+            // Masked like the JSON stream: an error may quote a secret (an S3 server's message).
+            let line = crate::events::redact::scrub(&error::display_chain(&e));
+            eprintln!("error: {line}");
             code
         }
     }

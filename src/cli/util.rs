@@ -60,7 +60,9 @@ fn get_state_file(args: &UtilArgs) -> anyhow::Result<i32> {
     let origin = format!("Secret {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}");
     let loaded = state::decode::<RkeConfig>(json.as_bytes(), &origin)?;
     for w in &loaded.warnings {
-        tracing::warn!("{origin}: {w}");
+        tracing::warn!(
+            "{origin}: `{w}` is unknown to this rke (a newer version wrote it): kept as is"
+        );
     }
     let path = paths::state_file(config_path);
     // Atomic, with the replaced file kept as `<file>.bak`.

@@ -11,6 +11,7 @@ use crate::certs::{self, CertBundle};
 use crate::cluster::{self, encryption};
 use crate::config::{RkeConfig, load};
 use crate::error::{Classify, ErrorKind, classified};
+use crate::state::unknown::UnknownKeys;
 use crate::state::{self, ClusterState, FullState};
 use crate::{fsutil, paths};
 
@@ -26,6 +27,10 @@ pub struct DesiredCluster {
     pub encryption_config: String,
     /// What the last successful `rke up` applied (`currentState`); empty for a new cluster.
     pub applied: ClusterState,
+    /// Keys of the state file's `desiredState` and top level that this rke does not know (a
+    /// newer version wrote them): written back with the new state.
+    pub unknown_desired: UnknownKeys,
+    pub unknown_top: UnknownKeys,
     pub state_path: PathBuf,
     pub kubeconfig_path: PathBuf,
     /// The admin kubeconfig for the first control-plane node.
@@ -49,7 +54,10 @@ pub fn load(config_path: &Path, certs_from: &CertSource) -> anyhow::Result<Desir
     let state = match state::load::<RkeConfig>(&state_path)? {
         Some(l) => {
             for w in &l.warnings {
-                tracing::warn!("{}: {w}", state_path.display());
+                tracing::warn!(
+                    "{}: `{w}` is unknown to this rke (a newer version wrote it): kept as is",
+                    state_path.display()
+                );
             }
             Some(l.state)
         }
@@ -67,9 +75,9 @@ pub fn load_with_state(
 ) -> anyhow::Result<DesiredCluster> {
     let cfg = load::load_valid(config_path)?.config;
     let state_path = paths::state_file(config_path);
-    let (previous_desired, applied) = match state {
-        Some(s) => (s.desired_state, s.current_state),
-        None => (ClusterState::default(), ClusterState::default()),
+    let (previous_desired, applied, unknown_top) = match state {
+        Some(s) => (s.desired_state, s.current_state, s.unknown),
+        None => Default::default(),
     };
 
     let input = cluster::pki_input(&cfg, config_path);
@@ -106,6 +114,8 @@ pub fn load_with_state(
         cert_changes,
         encryption_config,
         applied,
+        unknown_desired: previous_desired.unknown,
+        unknown_top,
         state_path,
         kubeconfig_path: paths::admin_kubeconfig(config_path),
         kubeconfig,
@@ -169,6 +179,7 @@ impl DesiredCluster {
             rke_config: Some(self.cfg.clone()),
             certificates_bundle: self.bundle.clone(),
             encryption_config: self.encryption_config.clone(),
+            unknown: self.unknown_desired.clone(),
         }
     }
 
@@ -177,6 +188,7 @@ impl DesiredCluster {
         FullState {
             desired_state: self.desired(),
             current_state: self.desired(),
+            unknown: self.unknown_top.clone(),
         }
     }
 
@@ -186,6 +198,7 @@ impl DesiredCluster {
         let full = FullState {
             desired_state: self.desired(),
             current_state: self.applied.clone(),
+            unknown: self.unknown_top.clone(),
         };
         state::save(&self.state_path, &full)?;
         fsutil::write_private_atomic(

@@ -80,7 +80,7 @@ pub fn init(mode: Mode, level: &str, command: &str) {
             tracing_subscriber::registry()
                 .with(
                     text_log()
-                        .with_writer(progress.log_writer())
+                        .with_writer(redact::Masked(progress.log_writer()))
                         .with_ansi(true)
                         .with_filter(user_filter()),
                 )
@@ -92,7 +92,7 @@ pub fn init(mode: Mode, level: &str, command: &str) {
             tracing_subscriber::registry()
                 .with(
                     text_log()
-                        .with_writer(std::io::stderr)
+                        .with_writer(redact::Masked(std::io::stderr))
                         .with_ansi(std::io::stderr().is_terminal())
                         .with_filter(user_filter()),
                 )

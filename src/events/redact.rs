@@ -64,6 +64,36 @@ pub fn scrub(line: &str) -> String {
     out
 }
 
+/// A log writer that masks secrets in what passes through it: the text log on stderr, so a
+/// log line quoting a secret is masked as in the JSON stream.
+#[derive(Clone)]
+pub struct Masked<M>(pub M);
+
+impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
+    for Masked<M>
+{
+    type Writer = MaskedWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        MaskedWriter(self.0.make_writer())
+    }
+}
+
+/// One write of [`Masked`] (the formatter writes each log line whole).
+pub struct MaskedWriter<W>(W);
+
+impl<W: std::io::Write> std::io::Write for MaskedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// The secret as it appears inside a JSON string.
 fn json_escaped(s: &str) -> String {
     let quoted = serde_json::to_string(s).unwrap_or_default();
@@ -100,6 +130,20 @@ services:
         bucket_name: snaps
         endpoint: s3.example.com
 ";
+
+    #[test]
+    fn the_text_log_writer_masks_secrets() {
+        use std::io::Write;
+        use tracing_subscriber::fmt::MakeWriter;
+        register("T3xtL0gSecretValue");
+        let masked = Masked(std::sync::Mutex::new(Vec::new()));
+        masked
+            .make_writer()
+            .write_all(b"WARN upload with T3xtL0gSecretValue failed\n")
+            .unwrap();
+        let text = String::from_utf8(masked.0.into_inner().unwrap()).unwrap();
+        assert_eq!(text, format!("WARN upload with {MASK} failed\n"));
+    }
 
     #[test]
     fn secrets_of_the_config_never_reach_events_or_results() {

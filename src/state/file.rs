@@ -2,8 +2,10 @@
 //!
 //! A state file holds the cluster's CA keys: losing or corrupting it means new certificates on the
 //! next `up`. So a damaged file is an error (never silently treated as "no state"), and a save
-//! either fully replaces the file or leaves it untouched, keeping the previous version as
-//! `<file>.bak`.
+//! either fully replaces the file or leaves it untouched. `<file>.bak` holds the file as it was
+//! when the command started: a command saves several times (`up` records its desired state
+//! before touching nodes, then the applied state), and only its first real change makes the
+//! backup, so a failed run never leaves its own midpoint as the only copy to go back to.
 
 use super::model::{FullState, Loaded};
 use crate::error::{ErrorKind, classified};
@@ -11,9 +13,15 @@ pub use crate::fsutil::backup_path;
 use crate::fsutil::{self, Backup};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind as IoKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// State files this process (one command) has already replaced or created: later saves keep
+/// their `.bak` as it is.
+static CHANGED_THIS_RUN: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
 
 /// Parse state file content. `origin` names the source in error messages (a path, or e.g. the
 /// in-cluster ConfigMap). Errors are classified [`ErrorKind::State`].
@@ -56,12 +64,26 @@ pub fn save<C: Serialize>(path: &Path, state: &FullState<C>) -> anyhow::Result<(
             format!("cannot encode the state for {}: {e:#}", path.display()),
         )
     })?;
-    fsutil::write_private_atomic(path, &bytes, Backup::Keep).map_err(|e| {
+    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut changed = CHANGED_THIS_RUN.lock().unwrap_or_else(|e| e.into_inner());
+    let changed = changed.get_or_insert_with(HashSet::new);
+    let backup = if changed.contains(&key) {
+        Backup::None
+    } else {
+        Backup::Keep
+    };
+    // An unchanged file is not rewritten: the run's first real change still makes the backup.
+    let unchanged = fs::read(path).is_ok_and(|old| old == bytes);
+    fsutil::write_private_atomic(path, &bytes, backup).map_err(|e| {
         classified(
             ErrorKind::State,
             format!("cannot write state file {}: {e}", path.display()),
         )
-    })
+    })?;
+    if !unchanged {
+        changed.insert(key);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -98,8 +120,10 @@ mod tests {
                 }),
                 certificates_bundle: bundle,
                 encryption_config: String::new(),
+                ..ClusterState::default()
             },
             current_state: ClusterState::default(),
+            ..FullState::default()
         }
     }
 
@@ -162,10 +186,12 @@ mod tests {
         let loaded = load::<MiniConfig>(&path).unwrap().unwrap();
         assert_eq!(loaded.state, state("v2"));
 
-        // The next save replaces the backup with the v2 file.
-        let second = fs::read(&path).unwrap();
+        // Later saves of the same run (process) keep the backup from before the run, not
+        // their own midpoint.
         save(&path, &state("v3")).unwrap();
-        assert_eq!(fs::read(&bak).unwrap(), second);
+        assert_eq!(fs::read(&bak).unwrap(), first);
+        let loaded = load::<MiniConfig>(&path).unwrap().unwrap();
+        assert_eq!(loaded.state, state("v3"));
         assert_eq!(
             dir_entries(dir.path()),
             ["cluster.rkestate", "cluster.rkestate.bak"]
@@ -195,6 +221,26 @@ mod tests {
     }
 
     #[test]
+    fn the_backup_is_the_file_from_before_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        let before = state("v1").to_file_bytes().unwrap();
+        fs::write(&path, &before).unwrap();
+        // A first save that changes nothing does not count: the next one backs up v1.
+        save(&path, &state("v1")).unwrap();
+        assert!(!backup_path(&path).exists());
+        save(&path, &state("v2")).unwrap();
+        save(&path, &state("v3")).unwrap();
+        assert_eq!(fs::read(backup_path(&path)).unwrap(), before);
+
+        // A file this run created has no earlier version: later saves make no backup of it.
+        let fresh = dir.path().join("new.rkestate");
+        save(&fresh, &state("v1")).unwrap();
+        save(&fresh, &state("v2")).unwrap();
+        assert!(!backup_path(&fresh).exists());
+    }
+
+    #[test]
     fn save_through_a_symlink_updates_the_target() {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("real.rkestate");
@@ -216,7 +262,8 @@ mod tests {
     fn failed_save_leaves_old_file_and_no_temp_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cluster.rkestate");
-        save(&path, &state("v1")).unwrap();
+        // Written before this run, so this run's first save backs it up.
+        fs::write(&path, state("v1").to_file_bytes().unwrap()).unwrap();
         // Make the backup step fail: a directory where the .bak must go.
         fs::create_dir(backup_path(&path)).unwrap();
         let err = save(&path, &state("v2")).unwrap_err();

@@ -5,11 +5,13 @@
 //! - [`model`]: [`FullState`] / [`ClusterState`] and their JSON encoding.
 //! - [`file`]: [`load`] / [`save`] (atomic, 0600, `.bak`).
 //! - [`go_json`]: JSON text formatted the way Go's `encoding/json` writes it.
+//! - [`unknown`]: keys a newer version wrote, kept from load to save.
 
 pub mod file;
 pub mod go_json;
 pub mod model;
 pub mod rke1_json;
+pub mod unknown;
 
 #[cfg(test)]
 mod fixture_tests;

@@ -7,10 +7,12 @@
 //!
 //! `rkeConfig` goes through the naming codec ([`super::rke1_json`]); the bundle entries already
 //! carry RKE1's JSON keys. Like Go's `omitempty`, a missing config, an empty bundle and an empty
-//! encryption config are left out.
+//! encryption config are left out. Keys rke does not know, at any level, are kept and written
+//! back ([`super::unknown`]).
 
 use super::go_json;
-use super::rke1_json::{from_rke1_json, to_rke1_json};
+use super::rke1_json::{JsonPath, from_rke1_json_keeping, to_rke1_json};
+use super::unknown::UnknownKeys;
 use crate::certs::{CertBundle, CertificatePki};
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -31,6 +33,8 @@ pub struct ClusterState<C = crate::config::RkeConfig> {
     pub certificates_bundle: CertBundle,
     /// The kube-apiserver `EncryptionConfiguration` YAML, empty when secrets encryption is off.
     pub encryption_config: String,
+    /// Keys of this side (and of its config and certificates) rke does not know.
+    pub unknown: UnknownKeys,
 }
 
 impl<C> Default for ClusterState<C> {
@@ -39,6 +43,7 @@ impl<C> Default for ClusterState<C> {
             rke_config: None,
             certificates_bundle: CertBundle::new(),
             encryption_config: String::new(),
+            unknown: UnknownKeys::default(),
         }
     }
 }
@@ -48,6 +53,8 @@ impl<C> Default for ClusterState<C> {
 pub struct FullState<C = crate::config::RkeConfig> {
     pub desired_state: ClusterState<C>,
     pub current_state: ClusterState<C>,
+    /// Top-level keys rke does not know.
+    pub unknown: UnknownKeys,
 }
 
 impl<C> Default for FullState<C> {
@@ -55,6 +62,7 @@ impl<C> Default for FullState<C> {
         FullState {
             desired_state: ClusterState::default(),
             current_state: ClusterState::default(),
+            unknown: UnknownKeys::default(),
         }
     }
 }
@@ -85,8 +93,17 @@ impl<C: Serialize> ClusterState<C> {
                 Value::String(self.encryption_config.clone()),
             );
         }
-        Ok(Value::Object(map))
+        Ok(with_unknown(map, &self.unknown))
     }
+}
+
+/// `map` with the kept unknown keys put back.
+fn with_unknown(map: Map<String, Value>, unknown: &UnknownKeys) -> Value {
+    let mut doc = Value::Object(map);
+    for path in unknown.restore_into(&mut doc) {
+        tracing::debug!("state: `{path}` (unknown to this rke) has no place any more: dropped");
+    }
+    doc
 }
 
 impl<C: Serialize> FullState<C> {
@@ -101,7 +118,7 @@ impl<C: Serialize> FullState<C> {
             CURRENT_STATE.into(),
             self.current_state.to_json().context(CURRENT_STATE)?,
         );
-        Ok(Value::Object(map))
+        Ok(with_unknown(map, &self.unknown))
     }
 
     /// The file format: Go's `json.MarshalIndent(state, "", "  ")` plus a trailing newline.
@@ -144,13 +161,17 @@ fn bundle_from_json(
     value: &Value,
     path: &str,
     warnings: &mut Vec<String>,
+    unknown: &mut UnknownKeys,
 ) -> anyhow::Result<CertBundle> {
     let mut bundle = CertBundle::new();
     for (name, entry) in object_at(value, path)?.into_iter().flatten() {
         let here = format!("{path}.{name}");
         let (cert, skipped): (CertificatePki, _) =
-            from_rke1_json(entry).with_context(|| format!("in `{here}`"))?;
-        warnings.extend(skipped.into_iter().map(|p| format!("{here}.{p}")));
+            from_rke1_json_keeping(entry).with_context(|| format!("in `{here}`"))?;
+        for (p, v) in skipped {
+            warnings.push(format!("{here}.{p}"));
+            unknown.keep_for_certificate(name, &p, v, &cert.certificate_pem);
+        }
         bundle.insert(name.clone(), cert);
     }
     Ok(bundle)
@@ -165,19 +186,26 @@ impl<C: DeserializeOwned> ClusterState<C> {
                 RKE_CONFIG if v.is_null() => {}
                 RKE_CONFIG => {
                     let (config, skipped) =
-                        from_rke1_json(v).with_context(|| format!("in `{here}`"))?;
-                    warnings.extend(skipped.into_iter().map(|p| format!("{here}.{p}")));
+                        from_rke1_json_keeping(v).with_context(|| format!("in `{here}`"))?;
+                    for (p, v) in skipped {
+                        warnings.push(format!("{here}.{p}"));
+                        state.unknown.keep(p.under(&[RKE_CONFIG]), v);
+                    }
                     state.rke_config = Some(config);
                 }
                 CERTIFICATES_BUNDLE => {
-                    state.certificates_bundle = bundle_from_json(v, &here, warnings)?
+                    state.certificates_bundle =
+                        bundle_from_json(v, &here, warnings, &mut state.unknown)?
                 }
                 ENCRYPTION_CONFIG => match v {
                     Value::Null => {}
                     Value::String(s) => state.encryption_config = s.clone(),
                     other => bail!("`{here}` must be a string, found {}", type_name(other)),
                 },
-                _ => warnings.push(here),
+                _ => {
+                    warnings.push(here);
+                    state.unknown.keep(JsonPath::default().key(key), v.clone());
+                }
             }
         }
         Ok(state)
@@ -204,7 +232,10 @@ impl<C: DeserializeOwned> FullState<C> {
                 CURRENT_STATE => {
                     state.current_state = ClusterState::from_json(v, key, &mut warnings)?
                 }
-                _ => warnings.push(key.clone()),
+                _ => {
+                    warnings.push(key.clone());
+                    state.unknown.keep(JsonPath::default().key(key), v.clone());
+                }
             }
         }
         Ok(Loaded { state, warnings })
@@ -247,10 +278,12 @@ mod tests {
                 ("kube-admin".to_string(), cert("kube-admin")),
             ]),
             encryption_config: "kind: EncryptionConfiguration\n".into(),
+            ..ClusterState::default()
         };
         FullState {
             desired_state: desired,
             current_state: ClusterState::default(),
+            ..FullState::default()
         }
     }
 

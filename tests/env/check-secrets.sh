@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Proves that no secret the end-to-end suite handed to rke shows up in anything rke printed:
+# Proves that no secret the end-to-end suite handed to rke shows up in anything rke printed
+# (stdout and stderr):
 # the registry password (env.json), every S3 secret key the tests recorded ($RKE_E2E_SECRETS),
 # and any PEM/OpenSSH private key block. Reads the transcript of every rke run
 # ($RKE_E2E_TRANSCRIPT, written by the tests) and the cargo test log given as arguments.
@@ -31,6 +32,9 @@ files=("$TRANSCRIPT" "$@")
 # A check over nothing proves nothing: the transcript must hold many rke runs.
 runs=$( (grep -c '^\$ rke ' "$TRANSCRIPT" 2>/dev/null) || true)
 check "the transcript holds the suite's rke runs (${runs:-0})" test "${runs:-0}" -ge 20
+# Each run is recorded with its stderr (warnings, the final `error:` line), not only stdout.
+with_stderr=$( (grep -c '^--- stderr ---$' "$TRANSCRIPT" 2>/dev/null) || true)
+check "every recorded run includes its stderr (${with_stderr:-0} of ${runs:-0})" test "${with_stderr:-0}" -ge "${runs:-0}"
 
 absent() { # absent SECRET: not in any file
 	! grep -qF -- "$1" "${files[@]}"

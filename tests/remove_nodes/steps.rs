@@ -80,6 +80,12 @@ pub fn version_shows_server(ctx: &mut Ctx) -> anyhow::Result<()> {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    // Recorded like every other run, for tests/env/check-secrets.sh.
+    super::e2e::append_transcript(&format!(
+        "$ rke version\n{:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    ));
     ensure!(out.status.success(), "rke version: {describe}");
     let want = ctx.env["kubernetes_version"]
         .as_str()

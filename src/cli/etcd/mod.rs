@@ -43,6 +43,15 @@ pub enum EtcdCommand {
 }
 
 pub fn run(cmd: &EtcdCommand) -> anyhow::Result<i32> {
+    let s3_args = match cmd {
+        EtcdCommand::SnapshotSave(args) => Some(&args.s3),
+        EtcdCommand::SnapshotList(args) => Some(&args.s3),
+        EtcdCommand::SnapshotRestore(args) => Some(&args.s3),
+        EtcdCommand::SnapshotAgent(_) => None,
+    };
+    if let Some(args) = s3_args {
+        s3::guard_keys(args, &std::env::args_os().collect::<Vec<_>>());
+    }
     match cmd {
         EtcdCommand::SnapshotSave(args) => save::run(args),
         EtcdCommand::SnapshotList(args) => list::run(args),

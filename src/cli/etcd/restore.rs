@@ -142,6 +142,12 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 &FullState {
                     desired_state: base,
                     current_state: ClusterState::default(),
+                    // Top-level keys a newer version wrote stay.
+                    unknown: loaded
+                        .state
+                        .as_ref()
+                        .map(|s| s.unknown.clone())
+                        .unwrap_or_default(),
                 },
             )?;
             let journal = Journal {

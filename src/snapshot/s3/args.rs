@@ -57,6 +57,45 @@ impl fmt::Debug for S3Args {
     }
 }
 
+/// The key flags and the environment variables that can carry them instead.
+const KEY_FLAGS: [(&str, &str); 2] = [
+    ("--access-key", "RKE_S3_ACCESS_KEY"),
+    ("--secret-key", "RKE_S3_SECRET_KEY"),
+];
+
+/// The key flags given on the command line `argv` (rather than through their variables), each
+/// with its variable.
+pub fn key_flags_given(argv: &[std::ffi::OsString]) -> Vec<(&'static str, &'static str)> {
+    KEY_FLAGS
+        .into_iter()
+        .filter(|(flag, _)| {
+            argv.iter().any(|a| {
+                let a = a.to_string_lossy();
+                a == *flag || a.starts_with(&format!("{flag}="))
+            })
+        })
+        .collect()
+}
+
+/// Before a snapshot command uses S3: mask its keys in everything rke prints, and warn when
+/// they came as flags, which other users see in `ps` and shell history keeps.
+pub fn guard_keys(args: &S3Args, argv: &[std::ffi::OsString]) {
+    for key in [&args.access_key, &args.secret_key].into_iter().flatten() {
+        crate::events::redact::register(key);
+    }
+    let given = key_flags_given(argv);
+    if !given.is_empty() {
+        let flags: Vec<&str> = given.iter().map(|(f, _)| *f).collect();
+        let vars: Vec<&str> = given.iter().map(|(_, v)| *v).collect();
+        tracing::warn!(
+            "{} given on the command line: other users of this machine can see the values \
+             (ps), and shell history keeps them; set {} in the environment instead",
+            flags.join(" and "),
+            vars.join(" and ")
+        );
+    }
+}
+
 /// The S3 target for a snapshot command, or `None` when S3 is not in use.
 ///
 /// As in RKE1 (`setS3OptionsFromCLI`), `--s3` replaces the config's S3 block entirely with the
@@ -257,6 +296,31 @@ mod tests {
         assert!(
             err.contains("--s3-endpoint-ca") && err.contains("bad.pem"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn key_flags_are_found_in_both_spellings_and_not_in_values() {
+        let argv = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            key_flags_given(&argv(&[
+                "rke",
+                "etcd",
+                "snapshot-save",
+                "--secret-key",
+                "x"
+            ])),
+            [("--secret-key", "RKE_S3_SECRET_KEY")]
+        );
+        assert_eq!(
+            key_flags_given(&argv(&["rke", "--access-key=a", "--secret-key=b"])),
+            [
+                ("--access-key", "RKE_S3_ACCESS_KEY"),
+                ("--secret-key", "RKE_S3_SECRET_KEY")
+            ]
+        );
+        assert!(
+            key_flags_given(&argv(&["rke", "--s3", "--bucket-name", "--secret-keys"])).is_empty()
         );
     }
 

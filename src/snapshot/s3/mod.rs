@@ -9,7 +9,7 @@ mod retention;
 mod settings;
 mod store;
 
-pub use args::{S3Args, settings};
+pub use args::{S3Args, guard_keys, settings};
 pub use key::object_key;
 pub use retention::{expired, is_recurring};
 pub use settings::{DEFAULT_ENDPOINT, DEFAULT_REGION, Endpoint, S3Settings};

@@ -96,6 +96,12 @@ impl S3Store {
                     std::env::var(var),
                     var.to_ascii_lowercase().parse::<AmazonS3ConfigKey>(),
                 ) {
+                    if matches!(
+                        *var,
+                        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN"
+                    ) {
+                        crate::events::redact::register(&value);
+                    }
                     builder = builder.with_config(key, value);
                 }
             }

@@ -4,6 +4,7 @@
 //! `null` for nil slices, maps and pointers, so `null` reads as empty/default for those.
 
 use super::names::json_name;
+use super::path::JsonPath;
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde_json::{Error, Map, Value};
@@ -12,14 +13,14 @@ use std::cell::RefCell;
 /// State shared by every level of one deserialization.
 #[derive(Default)]
 pub(super) struct Ctx {
-    /// Paths (JSON names) of skipped keys.
-    pub warnings: RefCell<Vec<String>>,
+    /// Skipped keys (JSON names) and their values, in document order.
+    pub unknown: RefCell<Vec<(JsonPath, Value)>>,
     /// Path of the innermost value that failed, for the error message.
     pub error_path: RefCell<Option<String>>,
 }
 
 impl Ctx {
-    fn note_error(&self, path: &str) {
+    fn note_error(&self, path: &JsonPath) {
         let mut slot = self.error_path.borrow_mut();
         if slot.is_none() {
             *slot = Some(path.to_string());
@@ -27,18 +28,14 @@ impl Ctx {
     }
 }
 
-fn key_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
+fn key_path(parent: &JsonPath, key: &str) -> JsonPath {
+    parent.key(key)
 }
 
 /// A value to deserialize, where it sits in the document, and the shared context.
 pub(super) struct De<'de, 'c> {
     value: &'de Value,
-    path: String,
+    path: JsonPath,
     ctx: &'c Ctx,
 }
 
@@ -46,12 +43,12 @@ impl<'de, 'c> De<'de, 'c> {
     pub(super) fn root(value: &'de Value, ctx: &'c Ctx) -> Self {
         De {
             value,
-            path: String::new(),
+            path: JsonPath::default(),
             ctx,
         }
     }
 
-    fn child(&self, value: &'de Value, path: String) -> De<'de, 'c> {
+    fn child(&self, value: &'de Value, path: JsonPath) -> De<'de, 'c> {
         De {
             value,
             path,
@@ -212,7 +209,7 @@ impl<'de, 'c> de::Deserializer<'de> for De<'de, 'c> {
 fn seed_at<'de, S: DeserializeSeed<'de>>(
     seed: S,
     value: &'de Value,
-    path: String,
+    path: JsonPath,
     ctx: &Ctx,
 ) -> Result<S::Value, Error> {
     let de = De {
@@ -225,14 +222,16 @@ fn seed_at<'de, S: DeserializeSeed<'de>>(
 
 struct Seq<'de, 'c> {
     items: std::iter::Enumerate<std::slice::Iter<'de, Value>>,
-    path: String,
+    len: usize,
+    path: JsonPath,
     ctx: &'c Ctx,
 }
 
 impl<'de, 'c> Seq<'de, 'c> {
-    fn new(items: &'de [Value], path: String, ctx: &'c Ctx) -> Self {
+    fn new(items: &'de [Value], path: JsonPath, ctx: &'c Ctx) -> Self {
         Seq {
             items: items.iter().enumerate(),
+            len: items.len(),
             path,
             ctx,
         }
@@ -249,7 +248,7 @@ impl<'de> de::SeqAccess<'de> for Seq<'de, '_> {
         match self.items.next() {
             None => Ok(None),
             Some((i, value)) => {
-                let path = format!("{}[{i}]", self.path);
+                let path = self.path.index(i, self.len);
                 seed_at(seed, value, path, self.ctx).map(Some)
             }
         }
@@ -263,13 +262,13 @@ impl<'de> de::SeqAccess<'de> for Seq<'de, '_> {
 /// A JSON object read as a map: keys verbatim.
 struct PlainMap<'de, 'c> {
     entries: serde_json::map::Iter<'de>,
-    pending: Option<(&'de Value, String)>,
-    path: String,
+    pending: Option<(&'de Value, JsonPath)>,
+    path: JsonPath,
     ctx: &'c Ctx,
 }
 
 impl<'de, 'c> PlainMap<'de, 'c> {
-    fn new(map: &'de Map<String, Value>, path: String, ctx: &'c Ctx) -> Self {
+    fn new(map: &'de Map<String, Value>, path: JsonPath, ctx: &'c Ctx) -> Self {
         PlainMap {
             entries: map.iter(),
             pending: None,
@@ -313,14 +312,14 @@ impl<'de> de::MapAccess<'de> for PlainMap<'de, '_> {
 struct Entry<'de> {
     field: Option<&'static str>,
     value: &'de Value,
-    path: String,
+    path: JsonPath,
 }
 
 /// A JSON object read as a struct. Unknown keys are skipped (and recorded) as they are reached,
 /// so warnings come out in document order.
 struct StructMap<'de, 'c> {
     entries: std::vec::IntoIter<Entry<'de>>,
-    pending: Option<(&'de Value, String)>,
+    pending: Option<(&'de Value, JsonPath)>,
     ctx: &'c Ctx,
 }
 
@@ -350,7 +349,11 @@ impl<'de> de::MapAccess<'de> for StructMap<'de, '_> {
                         .deserialize(BorrowedStrDeserializer::new(field))
                         .map(Some);
                 }
-                None => self.ctx.warnings.borrow_mut().push(entry.path),
+                None => self
+                    .ctx
+                    .unknown
+                    .borrow_mut()
+                    .push((entry.path, entry.value.clone())),
             }
         }
         Ok(None)

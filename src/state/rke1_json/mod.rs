@@ -12,9 +12,11 @@
 
 mod de;
 mod names;
+mod path;
 mod ser;
 
 pub use names::{camel_case, json_name};
+pub use path::{JsonPath, Seg};
 
 use anyhow::anyhow;
 use serde::Serialize;
@@ -33,9 +35,18 @@ pub fn to_rke1_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<Value> {
 /// Returns the value and the paths (in JSON names, e.g. `services.kubeApi.podSecurityPolicy`,
 /// `nodes[2].foo`) of keys that matched no field and were skipped.
 pub fn from_rke1_json<T: DeserializeOwned>(value: &Value) -> anyhow::Result<(T, Vec<String>)> {
+    let (v, unknown) = from_rke1_json_keeping(value)?;
+    Ok((v, unknown.iter().map(|(p, _)| p.to_string()).collect()))
+}
+
+/// [`from_rke1_json`], returning the skipped keys with their values (so a save can put them
+/// back) instead of only their paths.
+pub fn from_rke1_json_keeping<T: DeserializeOwned>(
+    value: &Value,
+) -> anyhow::Result<(T, Vec<(JsonPath, Value)>)> {
     let ctx = de::Ctx::default();
     match T::deserialize(de::De::root(value, &ctx)) {
-        Ok(v) => Ok((v, ctx.warnings.into_inner())),
+        Ok(v) => Ok((v, ctx.unknown.into_inner())),
         Err(e) => Err(match ctx.error_path.into_inner() {
             Some(path) => anyhow!("at `{path}`: {e}"),
             None => anyhow!("{e}"),

@@ -19,10 +19,12 @@ fn state_json(ca: &str, cluster_name: &str) -> String {
         )]
         .into(),
         encryption_config: String::new(),
+        ..ClusterState::default()
     };
     FullState {
         desired_state: cluster.clone(),
         current_state: cluster,
+        ..FullState::default()
     }
     .to_compact_string()
     .unwrap()
