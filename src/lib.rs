@@ -13,6 +13,7 @@ pub mod etcd;
 pub mod events;
 pub mod fsutil;
 pub mod kube_api;
+pub mod limits;
 pub mod lock;
 pub mod paths;
 pub mod provision;
