@@ -56,6 +56,13 @@ pub const SNAPSHOT_DB: Limit = Limit {
     bytes: 64 * GIB,
 };
 
+/// SSH keys and certificates, etcd TLS files, `--s3-endpoint-ca`, the snapshot agent's
+/// settings: a key is a few KiB, a CA bundle (Mozilla's whole store) ~220 KiB.
+pub const SMALL_FILE: Limit = Limit {
+    what: "a key, certificate or settings file",
+    bytes: 4 * MIB,
+};
+
 /// `~/.ssh/known_hosts`: a line is ~100 bytes; even 100 000 hosts stay under 16 MiB.
 pub const KNOWN_HOSTS: Limit = Limit {
     what: "known_hosts",
