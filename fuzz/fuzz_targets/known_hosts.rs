@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let hosts = KnownHosts::parse(Path::new("known_hosts"), text);
-    for (host, port) in [("10.0.0.1", 22), ("node-1.example.com", 2222), ("[::1]", 22)] {
+    for (host, port) in [
+        ("10.0.0.1", 22),
+        ("node-1.example.com", 2222),
+        ("[::1]", 22),
+    ] {
         let _ = hosts.entries_for(host, port).count();
         let _ = hosts.authorities_for(host, port);
         let _ = hosts.known_algorithms(host, port);

@@ -11,5 +11,6 @@ static DEST: LazyLock<tempfile::TempDir> =
 
 fuzz_target!(|data: &[u8]| {
     let origin = std::path::Path::new("fuzz.zip");
-    let _ = rke::snapshot::archive::read_archive_from(Cursor::new(data), origin, "snap", DEST.path());
+    let _ =
+        rke::snapshot::archive::read_archive_from(Cursor::new(data), origin, "snap", DEST.path());
 });
