@@ -1,8 +1,10 @@
 //! YAML alias bombs ("billion laughs"): a few hundred bytes whose aliases expand to gigabytes
-//! once deserialized. serde-saphyr caps replayed alias *events* (a million by default) but not
-//! their size, so one large anchored scalar aliased 50 000 times still expands to gigabytes.
-//! [`check_aliases`] measures the expansion on the parser's events, before any deserialization,
-//! and refuses a document whose aliases add more than [`MAX_ALIAS_EXPANSION`].
+//! once deserialized. serde-saphyr 2.1's default budget does stop them, but only after building
+//! up to 250 000 nodes or 64 MiB of copied text, and with a message that names neither aliases
+//! nor the line ("budget breached: Nodes { nodes: 250001 }"). [`check_aliases`] measures the
+//! expansion on the parser's events, before anything is deserialized, refuses a text whose
+//! aliases add more than [`MAX_ALIAS_EXPANSION`] with the line of the alias that crossed it, and
+//! does not depend on a dependency's defaults.
 
 use serde_saphyr::granit_parser::{Event, Parser};
 use std::collections::HashMap;
@@ -114,7 +116,7 @@ mod tests {
 
     #[test]
     fn one_large_scalar_aliased_many_times_is_refused() {
-        // Few alias events (under serde-saphyr's own caps) but gigabytes of copied text.
+        // Few alias events, but 100 MiB of copied text.
         let big = "x".repeat(1 << 20);
         let aliases = vec!["*big"; 100].join(", ");
         let text = format!("big: &big {big}\nmany: [{aliases}]\n");
