@@ -1,7 +1,7 @@
 //! YAML alias bombs ("billion laughs"): a few hundred bytes whose aliases expand to gigabytes
 //! once deserialized. serde-saphyr 2.1's default budget does stop them, but only after building
-//! up to 250 000 nodes or 64 MiB of copied text, and with a message that names neither aliases
-//! nor the line ("budget breached: Nodes { nodes: 250001 }"). [`check_aliases`] measures the
+//! up to 250 000 nodes or 64 MiB of copied text, and with a message that does not say aliases
+//! are the cause ("budget breached: Nodes { nodes: 250001 }"). [`check_aliases`] measures the
 //! expansion on the parser's events, before anything is deserialized, refuses a text whose
 //! aliases add more than [`MAX_ALIAS_EXPANSION`] with the line of the alias that crossed it, and
 //! does not depend on a dependency's defaults.
