@@ -14,6 +14,7 @@ pub mod events;
 pub mod fsutil;
 pub mod interrupt;
 pub mod kube_api;
+pub mod limits;
 pub mod lock;
 pub mod paths;
 pub mod provision;

@@ -115,6 +115,13 @@ pub fn parse_documents(addon: &str, source: &str, text: &str) -> anyhow::Result<
                 doc.index, doc.first_line
             ),
         };
+        if let Err(bomb) = crate::limits::yaml::check_aliases(doc.text) {
+            let line = doc.first_line + bomb.line - 1;
+            return Err(classified(
+                ErrorKind::Config,
+                format!("{}: {bomb}", where_(Some(line))),
+            ));
+        }
         let value: Option<Value> = serde_saphyr::from_str(doc.text).map_err(|e| {
             let line = e.location().map(|l| doc.first_line + l.line() as usize - 1);
             let message = e.to_string();
@@ -199,6 +206,25 @@ mod tests {
             .unwrap();
         assert!((8..=9).contains(&line), "line {line} in {msg}");
         assert!(msg.contains("invalid YAML"), "{msg}");
+    }
+
+    #[test]
+    fn alias_bomb_is_refused_naming_document_and_line() {
+        let mut bomb = String::from(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        );
+        for level in 1..=9 {
+            let items = vec![format!("*a{}", level - 1); 10].join(", ");
+            bomb.push_str(&format!("  a{level}: &a{level} [{items}]\n"));
+        }
+        let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\n---\n{bomb}");
+        let err = parse_documents("rke-user-addon", "addons", &text).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.starts_with("rke-user-addon: addons: document 2 (line "),
+            "{msg}"
+        );
+        assert!(msg.contains("alias bomb"), "{msg}");
     }
 
     #[test]

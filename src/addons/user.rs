@@ -10,6 +10,7 @@ use super::fetch;
 use super::manifest::parse_documents;
 use super::names::{USER_ADDON, USER_INCLUDES_ADDON};
 use crate::error::{ErrorKind, classified};
+use crate::limits;
 
 /// Where one `addons_include` entry is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,18 +48,21 @@ pub async fn included_objects(
     let mut objects = Vec::new();
     for entry in entries {
         let text = match resolve_include(entry, config_dir) {
-            Include::Url(url) => fetch::fetch(&url, timeout).await.map_err(|e| {
-                classified(
-                    ErrorKind::Config,
-                    format!("addons_include {url}: fetching failed: {e:#}"),
-                )
-            })?,
-            Include::File(path) => std::fs::read_to_string(&path).map_err(|e| {
-                classified(
-                    ErrorKind::Config,
-                    format!("addons_include {entry} ({}): {e}", path.display()),
-                )
-            })?,
+            Include::Url(url) => fetch::fetch(&url, timeout, limits::ADDON_INCLUDE)
+                .await
+                .map_err(|e| {
+                    classified(
+                        ErrorKind::Config,
+                        format!("addons_include {url}: fetching failed: {e:#}"),
+                    )
+                })?,
+            Include::File(path) => limits::read_file_to_string(&path, limits::ADDON_INCLUDE)
+                .map_err(|e| {
+                    classified(
+                        ErrorKind::Config,
+                        format!("addons_include {entry} ({}): {e}", path.display()),
+                    )
+                })?,
         };
         let source = format!("addons_include {entry}");
         objects.extend(parse_documents(USER_INCLUDES_ADDON, &source, &text)?);
@@ -115,6 +119,18 @@ mod tests {
         assert!(
             format!("{err:#}")
                 .starts_with("rke-user-includes-addons: addons_include bad.yaml: document 1"),
+            "{err:#}"
+        );
+
+        let big = std::fs::File::create(dir.path().join("big.yaml")).unwrap();
+        big.set_len(limits::ADDON_INCLUDE.bytes + 1).unwrap();
+        let err = included_objects(&["big.yaml".into()], dir.path(), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains(
+                "too large: 33554433 bytes, more than the 32 MiB limit for an addons_include manifest"
+            ),
             "{err:#}"
         );
     }

@@ -35,7 +35,7 @@ pub fn generate_csrs(input: &PkiInput, dir: &Path) -> anyhow::Result<Vec<PathBuf
         }
         let key_path = dir.join(format!("{}-key.pem", spec.name));
         let key = if key_path.exists() {
-            let text = std::fs::read_to_string(&key_path)
+            let text = crate::limits::read_file_to_string(&key_path, crate::limits::SMALL_FILE)
                 .map_err(|e| file_error(&key_path, format!("cannot read: {e}")))?;
             Key::from_pem(&text).map_err(|e| file_error(&key_path, format!("{e:#}")))?
         } else {
@@ -56,7 +56,7 @@ pub fn generate_csrs(input: &PkiInput, dir: &Path) -> anyhow::Result<Vec<PathBuf
 
 /// An existing CSR is kept when it has the right subject, SANs and public key.
 fn csr_is_current(path: &Path, spec: &LeafSpec, key: &Key) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(text) = crate::limits::read_file_to_string(path, crate::limits::SMALL_FILE) else {
         return false;
     };
     let Ok(block) = pem::parse(&text) else {

@@ -39,7 +39,8 @@ impl Loaded {
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| custom_error(path, format!("cannot read: {e}")))
+    crate::limits::read_file_to_string(path, crate::limits::SMALL_FILE)
+        .map_err(|e| custom_error(path, format!("cannot read: {e}")))
 }
 
 /// Read `<name>.pem` (required when `required`) and `<name>-key.pem` (required when

@@ -53,15 +53,27 @@ impl std::fmt::Display for LoadFailure {
 /// Read, parse, default and validate `path`. Validation problems are returned inside
 /// [`Loaded`], so callers can print all of them at once.
 pub fn load(path: &Path) -> Result<Loaded, LoadFailure> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadFailure::Unreadable {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let text =
+        crate::limits::read_file_to_string(path, crate::limits::CLUSTER_YML).map_err(|e| {
+            LoadFailure::Unreadable {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
     load_str(&text, path)
 }
 
 /// As [`load`], from text already in memory (`path` names it in messages).
 pub fn load_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
+    let loaded = check_str(text, path)?;
+    // Known before anything can log or fail: the event sinks mask these.
+    crate::events::redact::register_config(&loaded.config);
+    Ok(loaded)
+}
+
+/// Parse, default and validate without side effects (no secret is registered for masking):
+/// what `rke config validate`-style checks and the fuzz targets need.
+pub fn check_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
     let mut config = parse::parse_str(text, path).map_err(LoadFailure::Parse)?;
     let table = versions::table();
     if config.version.is_empty() {
@@ -69,8 +81,6 @@ pub fn load_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
     }
     let info = table.get(&config.version);
     defaults::apply_defaults(&mut config, info.map(|i| &i.images));
-    // Known before anything can log or fail: the event sinks mask these.
-    crate::events::redact::register_config(&config);
 
     let supported: Vec<&str> = table.all().map(|v| v.version.as_str()).collect();
     let required = required_images(&config);

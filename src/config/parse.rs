@@ -72,6 +72,9 @@ impl fmt::Display for ConfigError {
 
 /// Parse `cluster.yml` text. `file` is only used in error messages.
 pub fn parse_str(text: &str, file: &Path) -> Result<RkeConfig, ConfigError> {
+    if let Err(bomb) = crate::limits::yaml::check_aliases(text) {
+        return Err(ConfigError::new(file, bomb.to_string()).at(bomb.line, bomb.column));
+    }
     let track = Track::default();
     let options = serde_saphyr::options! {
         // yaml.v2 (RKE1) reads YAML 1.1: `0644` is octal, as in Kubernetes manifests.
@@ -92,7 +95,7 @@ pub fn parse_str(text: &str, file: &Path) -> Result<RkeConfig, ConfigError> {
 
 /// Read and parse a `cluster.yml`.
 pub fn parse_file(path: &Path) -> Result<RkeConfig, ConfigError> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::limits::read_file(path, crate::limits::CLUSTER_YML)
         .map_err(|e| ConfigError::new(path, format!("cannot read the file: {e}")))?;
     let text = String::from_utf8(bytes)
         .map_err(|e| ConfigError::new(path, format!("the file is not valid UTF-8: {e}")))?;
@@ -237,6 +240,32 @@ mod tests {
         let err = parse_err("nodes:\n  - address: a\n   role: [etcd\n");
         assert_eq!((err.line, err.column), (Some(3), Some(4)));
         assert!(err.message.starts_with("YAML syntax error: "), "{err}");
+    }
+
+    #[test]
+    fn alias_bomb_is_refused_before_deserializing() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..=9 {
+            let items = vec![format!("*a{}", level - 1); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        let err = parse_err(&text);
+        assert!(err.message.contains("alias bomb"), "{err}");
+        assert!(err.line.is_some(), "{err:?}");
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_refused_naming_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.yml");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(crate::limits::CLUSTER_YML.bytes + 1).unwrap();
+        let err = parse_file(&path).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("more than the 16 MiB limit for cluster.yml"),
+            "{err}"
+        );
     }
 
     #[test]

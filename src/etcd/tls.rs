@@ -62,7 +62,7 @@ impl EtcdTls {
         key: &std::path::Path,
     ) -> anyhow::Result<Self> {
         let read = |path: &std::path::Path| {
-            std::fs::read_to_string(path).map_err(|e| {
+            crate::limits::read_file_to_string(path, crate::limits::SMALL_FILE).map_err(|e| {
                 classified(
                     ErrorKind::State,
                     format!("cannot read etcd TLS file {}: {e}", path.display()),

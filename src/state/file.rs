@@ -46,7 +46,7 @@ pub fn decode<C: DeserializeOwned>(bytes: &[u8], origin: &str) -> anyhow::Result
 
 /// Load the state file. `Ok(None)` when it does not exist; any other problem is an error.
 pub fn load<C: DeserializeOwned>(path: &Path) -> anyhow::Result<Option<Loaded<C>>> {
-    match fs::read(path) {
+    match crate::limits::read_file(path, crate::limits::STATE_FILE) {
         Ok(bytes) => decode(&bytes, &path.display().to_string()).map(Some),
         Err(e) if e.kind() == IoKind::NotFound => Ok(None),
         Err(e) => Err(classified(
@@ -93,7 +93,7 @@ mod tests {
     use crate::error::kind_of;
     use crate::state::ClusterState;
     use serde::Deserialize;
-    use std::fs::Permissions;
+    use std::fs::{self, Permissions};
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -337,5 +337,20 @@ mod tests {
         // A directory cannot be read as a file.
         let msg = state_error(load::<MiniConfig>(dir.path()));
         assert!(msg.contains("cannot read state file"), "{msg}");
+    }
+
+    #[test]
+    fn a_state_file_over_the_size_limit_is_refused_naming_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster.rkestate");
+        let file = fs::File::create(&path).unwrap();
+        file.set_len(crate::limits::STATE_FILE.bytes + 1).unwrap();
+        let err = load::<MiniConfig>(&path).unwrap_err();
+        assert_eq!(kind_of(&err), ErrorKind::State);
+        assert!(
+            err.to_string()
+                .contains("more than the 64 MiB limit for cluster.rkestate"),
+            "{err}"
+        );
     }
 }

@@ -186,7 +186,7 @@ impl KeyLoader {
             } else {
                 let path = expand_tilde(auth.key_path.as_deref()?);
                 let source = path.display().to_string();
-                let text = std::fs::read_to_string(&path)
+                let text = crate::limits::read_file_to_string(&path, crate::limits::SMALL_FILE)
                     .map_err(|e| format!("cannot read the key file: {e}"));
                 (format!("file:{source}"), source, text)
             };
@@ -259,7 +259,7 @@ fn load_cert(auth: &SshAuth) -> Option<Result<LoadedCert, KeyProblem>> {
     } else {
         let path = expand_tilde(auth.cert_path.as_deref()?);
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(&path)
+        let text = crate::limits::read_file_to_string(&path, crate::limits::SMALL_FILE)
             .map_err(|e| format!("cannot read the certificate file: {e}"));
         (source, text)
     };

@@ -181,7 +181,7 @@ impl HostKeyCheck {
         {
             create_private_dir(dir).map_err(io_err)?;
         }
-        let needs_newline = std::fs::read(&self.known_hosts)
+        let needs_newline = crate::limits::read_file(&self.known_hosts, crate::limits::KNOWN_HOSTS)
             .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
             .unwrap_or(false);
         let mut file = std::fs::OpenOptions::new()

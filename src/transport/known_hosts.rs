@@ -133,7 +133,7 @@ pub fn match_host_list<S: AsRef<str>>(host: &str, patterns: &[S]) -> bool {
 impl KnownHosts {
     /// Read and parse `path`. A missing file is an empty one (the first `accept-new` creates it).
     pub fn load(path: &Path) -> std::io::Result<Self> {
-        match std::fs::read_to_string(path) {
+        match crate::limits::read_file_to_string(path, crate::limits::KNOWN_HOSTS) {
             Ok(text) => Ok(Self::parse(path, &text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 path: path.to_path_buf(),

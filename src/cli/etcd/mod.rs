@@ -72,7 +72,7 @@ pub(super) fn load_cluster(config_path: &Path) -> anyhow::Result<Loaded> {
     let cfg = load::load_valid(config_path)?.config;
     let state_path = paths::state_file(config_path);
     let state = state::load::<RkeConfig>(&state_path)?.map(|l| l.state);
-    let state_bytes = match std::fs::read(&state_path) {
+    let state_bytes = match crate::limits::read_file(&state_path, crate::limits::STATE_FILE) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {

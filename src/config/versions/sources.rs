@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::{METADATA_ENV, TABLE_ENV, VersionTable};
 use crate::error::{ErrorKind, classified};
+use crate::limits;
 
 /// How long fetching `data.json` may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -18,8 +19,16 @@ fn config_error(message: String) -> anyhow::Error {
 
 /// `RKE_VERSION_TABLE`: a file in the `data/k8s-versions.yaml` format.
 pub fn table_file(path: &Path) -> anyhow::Result<VersionTable> {
-    let text = std::fs::read_to_string(path)
+    let text = limits::read_file_to_string(path, limits::VERSION_DATA)
         .map_err(|e| config_error(format!("{TABLE_ENV}: cannot read {}: {e}", path.display())))?;
+    if let Err(bomb) = limits::yaml::check_aliases(&text) {
+        return Err(config_error(format!(
+            "{TABLE_ENV}: {}:{}:{}: {bomb}",
+            path.display(),
+            bomb.line,
+            bomb.column
+        )));
+    }
     let table = VersionTable::from_yaml(&text)
         .map_err(|e| config_error(format!("{TABLE_ENV}: {}: {e}", path.display())))?;
     tracing::info!("using the version table {}", path.display());
@@ -33,14 +42,18 @@ pub fn kdm_data(source: &str) -> anyhow::Result<VersionTable> {
             .enable_all()
             .build()?;
         runtime
-            .block_on(crate::addons::fetch::fetch(source, FETCH_TIMEOUT))
+            .block_on(crate::addons::fetch::fetch(
+                source,
+                FETCH_TIMEOUT,
+                limits::VERSION_DATA,
+            ))
             .map_err(|e| config_error(format!("{METADATA_ENV}: cannot fetch {source}: {e:#}")))?
     } else if source.contains("://") {
         return Err(config_error(format!(
             "{METADATA_ENV}: {source}: only http(s) URLs and local paths are supported"
         )));
     } else {
-        std::fs::read_to_string(source)
+        limits::read_file_to_string(Path::new(source), limits::VERSION_DATA)
             .map_err(|e| config_error(format!("{METADATA_ENV}: cannot read {source}: {e}")))?
     };
     let table = VersionTable::from_kdm_json(&text)

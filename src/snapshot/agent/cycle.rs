@@ -115,7 +115,10 @@ async fn take(settings: &AgentSettings, name: &str) -> anyhow::Result<Packaged> 
     let db = dir.join(format!(".{name}.db"));
     client.snapshot_to(&db).await?;
     // Like RKE1, a snapshot without the state file is still worth keeping.
-    let state = match std::fs::read(&settings.state_file) {
+    let state = match crate::limits::read_file(
+        &std::path::PathBuf::from(&settings.state_file),
+        crate::limits::STATE_FILE,
+    ) {
         Ok(bytes) => Some(bytes),
         Err(e) => {
             println!(

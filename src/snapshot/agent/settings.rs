@@ -73,7 +73,8 @@ impl AgentSettings {
                 format!("snapshot agent settings {}: {why}", path.display()),
             )
         };
-        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let bytes = crate::limits::read_file(path, crate::limits::SMALL_FILE)
+            .map_err(|e| fail(e.to_string()))?;
         let settings: AgentSettings =
             serde_json::from_slice(&bytes).map_err(|e| fail(e.to_string()))?;
         if settings.creation_secs == 0 {

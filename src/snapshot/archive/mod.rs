@@ -27,7 +27,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use read::{ArchiveContents, read_archive};
+pub use read::{ArchiveContents, read_archive, read_archive_from};
 pub use write::write_archive;
 
 /// Entry holding the etcd snapshot: `/backup/<name>`.

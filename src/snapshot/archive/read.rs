@@ -9,9 +9,7 @@ use zip::ZipArchive;
 
 use super::{PRIVATE_MODE, snapshot_entry, state_entry};
 use crate::error::{ErrorKind, classified};
-
-/// State files are a few hundred KiB; refuse to load an entry claiming more into memory.
-const MAX_STATE_LEN: u64 = 64 << 20;
+use crate::limits::{self, Limit};
 
 /// What [`read_archive`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,24 +23,58 @@ pub struct ArchiveContents {
 /// Open `zip_path`, extract the snapshot of `name` to `<dest_dir>/<name>` and read the state
 /// file if present. Entry names follow rke-tools (`/backup/<name>`,
 /// `/etc/kubernetes/<name>.rkestate`); the same names without the leading slash, or bare
-/// (`<name>`, `<name>.rkestate`), are accepted too. The zip's CRC-32 of each entry is checked.
+/// (`<name>`, `<name>.rkestate`), are accepted too. The zip's CRC-32 of each entry is checked,
+/// and neither entry may grow past its limit when decompressed (see [`crate::limits`]).
 pub fn read_archive(
     zip_path: &Path,
     name: &str,
     dest_dir: &Path,
 ) -> anyhow::Result<ArchiveContents> {
-    let fail = |what: String| {
-        classified(
-            ErrorKind::Snapshot,
-            format!("snapshot archive {}: {what}", zip_path.display()),
-        )
-    };
     let file = File::open(zip_path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => fail("does not exist".into()),
-        _ => fail(format!("cannot open: {e}")),
+        io::ErrorKind::NotFound => failure(zip_path, "does not exist".into()),
+        _ => failure(zip_path, format!("cannot open: {e}")),
     })?;
+    read_archive_from(file, zip_path, name, dest_dir)
+}
+
+fn failure(zip_path: &Path, what: String) -> anyhow::Error {
+    classified(
+        ErrorKind::Snapshot,
+        format!("snapshot archive {}: {what}", zip_path.display()),
+    )
+}
+
+/// As [`read_archive`], from an archive already open (`zip_path` names it in messages).
+pub fn read_archive_from<R: io::Read + io::Seek>(
+    archive: R,
+    zip_path: &Path,
+    name: &str,
+    dest_dir: &Path,
+) -> anyhow::Result<ArchiveContents> {
+    let limits = EntryLimits {
+        db: limits::SNAPSHOT_DB,
+        state: limits::STATE_FILE,
+    };
+    read_limited(archive, zip_path, name, dest_dir, limits)
+}
+
+/// The most each entry may hold once decompressed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct EntryLimits {
+    pub db: Limit,
+    pub state: Limit,
+}
+
+pub(super) fn read_limited<R: io::Read + io::Seek>(
+    archive: R,
+    zip_path: &Path,
+    name: &str,
+    dest_dir: &Path,
+    limits: EntryLimits,
+) -> anyhow::Result<ArchiveContents> {
+    let fail = |what: String| failure(zip_path, what);
     let mut zip =
-        ZipArchive::new(file).map_err(|e| fail(format!("not a readable zip file: {e}")))?;
+        ZipArchive::new(archive).map_err(|e| fail(format!("not a readable zip file: {e}")))?;
 
     let db_entry = snapshot_entry(name);
     let Some(db_index) = find_entry(&zip, &db_entry, name) else {
@@ -52,7 +84,7 @@ pub fn read_archive(
         )));
     };
     let db_path = dest_dir.join(name);
-    extract(&mut zip, db_index, &db_path).map_err(|e| {
+    extract(&mut zip, db_index, &db_path, limits.db).map_err(|e| {
         fail(format!(
             "cannot extract {db_entry} to {}: {e}",
             db_path.display()
@@ -63,7 +95,7 @@ pub fn read_archive(
     let state_json = match find_entry(&zip, &state_name, &format!("{name}.rkestate")) {
         None => None,
         Some(index) => Some(
-            read_small(&mut zip, index)
+            read_small(&mut zip, index, limits.state)
                 .map_err(|e| fail(format!("cannot read {state_name}: {e}")))?,
         ),
     };
@@ -104,6 +136,7 @@ fn extract<R: io::Read + io::Seek>(
     zip: &mut ZipArchive<R>,
     index: usize,
     dest: &Path,
+    limit: Limit,
 ) -> io::Result<()> {
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(dest.file_name().unwrap_or_default());
@@ -118,8 +151,15 @@ fn extract<R: io::Read + io::Seek>(
             .mode(PRIVATE_MODE)
             .open(&tmp)?;
         out.set_permissions(Permissions::from_mode(PRIVATE_MODE))?;
+        // The header's size can lie (a zip bomb): count what decompression really yields.
         // Reading to the end makes the zip reader compare the entry's CRC-32.
-        io::copy(&mut entry, &mut out)?;
+        if entry.size() > limit.bytes {
+            return Err(io::Error::other(limit.exceeded(entry.size())));
+        }
+        let copied = io::copy(&mut (&mut entry).take(limit.bytes + 1), &mut out)?;
+        if copied > limit.bytes {
+            return Err(io::Error::other(limit.exceeded_at_least()));
+        }
         out.sync_all()?;
         fs::rename(&tmp, dest)
     })();
@@ -132,15 +172,12 @@ fn extract<R: io::Read + io::Seek>(
 fn read_small<R: io::Read + io::Seek>(
     zip: &mut ZipArchive<R>,
     index: usize,
+    limit: Limit,
 ) -> io::Result<Vec<u8>> {
     let entry = zip.by_index(index).map_err(io::Error::other)?;
-    if entry.size() > MAX_STATE_LEN {
-        return Err(io::Error::other(format!(
-            "{} bytes is too large for a state file",
-            entry.size()
-        )));
+    if entry.size() > limit.bytes {
+        return Err(io::Error::other(limit.exceeded(entry.size())));
     }
-    let mut bytes = Vec::with_capacity(entry.size() as usize);
-    entry.take(MAX_STATE_LEN + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    let hint = entry.size() as usize;
+    limits::read_bounded(entry, limit, hint)
 }

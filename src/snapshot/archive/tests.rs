@@ -241,3 +241,64 @@ fn damaged_entry_is_refused_and_leaves_no_file() {
     assert!(err.contains("cannot extract /backup/s"), "{err}");
     assert_eq!(fs::read_dir(out.path()).unwrap().count(), 0);
 }
+
+/// An archive whose snapshot entry is `db_len` zeros (deflate shrinks them ~1000 times: the
+/// shape of a zip bomb) and whose state entry is `state_len` spaces.
+fn bomb(dir: &Path, db_len: usize, state_len: usize) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("bomb.zip");
+    let mut zip = zip::ZipWriter::new(fs::File::create(&path).unwrap());
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    zip.start_file("/backup/snap", options).unwrap();
+    zip.write_all(&vec![0u8; db_len]).unwrap();
+    zip.start_file("/etc/kubernetes/snap.rkestate", options)
+        .unwrap();
+    zip.write_all(&vec![b' '; state_len]).unwrap();
+    zip.finish().unwrap();
+    path
+}
+
+#[test]
+fn entries_past_their_limits_are_refused_and_leave_no_file() {
+    use crate::limits::Limit;
+    let dir = tempfile::tempdir().unwrap();
+    let limits = read::EntryLimits {
+        db: Limit {
+            what: "a test database",
+            bytes: 4096,
+        },
+        state: Limit {
+            what: "a test state",
+            bytes: 100,
+        },
+    };
+    let read = |zip: &Path| {
+        let file = fs::File::open(zip).unwrap();
+        read::read_limited(file, zip, "snap", dir.path(), limits)
+    };
+
+    let zip = bomb(dir.path(), 1 << 20, 10);
+    let err = read(&zip).unwrap_err();
+    assert_eq!(kind_of(&err), ErrorKind::Snapshot);
+    assert!(
+        err.to_string()
+            .contains("more than the 4 KiB limit for a test database"),
+        "{err}"
+    );
+    assert!(!dir.path().join("snap").exists());
+    assert!(!dir.path().join(".snap.part").exists());
+
+    let zip = bomb(dir.path(), 4096, 101);
+    let err = read(&zip).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("more than the 100 bytes limit for a test state"),
+        "{err}"
+    );
+
+    let zip = bomb(dir.path(), 4096, 100);
+    let contents = read(&zip).unwrap();
+    assert_eq!(fs::metadata(&contents.db_path).unwrap().len(), 4096);
+    assert_eq!(contents.state_json.unwrap().len(), 100);
+}

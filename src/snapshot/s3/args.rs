@@ -131,12 +131,13 @@ fn from_flags(args: &S3Args) -> anyhow::Result<S3Settings> {
     let endpoint_ca = match &args.s3_endpoint_ca {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                classified(
-                    ErrorKind::Config,
-                    format!("--s3-endpoint-ca {}: cannot read: {e}", path.display()),
-                )
-            })?;
+            let text = crate::limits::read_file_to_string(path, crate::limits::SMALL_FILE)
+                .map_err(|e| {
+                    classified(
+                        ErrorKind::Config,
+                        format!("--s3-endpoint-ca {}: cannot read: {e}", path.display()),
+                    )
+                })?;
             check_ca_pem(&text).map_err(|e| {
                 classified(
                     ErrorKind::Config,
