@@ -105,6 +105,7 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                 limit: usize::from(args.connect.max_parallel),
                 ..Options::default()
             };
+            restore::wait_for_members(&hosts, &prepared.bundle, opts.health_timeout).await?;
             up::up(&prepared, conns.clone(), Vec::new(), &opts).await?;
             restore::clean_up(&hosts, cfg, &helper).await?;
             anyhow::Ok((snapshot, put_back))

@@ -54,6 +54,27 @@ async fn stop_one(conn: &NodeConnection, name: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Start `containers` on a node again (a rollback's etcd on the data put back); absent or
+/// running ones are fine: the `rke up` that follows creates or keeps them.
+pub async fn start(conn: &NodeConnection, containers: &[&str]) -> anyhow::Result<()> {
+    for name in containers {
+        match conn.docker().start_container(name, None).await {
+            Ok(()) => tracing::info!(node = %conn.name(), "started {name}"),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 304,
+                ..
+            }) => {}
+            Err(e) => {
+                return Err(classified(
+                    ErrorKind::Docker,
+                    format!("node {}: starting {name}: {e}", conn.name()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The control-plane components, stopped before etcd so nothing writes during the restore.
 pub const CONTROL_PLANE: &[&str] = &[
     names::KUBE_APISERVER,

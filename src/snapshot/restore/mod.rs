@@ -14,7 +14,7 @@ mod members;
 pub use journal::{Action, Journal, Phase, Request, decide};
 pub use keep::{KEPT_DIR, read_journals};
 pub use locate::{Located, locate};
-pub use members::{CONTROL_PLANE, RESTORE_DIR, initial_cluster, stop};
+pub use members::{CONTROL_PLANE, RESTORE_DIR, initial_cluster, start, stop};
 
 use futures_util::future::{join_all, try_join_all};
 
@@ -201,6 +201,9 @@ pub async fn roll_back(
         anyhow::Ok(replaced.then(|| node.clone()))
     }))
     .await?;
+    // The `rke up` that follows finds the cluster of the state put back through its running
+    // members (a restore instead comes up as a new cluster); the agent comes back with it.
+    try_join_all(etcd_hosts.iter().map(|h| start(h.conn, &[names::ETCD]))).await?;
     Ok(put_back.into_iter().flatten().collect())
 }
 
@@ -228,4 +231,43 @@ pub fn unfinished(e: anyhow::Error, name: &str) -> anyhow::Error {
          {name}` again to finish it, or `rke etcd snapshot-restore --rollback` to put the \
          previous data back"
     ))
+}
+
+/// After a rollback's etcd start: wait until a member lists the members, as the `rke up` that
+/// follows needs (it reconciles membership through a running member), up to `timeout`.
+pub async fn wait_for_members(
+    etcd_hosts: &[EtcdHost<'_>],
+    bundle: &crate::certs::CertBundle,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut last = String::new();
+        for h in etcd_hosts {
+            let tls = crate::etcd::EtcdTls::from_bundle(bundle)?;
+            let answer = async {
+                let client = crate::etcd::EtcdClient::connect(
+                    h.conn,
+                    h.cfg.effective_internal_address(),
+                    tls,
+                )
+                .await?;
+                client.members().await
+            };
+            match answer.await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = format!("node {}: {e:#}", h.cfg.hostname_override),
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(classified(
+                ErrorKind::Etcd,
+                format!(
+                    "etcd did not answer within {} s after its data was put back: {last}",
+                    timeout.as_secs()
+                ),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
