@@ -65,9 +65,14 @@ pub fn frozen_node_mid_run(ctx: &mut Ctx) -> anyhow::Result<()> {
         true
     });
     let ended = Instant::now();
-    if frozen.is_some() {
+    // While node3 is still frozen: the others are left consistent and the API answers.
+    let others = if frozen.is_some() {
+        let checked = others_consistent(ctx);
         docker_host(&["unpause", &node3])?;
-    }
+        Some(checked)
+    } else {
+        None
+    };
     let frozen_at = match frozen {
         None => bail!(
             "rke finished before node1's kubelet was replaced: {}",
@@ -95,6 +100,18 @@ pub fn frozen_node_mid_run(ctx: &mut Ctx) -> anyhow::Result<()> {
         took.as_secs_f64(),
         BOUND.as_secs()
     );
+    println!(
+        "      error: {}",
+        run.stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("")
+    );
+    if let Some(checked) = others {
+        checked?;
+    }
+    println!("    check: node1 and node2 consistent (components running, no old-*), API answered");
 
     println!("    node3 running again: rke up converges");
     // The failed run could not release its lock on frozen node3; it is stale 30 s after its
@@ -117,5 +134,30 @@ pub fn frozen_node_mid_run(ctx: &mut Ctx) -> anyhow::Result<()> {
     }
     ctx.wait_nodes_ready(&["node1", "node2", "node3"], Duration::from_secs(180))?;
     println!("    check: every kubelet has {KUBELET_FLAG}; node1..3 Ready");
+    Ok(())
+}
+
+/// Nodes 1 and 2 after the failed run: every component of their roles runs, no container is
+/// left half replaced (`old-*`), and the API answers through the kubeconfig.
+fn others_consistent(ctx: &Ctx) -> anyhow::Result<()> {
+    for i in 1..=2 {
+        let listed = nodes::sh(
+            &ctx.env,
+            i,
+            "docker ps -a --filter label=io.rancher.rke.container.name --format '{{.Names}} {{.State}}'",
+        )?;
+        ensure!(
+            !listed.lines().any(|l| l.starts_with("old-")),
+            "node{i} has a half-replaced container: {listed}"
+        );
+        for name in ["etcd", "kube-apiserver", "kubelet", "kube-proxy"] {
+            ensure!(
+                listed.lines().any(|l| l == format!("{name} running")),
+                "node{i}: {name} is not running after the failed run: {listed}"
+            );
+        }
+    }
+    ctx.kubectl(&["get", "--raw", "/readyz"])
+        .context("the API through the kubeconfig while node3 is frozen")?;
     Ok(())
 }
