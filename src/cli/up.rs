@@ -114,7 +114,10 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
                 args.skew.allow_version_skew,
             )?;
             let departed = connect_departed(&prepared, &args.connect).await;
-            let outcome = up::up(&prepared, conns.clone(), departed, &opts).await?;
+            let outcome = match up::up(&prepared, conns.clone(), departed, &opts).await {
+                Ok(outcome) => outcome,
+                Err(e) => return Err(up::name_unanswered(e, &conns).await),
+            };
             anyhow::Ok((prepared, outcome))
         };
         // A dry run changes nothing, so it does not keep other runs out.

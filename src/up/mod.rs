@@ -19,9 +19,11 @@ pub mod recover;
 mod rollout;
 mod run;
 mod snapshot_agent;
+mod unanswered;
 
 pub use planes::batch_size;
 pub use run::{Applied, Options, Outcome, STEPS, up};
+pub use unanswered::name_unanswered;
 
 use crate::config::RkeConfigNode;
 use crate::transport::NodeConnection;

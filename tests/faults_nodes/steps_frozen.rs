@@ -87,6 +87,8 @@ pub fn frozen_node_mid_run(ctx: &mut Ctx) -> anyhow::Result<()> {
         run.describe()
     );
     names(&run, "node3")?;
+    // Not only in a list of nodes not updated: the error says node3 stopped answering.
+    names(&run, "node node3 no longer answers over SSH")?;
     ensure!(
         took <= BOUND,
         "rke up took {:.0}s after node3 froze (bound {}s): {}",
