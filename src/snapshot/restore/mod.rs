@@ -87,14 +87,7 @@ pub async fn restore_data(
             located.sha256
         );
 
-        try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
-        try_join_all(
-            etcd_hosts
-                .iter()
-                // The agent too: it must not snapshot a member being restored.
-                .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
-        )
-        .await?;
+        stop_cluster(control_plane, etcd_hosts).await?;
         try_join_all(etcd_hosts.iter().map(|h| async {
             members::restore_member(h, cfg, &located.db_path, helper_image)
                 .await
@@ -182,13 +175,7 @@ pub async fn roll_back(
     helper_image: &str,
 ) -> anyhow::Result<Vec<String>> {
     remove_leftovers(etcd_hosts).await?;
-    try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
-    try_join_all(
-        etcd_hosts
-            .iter()
-            .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
-    )
-    .await?;
+    stop_cluster(control_plane, etcd_hosts).await?;
     let dir = data_dir(cfg);
     let put_back = try_join_all(etcd_hosts.iter().map(|h| async {
         let replaced = keep::roll_back(h.conn, &dir, helper_image).await?;
@@ -270,4 +257,20 @@ pub async fn wait_for_members(
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
+}
+
+/// Stop the control plane, then etcd and its snapshot agent (which must not snapshot a member
+/// whose data is being replaced), before member data is restored or put back.
+async fn stop_cluster(
+    control_plane: &[&NodeConnection],
+    etcd_hosts: &[EtcdHost<'_>],
+) -> anyhow::Result<()> {
+    try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
+    try_join_all(
+        etcd_hosts
+            .iter()
+            .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
+    )
+    .await?;
+    Ok(())
 }
