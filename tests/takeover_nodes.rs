@@ -11,7 +11,9 @@
 //! and the workload's containers kept, RKE1's helpers adopted or removed → a second `rke up`
 //! changes nothing → RKE1 `up` on the directory rke left works (rollback) → `rke up` after that
 //! still works → RKE1's snapshot (each node's own copy) is listed and restored by rke from the
-//! first etcd node's copy, as RKE1 restores, and rke's recurring snapshots run. The last line, `takeover_nodes: N passed, N failed`, is what scripts/test-all.sh
+//! first etcd node's copy, as RKE1 restores, and rke's recurring snapshots run → RKE1's addons
+//! (CoreDNS and a user addon, applied by its deploy Jobs) adopted as they are throughout, until a
+//! change of CoreDNS's settings moves it to rke's rendering. The last line, `takeover_nodes: N passed, N failed`, is what scripts/test-all.sh
 //! counts.
 
 #[path = "up_nodes/api_watch.rs"]
@@ -28,15 +30,17 @@ mod rke1;
 mod scenario;
 #[path = "takeover_nodes/steps.rs"]
 mod steps;
+#[path = "takeover_nodes/steps_addons.rs"]
+mod steps_addons;
 #[path = "takeover_nodes/steps_snapshots.rs"]
 mod steps_snapshots;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 9] = [
     (
-        "RKE1 v1.2.23 builds a 3-node cluster; a DaemonSet, a ConfigMap, an RKE1 snapshot",
+        "RKE1 v1.2.23 builds a 3-node cluster with CoreDNS and a user addon; a DaemonSet, a ConfigMap, RKE1 snapshots (local, S3)",
         steps::rke1_builds_the_cluster,
         Stop,
     ),
@@ -68,6 +72,16 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
     (
         "RKE1's snapshot (per-node copies) listed and restored by rke; rke's recurring snapshots run",
         steps_snapshots::rke1_snapshot_restores_with_rke,
+        Continue,
+    ),
+    (
+        "RKE1's S3 snapshot listed and restored by rke from S3",
+        steps_snapshots::rke1_s3_snapshot_restores_with_rke,
+        Continue,
+    ),
+    (
+        "a change of CoreDNS's settings moves it from RKE1's objects to rke's rendering",
+        steps_addons::changed_dns_settings_move_coredns_to_rke,
         Continue,
     ),
 ];

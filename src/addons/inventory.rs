@@ -2,7 +2,7 @@
 //! one data key per addon, a JSON list of object refs), so a later run deletes what is no
 //! longer rendered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -16,10 +16,22 @@ pub const INVENTORY_NAME: &str = "rke-addon-inventory";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
     pub addons: BTreeMap<String, Vec<ObjectRef>>,
+    /// Addons whose recorded objects are RKE1's, kept as RKE1 applied them (`super::adopt`).
+    pub adopted: BTreeSet<String>,
 }
 
 impl Inventory {
     /// Read the ConfigMap's `data` (absent ConfigMap: pass an empty map).
+    pub fn from_config_map(cm: &Value) -> anyhow::Result<Inventory> {
+        let data: BTreeMap<String, String> =
+            serde_json::from_value(cm["data"].clone()).unwrap_or_default();
+        let mut inventory = Inventory::from_data(&data)?;
+        inventory.adopted = super::adopt::parse_adopted(
+            cm["metadata"]["annotations"][super::adopt::ADOPTED_ANNOTATION].as_str(),
+        );
+        Ok(inventory)
+    }
+
     pub fn from_data(data: &BTreeMap<String, String>) -> anyhow::Result<Inventory> {
         let mut addons = BTreeMap::new();
         for (addon, text) in data {
@@ -33,7 +45,10 @@ impl Inventory {
             })?;
             addons.insert(addon.clone(), refs);
         }
-        Ok(Inventory { addons })
+        Ok(Inventory {
+            addons,
+            adopted: BTreeSet::new(),
+        })
     }
 
     /// The ConfigMap's `data`; addons without objects are left out.
@@ -50,10 +65,17 @@ impl Inventory {
 
     /// The whole ConfigMap, for server-side apply.
     pub fn config_map(&self) -> Value {
+        let mut metadata =
+            serde_json::json!({"name": INVENTORY_NAME, "namespace": INVENTORY_NAMESPACE});
+        if !self.adopted.is_empty() {
+            let names: Vec<&str> = self.adopted.iter().map(String::as_str).collect();
+            metadata["annotations"] =
+                serde_json::json!({ super::adopt::ADOPTED_ANNOTATION: names.join(",") });
+        }
         serde_json::json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": INVENTORY_NAME, "namespace": INVENTORY_NAMESPACE},
+            "metadata": metadata,
             "data": self.to_data(),
         })
     }
@@ -173,6 +195,16 @@ mod tests {
             back.objects("rke-user-addon"),
             inv.objects("rke-user-addon")
         );
+        let mut adopted = inv.clone();
+        adopted.adopted.insert("rke-coredns-addon".into());
+        let cm = adopted.config_map();
+        assert_eq!(
+            cm["metadata"]["annotations"][crate::addons::adopt::ADOPTED_ANNOTATION],
+            "rke-coredns-addon"
+        );
+        let back = Inventory::from_config_map(&cm).unwrap();
+        assert_eq!(back.adopted, adopted.adopted);
+        assert!(inv.config_map()["metadata"].get("annotations").is_none());
         let bad = BTreeMap::from([("k".to_string(), "{".to_string())]);
         let err = Inventory::from_data(&bad).unwrap_err();
         assert!(format!("{err}").contains("key k"), "{err}");

@@ -4,6 +4,7 @@
 //! (server-side apply, no deploy Job), their rollouts awaited, and what each created is
 //! remembered so that what is no longer rendered is deleted on the next run.
 
+pub mod adopt;
 pub mod apply;
 pub mod fetch;
 pub mod inventory;
@@ -19,7 +20,7 @@ use serde_json::Value;
 
 use crate::config::RkeConfig;
 
-pub use step::{deploy, dry_run_report};
+pub use step::{deploy, dry_run};
 
 /// RKE1's addon resource names, which key the inventory.
 pub mod names {

@@ -2,16 +2,17 @@
 //! it created before and no longer renders, and record what it created. Built-in addon
 //! failures abort; user addon failures are warned about (as RKE1) and the run goes on.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::Addon;
+use super::adopt::{self, Handling};
 use super::apply::{Applier, apply_order, is_crd};
 use super::inventory::{INVENTORY_NAME, INVENTORY_NAMESPACE, Inventory, record, stale};
 use super::manifest::ObjectRef;
 use super::rollout;
+use crate::config::RkeConfig;
 use crate::kube_api::KubeClient;
 
 fn inventory_ref() -> ObjectRef {
@@ -27,9 +28,7 @@ async fn read_inventory(applier: &mut Applier) -> anyhow::Result<Inventory> {
     let Some(cm) = applier.get(&inventory_ref()).await? else {
         return Ok(Inventory::default());
     };
-    let data: BTreeMap<String, String> =
-        serde_json::from_value(cm["data"].clone()).unwrap_or_default();
-    Inventory::from_data(&data)
+    Inventory::from_config_map(&cm)
 }
 
 /// Apply one addon: CRDs and Namespaces first (waiting for the CRDs to be served), then the
@@ -58,18 +57,41 @@ async fn apply_addon(
 }
 
 /// Deploy `addons` (every addon, in order; empty ones delete what they had) with
-/// `timeout` per addon for CRDs and rollouts.
-pub async fn deploy(kube: &KubeClient, addons: &[Addon], timeout: Duration) -> anyhow::Result<()> {
+/// `timeout` per addon for CRDs and rollouts. `applied` is the config of the last run (RKE1's
+/// after a takeover): addons RKE1 deployed keep RKE1's objects while their settings are those
+/// (`super::adopt`).
+pub async fn deploy(
+    kube: &KubeClient,
+    addons: &[Addon],
+    applied: Option<&RkeConfig>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let mut applier = Applier::new(kube.client.clone());
     let previous = read_inventory(&mut applier).await?;
+    let decisions = adopt::decide(&mut applier, addons, applied, &previous).await?;
     let rendered: Vec<ObjectRef> = addons
         .iter()
         .flat_map(|a| a.objects.iter().map(ObjectRef::of))
         .collect();
     let mut next = Inventory::default();
     let mut failure = None;
-    for (i, addon) in addons.iter().enumerate() {
+    for (i, (addon, decision)) in addons.iter().zip(&decisions).enumerate() {
         let before = previous.objects(addon.name);
+        adopt::announce(addon.name, decision, false);
+        match decision.handling {
+            Handling::Adopt => {
+                next.addons
+                    .insert(addon.name.into(), decision.rke1_objects.clone());
+                next.adopted.insert(addon.name.into());
+                continue;
+            }
+            Handling::Keep => {
+                next.addons.insert(addon.name.into(), before.to_vec());
+                next.adopted.insert(addon.name.into());
+                continue;
+            }
+            Handling::Apply | Handling::Replace => {}
+        }
         let attempt = async {
             let applied = apply_addon(&mut applier, addon, timeout).await?;
             for r in stale(before, &rendered) {
@@ -101,6 +123,9 @@ pub async fn deploy(kube: &KubeClient, addons: &[Addon], timeout: Duration) -> a
                     for later in &addons[i + 1..] {
                         next.addons
                             .insert(later.name.into(), previous.objects(later.name).to_vec());
+                        if previous.adopted.contains(later.name) {
+                            next.adopted.insert(later.name.into());
+                        }
                     }
                     failure = Some(e.context(format!("deploying addon {}", addon.name)));
                     break;
@@ -126,10 +151,33 @@ async fn write_inventory(applier: &mut Applier, inventory: &Inventory) -> anyhow
     applier.apply("inventory", &cm).await.map(|_| ())
 }
 
-/// `--dry-run`: list the objects each addon would apply (the cluster is not asked, so
-/// deletions of objects no longer rendered are not known here).
-pub fn dry_run_report(addons: &[Addon]) {
-    for addon in addons {
+/// `--dry-run`: list the objects each addon would apply, and, when the cluster's API answers
+/// (`kube`), which addons keep RKE1's objects (`super::adopt`). Returns the changes counted:
+/// adopting or replacing RKE1's objects. (Deletions of objects no longer rendered are not
+/// listed here.)
+pub async fn dry_run(
+    kube: Option<&KubeClient>,
+    addons: &[Addon],
+    applied: Option<&RkeConfig>,
+) -> anyhow::Result<usize> {
+    let decisions = match kube {
+        Some(kube) => {
+            let mut applier = Applier::new(kube.client.clone());
+            let inventory = read_inventory(&mut applier).await?;
+            adopt::decide(&mut applier, addons, applied, &inventory).await?
+        }
+        None => Vec::new(),
+    };
+    let mut changes = 0;
+    for (i, addon) in addons.iter().enumerate() {
+        if let Some(decision) = decisions.get(i) {
+            if adopt::announce(addon.name, decision, true) {
+                changes += 1;
+            }
+            if matches!(decision.handling, Handling::Adopt | Handling::Keep) {
+                continue;
+            }
+        }
         for object in &addon.objects {
             tracing::info!(addon = addon.name, "would apply {}", ObjectRef::of(object));
         }
@@ -140,4 +188,5 @@ pub fn dry_run_report(addons: &[Addon]) {
             );
         }
     }
+    Ok(changes)
 }

@@ -123,19 +123,29 @@ pub async fn up(
         .await
         .context("addons")?;
     if opts.dry_run {
-        crate::addons::dry_run_report(&addons);
-        let changes = dry_run::report(
-            &nodes,
-            &departed,
-            &etcd_plan,
-            helper_image,
-            agent_binary.as_ref(),
-            cfg.upgrade_strategy
-                .as_ref()
-                .and_then(DrainOptions::from_strategy)
-                .is_some(),
-        )
-        .await?;
+        // The API of a cluster already up says which addons keep RKE1's objects.
+        let kube = match prepared.applied_config() {
+            Some(_) => kube_step::connect(&nodes, &prepared.bundle, Duration::from_secs(10))
+                .await
+                .inspect_err(|e| tracing::warn!("addons not compared with the cluster: {e:#}"))
+                .ok(),
+            None => None,
+        };
+        let addon_changes =
+            crate::addons::dry_run(kube.as_ref(), &addons, prepared.applied_config()).await?;
+        let changes = addon_changes
+            + dry_run::report(
+                &nodes,
+                &departed,
+                &etcd_plan,
+                helper_image,
+                agent_binary.as_ref(),
+                cfg.upgrade_strategy
+                    .as_ref()
+                    .and_then(DrainOptions::from_strategy)
+                    .is_some(),
+            )
+            .await?;
         return Ok(Outcome::DryRun { changes });
     }
 
@@ -287,7 +297,12 @@ pub async fn up(
     STEPS.before(6)?;
     // ---- Addons (RKE1's ConfigureCluster): network plugin, DNS, metrics-server, ingress,
     // user addons. Also with --update-only, as RKE1.
-    let deploy = crate::addons::deploy(&kube, &addons, crate::addons::addon_timeout(cfg));
+    let deploy = crate::addons::deploy(
+        &kube,
+        &addons,
+        prepared.applied_config(),
+        crate::addons::addon_timeout(cfg),
+    );
     phase("addons", 0, async { deploy.await.context("addons") }).await?;
     // ---- end of addons
 

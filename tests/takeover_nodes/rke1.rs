@@ -94,8 +94,9 @@ pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
     )?;
     let registry = &ctx.env["registry"];
     let images = images(&ctx.env)?;
-    // The workload's image too: RKE1's cluster has no registry credentials.
-    let pulled = format!("{} {}", images.join(" "), ctx.pod_image);
+    let addon_image = addon_image(&ctx.env)?;
+    // The workload's and CoreDNS's images too: RKE1's cluster has no registry credentials.
+    let pulled = format!("{} {} {addon_image}", images.join(" "), ctx.pod_image);
     for i in 1..=3 {
         nodes::sh(
             &ctx.env,
@@ -108,6 +109,10 @@ pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
                 pulled
             ),
         )?;
+    }
+    for i in 1..=3 {
+        nodes::sh(&ctx.env, i, &kubectl_into_tools(&images[1]))
+            .with_context(|| format!("node{i}: kubectl into the rke-tools stand-in"))?;
     }
     let addresses = super::e2e::node_addresses(&ctx.env);
     host(
@@ -127,7 +132,54 @@ pub fn prepare(ctx: &Ctx) -> anyhow::Result<()> {
         ),
         "RKE1's cluster.yml (the kit's cluster.sh)",
     )?;
+    let yml = std::fs::read_to_string(ctx.config())?;
+    std::fs::write(ctx.config(), with_addons(&yml, &addon_image)?)?;
     Ok(())
+}
+
+/// RKE1 applies its addons with a Job running `kubectl apply` in the `alpine` image (the
+/// rke-tools stand-in here, which has no kubectl): this environment's copy of the stand-in gets
+/// the kubectl of the environment's kubernetes image, under the same tag.
+fn kubectl_into_tools(kubernetes_image: &str) -> String {
+    format!(
+        "set -e; d=$(mktemp -d); k=$(docker create {kubernetes_image}); \
+         docker cp $k:/usr/local/bin/kubectl $d/kubectl; docker rm $k >/dev/null; \
+         t=$(docker create {TOOLS_IMAGE}); docker cp $d/kubectl $t:/usr/local/bin/kubectl; \
+         docker commit $t {TOOLS_IMAGE} >/dev/null; docker rm $t >/dev/null; rm -rf $d; \
+         docker run --rm --entrypoint kubectl {TOOLS_IMAGE} version --client >/dev/null"
+    )
+}
+
+/// The kit's rke-tools stand-in (cluster.sh's default `RKE_TOOLS_IMAGE`).
+const TOOLS_IMAGE: &str = "rke1-kit/rke-tools:v0.1.80";
+
+/// A ConfigMap RKE1 applies as a user addon (`addons:`), kept by the takeover.
+pub const USER_ADDON_CONFIG_MAP: &str = "rke1-user-addon-data";
+
+/// RKE1's cluster.yml with a built-in addon (CoreDNS, its images the environment's stand-in that
+/// answers the probes) and a user addon, both deployed by RKE1's addon Jobs.
+fn with_addons(yml: &str, image: &str) -> anyhow::Result<String> {
+    ensure!(
+        yml.contains("dns: {provider: none}\n") && yml.contains("system_images:\n"),
+        "the kit's cluster.yml changed: no `dns: {{provider: none}}` or system_images"
+    );
+    let yml = yml
+        .replace("dns: {provider: none}\n", "dns: {provider: coredns}\n")
+        .replace(
+            "system_images:\n",
+            &format!("system_images:\n  coredns: {image}\n  coredns_autoscaler: {image}\n"),
+        );
+    Ok(format!(
+        "{yml}addon_job_timeout: 120\naddons: |\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    \
+         name: {USER_ADDON_CONFIG_MAP}\n    namespace: default\n  data:\n    applied-by: rke1\n"
+    ))
+}
+
+fn addon_image(env: &Value) -> anyhow::Result<String> {
+    Ok(env["images"]["addon_standin"]
+        .as_str()
+        .context("env.json has no images.addon_standin (re-run tests/env/up.sh)")?
+        .to_string())
 }
 
 /// The environment's etcd, kubernetes and pause images, in that order.

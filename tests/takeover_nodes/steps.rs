@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::api_watch::ApiWatch;
 use super::cluster::{Ctx, eventually};
-use super::{nodes, rke1};
+use super::{nodes, rke1, steps_addons};
 
 const WORKLOAD: &str = "takeover-web";
 pub const CONFIG_MAP: &str = "takeover-data";
@@ -169,7 +169,9 @@ pub fn rke1_builds_the_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
             "node{i}: RKE1's recurring snapshots (etcd-rolling-snapshots) are not running"
         );
     }
-    let before = facts(ctx)?;
+    let mut before = facts(ctx)?;
+    before["addons"] = steps_addons::addon_objects(ctx)?;
+    super::steps_snapshots::rke1_saves_to_s3(ctx)?;
     save(ctx, "before.json", &before)?;
     Ok(())
 }
@@ -242,6 +244,11 @@ pub fn dry_run_lists_the_takeover(ctx: &mut Ctx) -> anyhow::Result<()> {
             "the dry run does not say {node}'s service-sidekick is removed: {planned:?}"
         );
     }
+    let adopted = steps_addons::adopted_in(&format!("{}\n{}", run.stdout, run.stderr));
+    ensure!(
+        adopted == ["rke-coredns-addon", "rke-user-addon"],
+        "the dry run must say RKE1's CoreDNS and user addon are adopted, not re-rolled: {adopted:?}"
+    );
     save(ctx, "dry-run.json", &json!(planned))?;
     Ok(())
 }
@@ -280,6 +287,17 @@ pub fn rke_takes_over(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     wait_ready(ctx)?;
     same_as(&before, &facts(ctx)?)?;
+    let adopted = steps_addons::adopted_in(&format!("{}\n{}", run.stdout, run.stderr));
+    ensure!(
+        adopted == ["rke-coredns-addon", "rke-user-addon"],
+        "rke up must say it adopted RKE1's CoreDNS and user addon: {adopted:?}"
+    );
+    steps_addons::rke1_addons_kept(ctx, &before["addons"], &[])?;
+    let marked = steps_addons::inventory_adopted(ctx)?;
+    ensure!(
+        marked == "rke-coredns-addon,rke-user-addon",
+        "the inventory marks as RKE1's: {marked:?}"
+    );
     for i in 1..=3 {
         let leftovers = nodes::sh(
             &ctx.env,
@@ -305,6 +323,7 @@ pub fn rke_takes_over(ctx: &mut Ctx) -> anyhow::Result<()> {
 }
 
 pub fn second_up_changes_nothing(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let facts_before = load(ctx, "before.json")?;
     ctx.dry_run(0)?;
     let before: Vec<_> = (1..=3)
         .map(|i| nodes::rke_containers(&ctx.env, i))
@@ -317,6 +336,7 @@ pub fn second_up_changes_nothing(ctx: &mut Ctx) -> anyhow::Result<()> {
             "node{i}: containers changed: {was:?} -> {now:?}"
         );
     }
+    steps_addons::rke1_addons_kept(ctx, &facts_before["addons"], &[])?;
     Ok(())
 }
 
@@ -361,6 +381,7 @@ pub fn rke_takes_over_again(ctx: &mut Ctx) -> anyhow::Result<()> {
             && now["etcd_members"] == before["etcd_members"],
         "after the second takeover the certificates or etcd members differ"
     );
+    steps_addons::rke1_addons_kept(ctx, &before["addons"], &[])?;
     ctx.dry_run(0)?;
     Ok(())
 }

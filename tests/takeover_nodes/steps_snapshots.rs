@@ -12,6 +12,142 @@ use super::cluster::{Ctx, eventually};
 use super::nodes;
 use super::steps::{CONFIG_MAP, SNAPSHOT, load, wait_ready};
 
+/// RKE1's snapshot uploaded to S3, taken after [`SNAPSHOT`] and after [`BETWEEN_SNAPSHOTS`]
+/// was written.
+pub const S3_SNAPSHOT: &str = "rke1-takeover-s3";
+pub const BETWEEN_SNAPSHOTS: &str = "written-between-rke1-snapshots";
+const AFTER_S3_SNAPSHOT: &str = "written-after-rke1-s3-snapshot";
+/// The bucket RKE1 uploads to, on the S3 server for the nodes (tests/env/s3/moto.sh).
+const BUCKET: &str = "rke1-snapshots";
+
+/// An S3 server the nodes reach (RKE1 uploads from the nodes) and a bucket on it:
+/// (endpoint host:port, CA file).
+fn s3_server(ctx: &Ctx) -> anyhow::Result<(String, String)> {
+    let gateway = ctx.env["network"]["gateway"]
+        .as_str()
+        .context("env.json has no network.gateway")?;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/env/s3/moto.sh");
+    let json = super::rke1::host(
+        &format!("bash {} start-for-nodes {gateway}", script.display()),
+        "an S3 server on the test network",
+    )?;
+    let server: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json.trim())?)?;
+    let endpoint = server["endpoint"]
+        .as_str()
+        .context("nodes.json: endpoint")?;
+    let ca = server["ca"].as_str().context("nodes.json: ca")?;
+    // moto without signature checks: an unsigned PUT makes the bucket (200 also when it exists).
+    super::rke1::host(
+        &format!("curl -fsS -X PUT --cacert {ca} https://{endpoint}/{BUCKET} >/dev/null"),
+        "the snapshot bucket",
+    )?;
+    Ok((endpoint.to_string(), ca.to_string()))
+}
+
+/// RKE1's (and rke's: the same names) S3 flags for the server of [`s3_server`].
+fn s3_flags(endpoint: &str, ca: &str) -> Vec<String> {
+    [
+        "--s3",
+        "--s3-endpoint",
+        endpoint,
+        "--s3-endpoint-ca",
+        ca,
+        "--access-key",
+        "rke1-access",
+        "--secret-key",
+        "rke1-secret",
+        "--bucket-name",
+        BUCKET,
+        "--region",
+        "us-east-1",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// RKE1 uploads a snapshot to S3 (each etcd node uploads its own, under the same key).
+pub fn rke1_saves_to_s3(ctx: &Ctx) -> anyhow::Result<()> {
+    let (endpoint, ca) = s3_server(ctx)?;
+    ctx.kubectl(&[
+        "create",
+        "configmap",
+        BETWEEN_SNAPSHOTS,
+        "--from-literal=k=v",
+    ])?;
+    let mut args = vec!["etcd", "snapshot-save", "--name", S3_SNAPSHOT];
+    let flags = s3_flags(&endpoint, &ca);
+    args.extend(flags.iter().map(String::as_str));
+    super::rke1::run(ctx, &args, "snapshot-save-s3")?;
+    super::rke1::host(
+        &format!(
+            "curl -fsS --cacert {ca} https://{endpoint}/{BUCKET}/{S3_SNAPSHOT}.zip -o /dev/null"
+        ),
+        "RKE1's snapshot in the bucket",
+    )?;
+    Ok(())
+}
+
+/// RKE1's S3 snapshot, with no local copy left on any node, is listed and restored by rke from
+/// S3 with RKE1's flags.
+pub fn rke1_s3_snapshot_restores_with_rke(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let (endpoint, ca) = s3_server(ctx)?;
+    let flags = s3_flags(&endpoint, &ca);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    for i in 1..=3 {
+        nodes::sh(
+            &ctx.env,
+            i,
+            &format!("rm -f /opt/rke/etcd-snapshots/{S3_SNAPSHOT}.zip*"),
+        )?;
+    }
+    let mut list = vec!["etcd", "snapshot-list"];
+    list.extend(&flags);
+    let listed = ctx.rke(&list);
+    ensure!(
+        listed.code == Some(0)
+            && listed
+                .stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("{S3_SNAPSHOT} ")) && l.contains(" yes ")),
+        "snapshot-list --s3 must show RKE1's {S3_SNAPSHOT} in S3: {}",
+        listed.describe()
+    );
+    ctx.kubectl(&[
+        "create",
+        "configmap",
+        AFTER_S3_SNAPSHOT,
+        "--from-literal=k=v",
+    ])?;
+    let mut restore = vec!["etcd", "snapshot-restore", "--name", S3_SNAPSHOT];
+    restore.extend(&flags);
+    let run = ctx.rke(&restore);
+    ensure!(
+        run.code == Some(0),
+        "restoring RKE1's S3 snapshot: {}",
+        run.describe()
+    );
+    wait_ready(ctx)?;
+    let exists = |name: &str| -> anyhow::Result<bool> {
+        let out = ctx.kubectl(&["get", "configmap", name, "--ignore-not-found", "-o", "name"])?;
+        Ok(!out.trim().is_empty())
+    };
+    ensure!(
+        exists(BETWEEN_SNAPSHOTS)?,
+        "{BETWEEN_SNAPSHOTS}, in RKE1's S3 snapshot, is not back"
+    );
+    ensure!(
+        !exists(AFTER_S3_SNAPSHOT)?,
+        "{AFTER_S3_SNAPSHOT}, written after the snapshot, survived the restore"
+    );
+    for i in 1..=3 {
+        let healthy = nodes::etcd_healthy(&ctx.env, i).context("etcd health")?;
+        ensure!(healthy == 3, "node{i}: {healthy} of 3 etcd members healthy");
+    }
+    println!("      RKE1's S3 snapshot restored from S3 (no local copy left on any node)");
+    ctx.dry_run(0)?;
+    Ok(())
+}
+
 const AFTER_SNAPSHOT: &str = "written-after-rke1-snapshot";
 
 fn sha256_of_copy(ctx: &Ctx, i: usize) -> anyhow::Result<String> {

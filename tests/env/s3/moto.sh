@@ -3,6 +3,11 @@
 #
 #   tests/env/s3/moto.sh start   install (once) and start the servers; idempotent
 #   tests/env/s3/moto.sh stop    stop the servers this script started
+#   tests/env/s3/moto.sh start-for-nodes ADDRESS
+#                                one more HTTPS server (no signature checks) on ADDRESS, the
+#                                test network's gateway, for tools that run on the nodes
+#                                (RKE1's snapshot uploads); prints the path of nodes.json
+#                                ({endpoint, ca}); idempotent
 #
 # Three moto servers (pinned version, installed from PyPI into a venv) listen on 127.0.0.1:
 #   http   plain HTTP, no signature checks (any credentials work)
@@ -71,6 +76,17 @@ ensure_certs() {
 		-days 3650 -extfile "$t/ext.cnf" -out "$t/server.pem" 2>/dev/null
 }
 
+# A server certificate for ADDRESS (an IP), signed by the same CA.
+ensure_node_cert() {
+	local addr=$1 t=$DIR/tls
+	[[ -s $t/nodes-$addr.pem ]] && return
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$addr" \
+		-keyout "$t/nodes-$addr-key.pem" -out "$t/nodes-$addr.csr" 2>/dev/null
+	printf 'subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$addr" >"$t/nodes-$addr.cnf"
+	openssl x509 -req -in "$t/nodes-$addr.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial \
+		-days 3650 -extfile "$t/nodes-$addr.cnf" -out "$t/nodes-$addr.pem" 2>/dev/null
+}
+
 free_port() {
 	"$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -92,13 +108,14 @@ all_running() {
 start_one() {
 	local name=$1 port=$2
 	shift 2
-	local env=()
+	local env=() host=127.0.0.1
 	[[ $name == auth ]] && env=(INITIAL_NO_AUTH_ACTION_COUNT=4)
+	[[ $name == nodes ]] && host=$NODES_ADDRESS
 	(
 		# Not only our lock (fd 9): a caller's `flock FILE cmd` lock would otherwise be held
 		# for the server's whole life.
 		close_inherited_fds
-		exec env "${env[@]}" setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" "$@" \
+		exec env "${env[@]}" setsid "$VENV/bin/moto_server" -H "$host" -p "$port" "$@" \
 			</dev/null >"$RUN/$name.log" 2>&1
 	) &
 	echo $! >"$RUN/$name.pid"
@@ -106,13 +123,43 @@ start_one() {
 
 stop_all() {
 	local i pid
-	for i in "${INSTANCES[@]}"; do
+	for i in "${INSTANCES[@]}" nodes; do
 		[[ -s $RUN/$i.pid ]] || continue
 		pid=$(cat "$RUN/$i.pid")
 		kill "$pid" 2>/dev/null || true
 		rm -f "$RUN/$i.pid"
 	done
-	rm -f "$JSON"
+	rm -f "$JSON" "$DIR/nodes.json"
+}
+
+start_for_nodes() {
+	NODES_ADDRESS=$1
+	[[ $NODES_ADDRESS =~ ^[0-9.]+$ ]] || die "start-for-nodes: want an IPv4 address, got '$NODES_ADDRESS'"
+	mkdir -p "$DIR" "$RUN"
+	exec 9>"$DIR/lock"
+	flock 9
+	local json=$DIR/nodes.json
+	if pid_alive nodes && [[ -s $json ]] && grep -q "\"$NODES_ADDRESS:" "$json"; then
+		echo "$json"
+		return
+	fi
+	[[ -s $RUN/nodes.pid ]] && kill "$(cat "$RUN/nodes.pid")" 2>/dev/null
+	ensure_venv
+	ensure_certs
+	ensure_node_cert "$NODES_ADDRESS"
+	local port
+	port=$("$VENV/bin/python" -c "import socket; s=socket.socket(); s.bind(('$NODES_ADDRESS',0)); print(s.getsockname()[1])")
+	start_one nodes "$port" --ssl-cert "$DIR/tls/nodes-$NODES_ADDRESS.pem" \
+		--ssl-key "$DIR/tls/nodes-$NODES_ADDRESS-key.pem"
+	local i
+	for i in $(seq 100); do
+		curl -fsS --cacert "$DIR/tls/ca.pem" "https://$NODES_ADDRESS:$port/" >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	curl -fsS --cacert "$DIR/tls/ca.pem" "https://$NODES_ADDRESS:$port/" >/dev/null ||
+		die "the server for the nodes did not come up; log in $RUN/nodes.log"
+	printf '{"endpoint": "%s:%s", "ca": "%s"}\n' "$NODES_ADDRESS" "$port" "$DIR/tls/ca.pem" >"$json"
+	echo "$json"
 }
 
 start() {
@@ -150,6 +197,7 @@ start() {
 
 case "${1:-}" in
 start) start ;;
+start-for-nodes) start_for_nodes "${2:-}" ;;
 stop)
 	mkdir -p "$DIR" "$RUN"
 	exec 9>"$DIR/lock"
@@ -157,7 +205,7 @@ stop)
 	stop_all
 	;;
 *)
-	sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac
