@@ -27,6 +27,9 @@ pub struct DesiredCluster {
     pub encryption_config: String,
     /// What the last successful `rke up` applied (`currentState`); empty for a new cluster.
     pub applied: ClusterState,
+    /// The config of the state file's `desiredState` before this run: after a snapshot
+    /// restore, the config the snapshot's cluster ran (`currentState` is empty then).
+    pub previous_desired_config: Option<RkeConfig>,
     /// Keys of the state file's `desiredState` and top level that this rke does not know (a
     /// newer version wrote them): written back with the new state.
     pub unknown_desired: UnknownKeys,
@@ -114,6 +117,7 @@ pub fn load_with_state(
         cert_changes,
         encryption_config,
         applied,
+        previous_desired_config: previous_desired.rke_config.clone(),
         unknown_desired: previous_desired.unknown,
         unknown_top,
         state_path,
@@ -218,6 +222,13 @@ impl DesiredCluster {
     /// The config the last successful run applied, if any.
     pub fn applied_config(&self) -> Option<&RkeConfig> {
         self.applied.rke_config.as_ref()
+    }
+
+    /// The config the cluster's addons were last deployed with: the applied one, or after a
+    /// snapshot restore, the restored cluster's (`previous_desired_config`).
+    pub fn addons_baseline(&self) -> Option<&RkeConfig> {
+        self.applied_config()
+            .or(self.previous_desired_config.as_ref())
     }
 }
 

@@ -132,7 +132,7 @@ pub async fn up(
             None => None,
         };
         let addon_changes =
-            crate::addons::dry_run(kube.as_ref(), &addons, prepared.applied_config()).await?;
+            crate::addons::dry_run(kube.as_ref(), &addons, prepared.addons_baseline()).await?;
         let changes = addon_changes
             + dry_run::report(
                 &nodes,
@@ -300,7 +300,7 @@ pub async fn up(
     let deploy = crate::addons::deploy(
         &kube,
         &addons,
-        prepared.applied_config(),
+        prepared.addons_baseline(),
         crate::addons::addon_timeout(cfg),
     );
     phase("addons", 0, async { deploy.await.context("addons") }).await?;
