@@ -14,16 +14,8 @@
 //! fails. The last line, `addons_nodes: N passed, N failed`, is what scripts/test-all.sh
 //! counts.
 
-#[path = "up_nodes/api_watch.rs"]
-mod api_watch;
-#[path = "up_nodes/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "up_nodes/nodes.rs"]
-mod nodes;
-#[path = "up_nodes/scenario.rs"]
-mod scenario;
+mod common;
+use common::{cluster, nodes, scenario};
 #[path = "addons_nodes/steps.rs"]
 mod steps;
 #[path = "addons_nodes/steps_builtin.rs"]

@@ -13,22 +13,10 @@
 //! so and reports itself skipped, never passed. The last line, `cri_dockerd_nodes: N passed, N
 //! failed[, N skipped]`, is what scripts/test-all.sh counts.
 
-#[path = "up_nodes/api_watch.rs"]
-mod api_watch;
-#[path = "up_nodes/cluster.rs"]
-mod cluster;
+mod common;
+use common::{cluster, nodes, scenario, steps};
 #[path = "cri_dockerd_nodes/steps.rs"]
 mod cri_steps;
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "up_nodes/nodes.rs"]
-mod nodes;
-#[path = "up_nodes/scenario.rs"]
-mod scenario;
-// Only the re-run and private-key steps are used here.
-#[allow(dead_code)]
-#[path = "up_nodes/steps_fresh.rs"]
-mod steps_fresh;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
@@ -53,7 +41,7 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
     ),
     (
         "re-run without change recreates nothing",
-        steps_fresh::rerun_changes_nothing,
+        steps::rerun_changes_nothing,
         Continue,
     ),
     (
@@ -68,7 +56,7 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
     ),
     (
         "no private keys in containers",
-        steps_fresh::no_private_keys_in_containers,
+        steps::no_private_keys_in_containers,
         Continue,
     ),
 ];

@@ -6,8 +6,8 @@
 //! from `certs::ensure` for the node IPs and are copied into each container before it starts;
 //! data lives in the container, so removing the container removes the data dir.
 
-#[path = "common/e2e.rs"]
-mod e2e;
+mod common;
+use common::e2e;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -4,9 +4,6 @@
 //! may run on the same node) and are removed at the end.
 
 mod common;
-#[allow(dead_code)]
-#[path = "provision_nodes/support.rs"]
-mod support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,7 +17,7 @@ use rke::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, HealthCheck, Nod
 use rke::transport::NodeConnection;
 use tokio::time::Instant;
 
-use support::Nodes;
+use common::node_connect::Nodes;
 
 const PREFIX: &str = "rke-health-test";
 const HTTPD_PORT: u16 = 18481;

@@ -6,10 +6,10 @@
 //! labels/taints sync (and rke-set ones are removed), the state Secret round-trips, cordon,
 //! node deletion. Everything rke created on the nodes is removed at the end, pass or fail.
 
+mod common;
+use common::e2e;
 #[path = "kube_nodes/bringup.rs"]
 mod bringup;
-#[path = "common/e2e.rs"]
-mod e2e;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

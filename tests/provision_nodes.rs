@@ -5,9 +5,11 @@
 //! Each case works on its own node, and everything it creates carries the prefix
 //! `rke-exec-test` and is removed at the end.
 
+mod common;
+use common::node_connect;
+
 #[path = "provision_nodes/clean_cases.rs"]
 mod clean_cases;
-mod common;
 #[path = "provision_nodes/converge_cases.rs"]
 mod converge_cases;
 #[path = "provision_nodes/explain_cases.rs"]
@@ -16,5 +18,3 @@ mod explain_cases;
 mod file_cases;
 #[path = "provision_nodes/image_cases.rs"]
 mod image_cases;
-#[path = "provision_nodes/support.rs"]
-mod support;

@@ -11,21 +11,11 @@
 //! refused meanwhile), and another one undone with `--rollback`. Then
 //! the save and restore once more on a fresh cluster running etcd 3.5 (`etcdutl` restores).
 //!
-//! One scenario in sequence, like tests/up_nodes.rs (whose helpers it shares); the last line,
+//! One scenario in sequence, like tests/up_nodes.rs (with the helpers in tests/common/); the last line,
 //! `snapshot_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
 
-#[path = "up_nodes/api_watch.rs"]
-mod api_watch;
-#[path = "up_nodes/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "up_nodes/nodes.rs"]
-mod nodes;
-#[path = "up_nodes/scenario.rs"]
-mod scenario;
-#[path = "snapshot_s3/servers.rs"]
-mod servers;
+mod common;
+use common::{api_watch, cluster, nodes, s3_servers, scenario};
 #[path = "snapshot_nodes/steps_dr.rs"]
 mod steps_dr;
 #[path = "snapshot_nodes/steps_etcd35.rs"]

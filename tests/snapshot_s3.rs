@@ -1,14 +1,10 @@
 //! S3 snapshot storage against local moto servers (tests/env/s3/moto.sh): multipart upload,
 //! listing, streamed download, folders, deletion, credential and TLS failures.
 
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "snapshot_s3/servers.rs"]
-mod servers;
-
+mod common;
+use common::s3_servers::{create_bucket, raw_get_status, servers, unique_bucket};
 use rke::error::{ErrorKind, kind_of};
 use rke::snapshot::s3::{S3Settings, S3Store};
-use servers::{create_bucket, raw_get_status, servers, unique_bucket};
 use std::path::Path;
 use time::OffsetDateTime;
 

@@ -11,16 +11,8 @@
 //! fail. `RKE_E2E_SKIP=1` skips; a missing environment fails. The last line, `status_nodes:
 //! N passed, N failed`, is what scripts/test-all.sh counts.
 
-#[path = "up_nodes/api_watch.rs"]
-mod api_watch;
-#[path = "up_nodes/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "up_nodes/nodes.rs"]
-mod nodes;
-#[path = "up_nodes/scenario.rs"]
-mod scenario;
+mod common;
+use common::{cluster, nodes, scenario};
 #[path = "status_nodes/steps.rs"]
 mod steps;
 

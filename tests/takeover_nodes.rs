@@ -16,18 +16,10 @@
 //! change of CoreDNS's settings moves it to rke's rendering. The last line, `takeover_nodes: N passed, N failed`, is what scripts/test-all.sh
 //! counts.
 
-#[path = "up_nodes/api_watch.rs"]
-mod api_watch;
-#[path = "up_nodes/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "up_nodes/nodes.rs"]
-mod nodes;
+mod common;
+use common::{api_watch, cluster, e2e, nodes, scenario};
 #[path = "takeover_nodes/rke1.rs"]
 mod rke1;
-#[path = "up_nodes/scenario.rs"]
-mod scenario;
 #[path = "takeover_nodes/steps.rs"]
 mod steps;
 #[path = "takeover_nodes/steps_addons.rs"]

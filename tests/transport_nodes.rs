@@ -16,10 +16,10 @@ use rke::transport::{
 };
 use serde_json::Value;
 
+mod common;
+use common::e2e;
 #[path = "transport_nodes/docker_cases.rs"]
 mod docker_cases;
-#[path = "common/e2e.rs"]
-mod e2e;
 #[path = "transport_nodes/ssh_cases.rs"]
 mod ssh_cases;
 use docker_cases::*;

@@ -14,16 +14,8 @@
 //! nodes are cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment fails.
 //! The last line, `up_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
 
-#[path = "up_nodes/api_watch.rs"]
-mod api_watch;
-#[path = "up_nodes/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "up_nodes/nodes.rs"]
-mod nodes;
-#[path = "up_nodes/scenario.rs"]
-mod scenario;
+mod common;
+use common::{api_watch, cluster, e2e, nodes, scenario, steps};
 #[path = "up_nodes/steps_change.rs"]
 mod steps_change;
 #[path = "up_nodes/steps_fresh.rs"]
@@ -70,12 +62,12 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 23] = [
     ),
     (
         "no private keys in containers (fresh cluster)",
-        steps_fresh::no_private_keys_in_containers,
+        steps::no_private_keys_in_containers,
         Continue,
     ),
     (
         "re-run without change recreates nothing",
-        steps_fresh::rerun_changes_nothing,
+        steps::rerun_changes_nothing,
         Stop,
     ),
     (
@@ -146,7 +138,7 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 23] = [
     ),
     (
         "no private keys in containers (after all changes)",
-        steps_fresh::no_private_keys_in_containers,
+        steps::no_private_keys_in_containers,
         Continue,
     ),
     (

@@ -13,16 +13,8 @@
 //! two kube-apiservers). The nodes are cleaned before and after. The last line,
 //! `upgrade_nodes: N passed, N failed`, is what scripts/test-all.sh counts.
 
-#[path = "up_nodes/api_watch.rs"]
-mod api_watch;
-#[path = "up_nodes/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-#[path = "up_nodes/nodes.rs"]
-mod nodes;
-#[path = "up_nodes/scenario.rs"]
-mod scenario;
+mod common;
+use common::{api_watch, cluster, e2e, nodes, scenario};
 #[path = "upgrade_nodes/steps.rs"]
 mod steps;
 #[path = "upgrade_nodes/steps_kdm.rs"]

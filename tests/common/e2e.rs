@@ -1,5 +1,4 @@
 //! Access to the multi-node test environment built by `tests/env/up.sh`.
-#![allow(dead_code)]
 
 use serde_json::Value;
 use std::path::PathBuf;

@@ -1,7 +1,23 @@
-//! Helpers shared by the CLI integration tests.
+//! Code shared by the test binaries (`mod common;` in each): the CLI helpers below, and for the
+//! tests on the nodes of tests/env the modules listed here. Each binary uses part of it.
 #![allow(dead_code)]
 
+/// Polling the Kubernetes API while a run changes the cluster.
+pub mod api_watch;
+/// A scenario's working directory, the rke binary and kubectl.
+pub mod cluster;
+/// The environment's description (env.json) and generators (cluster.yml, network plugin).
 pub mod e2e;
+/// Connecting to a node with rke's own transport (tests that drive the library directly).
+pub mod node_connect;
+/// Looking at and acting on the nodes through the host engine, never through rke.
+pub mod nodes;
+/// The moto S3 servers of tests/env/s3/moto.sh.
+pub mod s3_servers;
+/// Running a scenario's steps in order.
+pub mod scenario;
+/// Scenario steps more than one scenario runs.
+pub mod steps;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

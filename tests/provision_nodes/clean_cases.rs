@@ -8,7 +8,7 @@ use rke::error::{ErrorKind, kind_of};
 use rke::provision::node::{clean_dirs, credentials_for, ensure_image, remove_containers};
 use rke::transport::NodeConnection;
 
-use super::support::{Nodes, PREFIX, sh};
+use super::node_connect::{Nodes, PREFIX, sh};
 
 /// Names of the cleaner containers on the node; each run must leave none.
 async fn cleaners(node: &NodeConnection) -> Vec<String> {

@@ -9,7 +9,7 @@ use rke::provision::node::{Action, ObservedContainer, apply, diff, observe, tail
 use rke::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, Plane};
 use rke::transport::NodeConnection;
 
-use super::support::{Nodes, PREFIX};
+use super::node_connect::{Nodes, PREFIX};
 
 fn sleeper(name: &str, image: &str, greeting: &str) -> ContainerSpec {
     let name = format!("{PREFIX}-{name}");

@@ -12,7 +12,7 @@ use rke::provision::spec::SPEC_HASH_LABEL;
 use rke::provision::spec::{CONTAINER_NAME_LABEL, ContainerSpec, NodeDir, NodeFile, Plane};
 use rke::transport::NodeConnection;
 
-use super::support::{Nodes, PREFIX, sh};
+use super::node_connect::{Nodes, PREFIX, sh};
 
 fn sleeper(name: &str, image: &str, seconds: &str) -> ContainerSpec {
     let mut spec = ContainerSpec {

@@ -4,7 +4,7 @@ use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBu
 use rke::provision::node::{credentials_for, ensure_image, upload_files};
 use rke::provision::spec::{NodeDir, NodeFile};
 
-use super::support::{Nodes, PREFIX, sh};
+use super::node_connect::{Nodes, PREFIX, sh};
 
 const SSL: &str = "/etc/kubernetes/ssl";
 

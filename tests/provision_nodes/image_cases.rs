@@ -4,7 +4,7 @@ use bollard::query_parameters::RemoveImageOptionsBuilder;
 use rke::error::{ErrorKind, kind_of};
 use rke::provision::node::{credentials_for, ensure_image};
 
-use super::support::Nodes;
+use super::node_connect::Nodes;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pulls_when_missing_with_credentials_and_names_node_and_image_on_failure() {

@@ -8,7 +8,7 @@ use anyhow::{Context, ensure};
 use super::api_watch::ApiWatch;
 use super::cluster::{Ctx, RkeRun, eventually};
 use super::nodes;
-use super::servers;
+use super::s3_servers;
 use super::support::{self, ok};
 
 /// Recurring snapshots every 10 s, kept 40 s.
@@ -168,7 +168,7 @@ pub fn corrupt_copy_refused(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 /// S3 flags for the moto server that checks signatures; the secret key goes by variable.
 pub fn s3_flags(ctx: &mut Ctx, folder: &str) -> anyhow::Result<Vec<String>> {
-    let srv = servers::servers().context("the S3 servers are needed")?;
+    let srv = s3_servers::servers().context("the S3 servers are needed")?;
     ctx.rke_env = vec![("RKE_S3_SECRET_KEY".into(), srv.auth_secret_key.clone())];
     Ok([
         "--s3",

@@ -4,8 +4,6 @@
 //! admin kubeconfig, `--server` per node). A tick where no control-plane node answers is an
 //! outage; a single API server restarting while another answers is not (rke rolls control
 //! planes one at a time, so one must stay up), but those blips are counted and reported.
-// Shared by several test binaries, each using part of it.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

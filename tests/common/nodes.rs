@@ -1,7 +1,5 @@
 //! What the scenario looks at and does on the nodes themselves, through the host engine
 //! (`docker exec rke-e2e-nodeI ...`), never through rke.
-// Shared by several test binaries, each using part of it.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

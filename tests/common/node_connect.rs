@@ -1,4 +1,5 @@
-//! Connecting to the e2e nodes and small helpers shared by the provisioning cases.
+//! Connecting to the e2e nodes with rke's own transport, and small helpers, for the tests that
+//! drive rke's library on a node directly (provision_nodes, health_nodes).
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ pub struct Nodes {
 impl Nodes {
     /// `None` when `RKE_E2E_SKIP=1`; otherwise the environment must exist.
     pub fn load() -> Option<Self> {
-        super::common::e2e::env().map(|env| Self { env })
+        super::e2e::env().map(|env| Self { env })
     }
 
     pub fn s(&self, pointer: &str) -> String {

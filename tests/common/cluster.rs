@@ -1,7 +1,6 @@
 //! The scenario's working directory (cluster.yml, state file, kubeconfig) and the two tools it
-//! drives: the rke binary under test and the environment's kubectl. Shared by the up_nodes and
-//! snapshot_nodes scenarios, which each use part of it.
-#![allow(dead_code)]
+//! drives: the rke binary under test and the environment's kubectl. Shared by the node scenarios,
+//! which each use part of it.
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

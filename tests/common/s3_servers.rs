@@ -1,6 +1,4 @@
 //! The moto S3 servers of tests/env/s3/moto.sh, started once per test binary.
-// Shared by several test binaries, each using part of it.
-#![allow(dead_code)]
 
 use serde_json::Value;
 use std::path::PathBuf;

@@ -1,8 +1,6 @@
-//! Running a node scenario's steps in order, shared by up_nodes and snapshot_nodes: each step
+//! Running a node scenario's steps in order (every `harness = false` node scenario): each step
 //! is timed and reported; a failure (error or panic) stops the steps after it when later ones
 //! build on what it does.
-// Shared by several test binaries, each using part of it.
-#![allow(dead_code)]
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
