@@ -7,7 +7,7 @@
 //! another is stopped is refused (7) with nothing touched, and goes through once it runs
 //! again. Then node3's machine freezes (its container paused) halfway through a run: the run
 //! fails within a bound naming it, and converges once it runs again. (Corrupt snapshots, exit
-//! 9, are in snapshot_nodes; the declined prompt, exit 10, in cli_remove.)
+//! 9, are in snapshot_nodes; the declined prompt, exit 10, in tests/cli/remove.rs.)
 //!
 //! `RKE_E2E_SKIP=1` skips; a missing environment fails. The last line, `faults_nodes: N passed,
 //! N failed`, is what scripts/test-all.sh counts.

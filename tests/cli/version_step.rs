@@ -2,8 +2,7 @@
 //! records the running Kubernetes version. `rke up --init` reaches the check and touches no
 //! node, so no test here needs the node environment.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 const RUNNING: &str = "v1.27.16-rancher1-1";

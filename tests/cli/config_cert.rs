@@ -1,7 +1,6 @@
 //! `rke config` and `rke cert` from the built binary.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn list_version_prints_the_default_and_all() {

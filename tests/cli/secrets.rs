@@ -2,9 +2,7 @@
 //! given (as some do), and the final `error:` line that carries that message. No node is
 //! contacted: the S3 access check fails first.
 
-mod common;
-
-use common::{THREE_NODES, rke, stderr_of, write};
+use crate::common::{THREE_NODES, rke, stderr_of, write};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 

@@ -2,8 +2,7 @@
 //! in KDM's format) replaces the built-in version table: its versions are listed, a version only
 //! it has validates and `rke up --init` (no node touched) takes its images.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::PathBuf;
 
 fn fixture() -> PathBuf {

@@ -2,8 +2,7 @@
 //! object, the last is the result object with the exit code and the error's class, node and
 //! step; and secrets from cluster.yml never reach the stream.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 #[test]

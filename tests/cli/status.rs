@@ -2,8 +2,7 @@
 //! first, and an unreachable node is reported with its error while the rest of the report
 //! (certificates from the state) is still printed. Loopback only.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 fn status(cfg: &Path, extra: &[&str]) -> std::process::Output {

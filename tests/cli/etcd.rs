@@ -1,9 +1,7 @@
 //! `rke etcd snapshot-*` argument and precondition errors: each stops before any node is
 //! contacted (the config's addresses are documentation addresses nobody answers on).
 
-mod common;
-
-use common::{THREE_NODES, rke, stderr_of, write};
+use crate::common::{THREE_NODES, rke, stderr_of, write};
 
 /// `rke etcd <args> --config <a three-node cluster.yml with no state file>`: exit code, stderr.
 fn etcd(args: &[&str]) -> (Option<i32>, String) {

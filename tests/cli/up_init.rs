@@ -1,7 +1,6 @@
 //! `rke up --init` from the built binary: state file, certificates and kubeconfig on disk.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

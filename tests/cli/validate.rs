@@ -1,7 +1,6 @@
 //! `rke validate` from the built binary: exit codes, locations, suggestions, JSON.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn valid_config_exits_zero_with_a_summary() {

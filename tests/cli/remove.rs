@@ -1,9 +1,7 @@
 //! `rke remove`, `rke util get-kubeconfig` and `rke version` without nodes: the confirmation
 //! rules, unreachable nodes, and the local files.
 
-mod common;
-
-use common::{THREE_NODES, initialized, rke, stderr_of, stdout_of, write};
+use crate::common::{THREE_NODES, initialized, rke, stderr_of, stdout_of, write};
 
 #[test]
 fn without_a_terminal_and_without_force_nothing_happens() {

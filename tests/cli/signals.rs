@@ -4,15 +4,13 @@
 //! keeps the default: the first signal ends it. (The stops between steps, with the lock
 //! released and the message naming what is done and left, are in tests/up_nodes.)
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::write;
+use crate::common::write;
 
 /// A TCP server that accepts connections and never sends a byte (no SSH banner), so a run
 /// connecting to it waits for its SSH timeout.
