@@ -1,7 +1,7 @@
 //! Transport against the real e2e nodes (sshd + Docker engine per node, `tests/env/up.sh`).
 //!
-//! The environment is described by `env.json` (`$RKE_E2E_ENV`, `$RKE_E2E_ENV_JSON`, or where
-//! `tests/common/e2e.rs` says, as for every node test). Without it this test FAILS; `RKE_E2E_SKIP=1` skips it
+//! The environment is described by `env.json`, found where `tests/common/e2e.rs` `env_path`
+//! says, as for every node test. Without it this test FAILS; `RKE_E2E_SKIP=1` skips it
 //! (as it skips every node test). Cases run one after another (`harness = false`):
 //! several of them change a node (host keys, sshd_config, pause) and restore it afterwards,
 //! and the process environment (agent socket, passphrase variable) is set before any thread
@@ -41,19 +41,8 @@ struct Env {
     encrypted_key: PathBuf,
 }
 
-/// `RKE_E2E_ENV_JSON` (this test's older name) when set, else the rule all node tests share.
-fn env_path() -> PathBuf {
-    match (
-        std::env::var_os("RKE_E2E_ENV"),
-        std::env::var_os("RKE_E2E_ENV_JSON"),
-    ) {
-        (None, Some(file)) => PathBuf::from(file),
-        _ => e2e::env_path(),
-    }
-}
-
 fn load_env() -> Result<Env, String> {
-    let path = env_path();
+    let path = e2e::env_path();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;

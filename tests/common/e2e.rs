@@ -58,12 +58,13 @@ pub fn cluster_yml(env: &Value, version: &str, extra: &str) -> String {
     s
 }
 
-/// Where `env()` reads the environment description from: the same rule as
-/// `tests/env/lib/env-json.sh` (`RKE_E2E_ENV`, else `env.json` in `RKE_E2E_STATE`, else in
-/// `${RKE_E2E_CACHE:-/var/cache/rke-e2e}/run`), so the scripts and the tests agree.
+/// Where every Rust test reads the environment description from: the rule of
+/// `tests/env/lib/env-json.sh`, which the scripts source, so the scripts and the tests agree
+/// (`RKE_E2E_ENV`, else `RKE_E2E_ENV_JSON` as env.sh exports it, else `env.json` in
+/// `RKE_E2E_STATE`, else in `${RKE_E2E_CACHE:-/var/cache/rke-e2e}/run`; empty counts as unset).
 pub fn env_path() -> PathBuf {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(file) = var("RKE_E2E_ENV") {
+    if let Some(file) = var("RKE_E2E_ENV").or_else(|| var("RKE_E2E_ENV_JSON")) {
         return PathBuf::from(file);
     }
     let state = var("RKE_E2E_STATE").map(PathBuf::from).unwrap_or_else(|| {

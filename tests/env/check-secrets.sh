@@ -13,7 +13,9 @@ set -euo pipefail
 TRANSCRIPT=$1
 SECRETS=$2
 shift 2
-ENV_JSON=${RKE_E2E_ENV:-/var/cache/rke-e2e/run/env.json}
+# shellcheck source=lib/env-json.sh
+source "$(dirname "$0")/lib/env-json.sh"
+ENV_JSON=$E2E_ENV_JSON
 passed=0
 failed=0
 check() { # check NAME COMMAND...: the command succeeds when the check passes

@@ -21,7 +21,9 @@ usage() {
 	exit 2
 }
 
-env_json=${RKE_E2E_ENV:-${RKE_E2E_ENV_JSON:-/var/cache/rke-e2e/run/env.json}}
+# shellcheck source=lib/env-json.sh
+source "$(dirname "$0")/lib/env-json.sh"
+env_json=$E2E_ENV_JSON
 kubelet_args=()
 specs=()
 snapshots=

@@ -11,7 +11,9 @@ set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
-ENV_JSON=$E2E_STATE/env.json
+# shellcheck source=lib/env-json.sh
+source "$(dirname "$0")/lib/env-json.sh"
+ENV_JSON=$E2E_ENV_JSON
 [[ -f $ENV_JSON ]] || die "no $ENV_JSON: run tests/env/up.sh first"
 KEY=$(jq -r .ssh.private_key "$ENV_JSON")
 KNOWN_HOSTS=$(jq -r .ssh.known_hosts "$ENV_JSON")
