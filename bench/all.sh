@@ -47,23 +47,12 @@ RKE=$(cargo metadata --format-version 1 --no-deps --locked | jq -r .target_direc
 KNOWN_HOSTS=$(jq -r .ssh.known_hosts "$ENV_JSON")
 container() { jq -r ".nodes[$(($1 - 1))].container" "$ENV_JSON"; }
 
-# Everything an rke cluster leaves on a node (as tests/up_nodes/nodes.rs `cleanup` and the
-# snapshot scenario's): rke's containers by label (other tests' rke-health-test*/rke-exec-test*
-# are left alone), pod containers, kubelet mounts, RKE1's directories, snapshots and the agent.
+# Everything an rke cluster leaves on the nodes, snapshots included: the clean-up the node tests
+# run too (tests/env/clean-nodes.sh).
 clean_nodes() {
-	local i
-	for ((i = 1; i <= NODES; i++)); do
-		docker exec "$(container "$i")" sh -c '
-			ids=$(docker ps -a --filter label=io.rancher.rke.container.name \
-				--format "{{.ID}} {{.Names}}" | grep -v " rke-health-test" | grep -v " rke-exec-test" |
-				cut -d" " -f1)
-			pods=$(docker ps -aq --filter name=^/k8s_)
-			[ -z "$ids$pods" ] || docker rm -f -v $ids $pods >/dev/null
-			grep " /var/lib/kubelet" /proc/mounts | cut -d" " -f2 | sort -r | xargs -r umount -l
-			rm -rf /etc/kubernetes /var/lib/etcd/* /var/lib/kubelet/* /etc/cni/* /opt/cni/* \
-				/var/lib/cni/* /var/run/calico /opt/rke/etcd-snapshots/* \
-				/opt/rke/etcd-snapshots-restore /opt/rke/bin' || say "cleaning node $i failed"
-	done
+	local i containers=()
+	for ((i = 1; i <= NODES; i++)); do containers+=("$(container "$i")"); done
+	bash tests/env/clean-nodes.sh --snapshots "${containers[@]}" || say "cleaning the nodes failed"
 }
 # The environment's network plugin (the generated cluster.yml has `network: none`): a DaemonSet
 # applied once after the first `up`, as a user of `network: none` would; nodes added later get it.

@@ -7,7 +7,7 @@
 //! node deletion. Everything rke created on the nodes is removed at the end, pass or fail.
 
 mod common;
-use common::e2e;
+use common::{e2e, nodes};
 #[path = "kube_nodes/bringup.rs"]
 mod bringup;
 
@@ -160,7 +160,7 @@ async fn exercise(up: &bringup::Cluster) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kubernetes_api_step_on_a_real_control_plane() {
     let Some(env) = e2e::env() else { return };
-    bringup::cleanup(&env);
+    nodes::cleanup(&env);
     let up = bringup::Cluster::up(env).await;
     let outcome = std::panic::AssertUnwindSafe(async {
         let started = std::time::Instant::now();
@@ -170,7 +170,7 @@ async fn kubernetes_api_step_on_a_real_control_plane() {
     })
     .catch_unwind()
     .await;
-    bringup::cleanup(&up.env);
+    nodes::cleanup(&up.env);
     match outcome {
         Ok(r) => r.unwrap(),
         Err(panic) => std::panic::resume_unwind(panic),

@@ -86,5 +86,11 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 10] = [
 ];
 
 fn main() {
-    scenario::main("snapshot_nodes", 5, false, &STEPS, support::cleanup);
+    scenario::main(
+        "snapshot_nodes",
+        5,
+        false,
+        &STEPS,
+        nodes::cleanup_with_snapshots,
+    );
 }

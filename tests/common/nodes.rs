@@ -22,7 +22,8 @@ pub const RKE_DIRS: [&str; 6] = [
     "/var/lib/cni",
     "/var/run/calico",
 ];
-/// Where a "stopped" engine's socket is parked (see `stop_engine`).
+/// Where a "stopped" engine's socket is parked (see `stop_engine`; tests/env/clean-nodes.sh
+/// puts it back).
 const PARKED_SOCKET: &str = "/var/run/docker.sock.up-nodes-stopped";
 
 /// Run a shell script on node `i`, failing with its stderr.
@@ -34,27 +35,36 @@ pub fn sh(env: &Value, i: usize, script: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
-/// Remove everything an rke cluster leaves on every node: rke's containers (by label), the
-/// pods' containers the kubelet started (`k8s_*`), kubelet mounts, RKE1's directories and
-/// cri-dockerd's checkpoints.
-/// Also brings back an engine a failed run left "stopped".
+/// Remove everything an rke cluster leaves on every node, with tests/env/clean-nodes.sh (the
+/// one clean-up between runs, bench/all.sh's too): rke's containers (by label), the pods'
+/// containers the kubelet started (`k8s_*`), kubelet mounts, RKE1's directories, cri-dockerd's
+/// checkpoints. Also brings back an engine a failed run left "stopped".
 pub fn cleanup(env: &Value) {
-    let script = format!(
-        "[ -e {PARKED_SOCKET} ] && mv {PARKED_SOCKET} /var/run/docker.sock; \
-         ids=$(docker ps -a --filter label={RKE_LABEL} --format '{{{{.ID}}}} {{{{.Names}}}}' \
-           | {FOREIGN} | cut -d' ' -f1); \
-         pods=$(docker ps -aq --filter name=^/k8s_); \
-         [ -z \"$ids$pods\" ] || docker rm -f -v $ids $pods >/dev/null; \
-         grep ' /var/lib/kubelet' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l; \
-         rm -rf /etc/kubernetes /var/lib/etcd/* /var/lib/kubelet/* /etc/cni/* /opt/cni/* \
-           /var/lib/cni/* /var/run/calico /var/lib/cri-dockerd \
-           /tmp/rke-cluster.lock /tmp/rke-cluster.lock.stale.*; \
-         ip route flush proto 77; ip link del cni0 2>/dev/null; true"
-    );
-    for i in 1..=node_count(env) {
-        if let Err(e) = sh(env, i, &script) {
-            eprintln!("cleanup: {e:#}");
-        }
+    clean_nodes(env, false);
+}
+
+/// [`cleanup`], plus the snapshot directories (which rke never empties itself).
+pub fn cleanup_with_snapshots(env: &Value) {
+    clean_nodes(env, true);
+}
+
+fn clean_nodes(env: &Value, snapshots: bool) {
+    let count = node_count(env);
+    if count == 0 {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/env/clean-nodes.sh");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(script);
+    if snapshots {
+        cmd.arg("--snapshots");
+    }
+    cmd.args((1..=count).map(|i| e2e::node_container(env, i)));
+    // Failures are reported, not raised: the clean-up runs after a scenario, pass or fail.
+    match cmd.output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => eprintln!("cleanup: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => eprintln!("cleanup: {script}: {e}"),
     }
 }
 

@@ -2,14 +2,13 @@
 //! removal.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use rke::certs::{self, CertBundle};
 use rke::cluster::{pki_input, targets::ConnectionOverrides, targets::ssh_targets};
 use rke::config::RkeConfig;
 use rke::provision::node::{apply, credentials_for, diff, ensure_image, observe, upload_files};
-use rke::provision::spec::{CONTAINER_NAME_LABEL, Plane, plan_cluster};
+use rke::provision::spec::{Plane, plan_cluster};
 use rke::transport::{self, ConnectOptions, HostKeyPolicy, NodeConnection};
 use serde_json::Value;
 
@@ -114,37 +113,6 @@ impl Cluster {
             env,
             bundle,
             conns,
-        }
-    }
-}
-
-/// `docker exec <node container> sh -c <script>` on the host engine.
-pub fn host_docker_exec(container: &str, script: &str) -> anyhow::Result<String> {
-    let out = Command::new("docker")
-        .args(["exec", container, "sh", "-c", script])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{container}: {script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Remove rke's containers (by RKE's container-name label) and the directories they used,
-/// on every node. Leaves other tests' containers (`rke-health-test*`, `rke-exec-test*`) alone.
-pub fn cleanup(env: &Value) {
-    let script = format!(
-        "ids=$(docker ps -a --filter label={CONTAINER_NAME_LABEL} --format '{{{{.ID}}}} {{{{.Names}}}}' \
-           | grep -v ' rke-health-test' | grep -v ' rke-exec-test' | cut -d' ' -f1); \
-         [ -z \"$ids\" ] || docker rm -f -v $ids >/dev/null; \
-         grep ' /var/lib/kubelet/' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l; \
-         rm -rf /etc/kubernetes /var/lib/etcd/* /var/lib/kubelet/* /etc/cni/net.d/* /var/lib/cni/*"
-    );
-    for node in env["nodes"].as_array().unwrap() {
-        let container = node["container"].as_str().unwrap();
-        if let Err(e) = host_docker_exec(container, &script) {
-            eprintln!("cleanup: {e:#}");
         }
     }
 }

@@ -18,7 +18,7 @@ pub fn fresh_cluster(ctx: &mut Ctx) -> anyhow::Result<()> {
         .context("env.json has no images.etcd_3_5: re-run tests/env/up.sh 5")?
         .to_string();
     println!("    the earlier clusters are removed from every node");
-    support::cleanup(&ctx.env);
+    nodes::cleanup_with_snapshots(&ctx.env);
     // Runs after a failed disaster-recovery step too, which may have left its S3 key set.
     ctx.rke_env.clear();
     let work = ctx.dir.path().join("etcd35");

@@ -1,5 +1,5 @@
-//! What the snapshot scenario needs besides the shared up_nodes helpers: snapshot files on the
-//! nodes, ConfigMaps, container states, S3 flags, and a clean slate.
+//! What the snapshot scenario needs besides the helpers in tests/common/: snapshot files on
+//! the nodes, ConfigMaps, container states and S3 flags.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,20 +11,6 @@ use super::cluster::{Ctx, RkeRun, eventually};
 use super::nodes;
 
 pub const SNAPSHOT_DIR: &str = "/opt/rke/etcd-snapshots";
-
-/// The shared node cleanup, plus the snapshot directories (which rke never empties itself).
-pub fn cleanup(env: &Value) {
-    nodes::cleanup(env);
-    for i in 1..=nodes::node_count(env) {
-        let _ = nodes::sh(
-            env,
-            i,
-            &format!(
-                "rm -rf {SNAPSHOT_DIR}/* /opt/rke/etcd-snapshots-restore /opt/rke/etcd-restore /opt/rke/bin"
-            ),
-        );
-    }
-}
 
 /// An rke run that must exit 0.
 pub fn ok(run: RkeRun, what: &str) -> anyhow::Result<RkeRun> {
