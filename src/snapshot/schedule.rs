@@ -1,6 +1,7 @@
-//! When recurring etcd snapshots are taken and kept, read from `services.etcd`. `rke up` plans
-//! the snapshot agent from it (`provision::spec`) and writes it into the agent's settings; it
-//! lives here, not in [`super::agent`], because both use it.
+//! When recurring etcd snapshots are taken and kept, read from `services.etcd`. `rke up` uses
+//! it to decide whether the snapshot agent runs (`up::snapshot_agent`) and to plan the agent's
+//! settings (`provision::spec`); the agent itself reads only those settings
+//! ([`super::agent`]), so the schedule lives here, beside both users.
 
 use std::time::Duration;
 
