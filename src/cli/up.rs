@@ -65,21 +65,21 @@ impl CertArgs {
 
 pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
-    let prepared = desired::load(config_path, &args.certs.source())?;
+    let desired = desired::load(config_path, &args.certs.source())?;
     version_step::enforce(
-        prepared.applied_config().map(|c| c.version.as_str()),
-        &prepared.cfg.version,
+        desired.applied_config().map(|c| c.version.as_str()),
+        &desired.cfg.version,
         args.skew.allow_version_skew,
     )?;
     if args.init {
-        prepared.write_desired()?;
-        report::set_kubeconfig(&prepared.kubeconfig_path);
-        report::set_data(json!({ "init": true, "state_file": prepared.state_path }));
+        desired.write_desired()?;
+        report::set_kubeconfig(&desired.kubeconfig_path);
+        report::set_data(json!({ "init": true, "state_file": desired.state_path }));
         println!(
             "Initialized {}: state {}, admin kubeconfig {}",
             config_path.display(),
-            prepared.state_path.display(),
-            prepared.kubeconfig_path.display()
+            desired.state_path.display(),
+            desired.kubeconfig_path.display()
         );
         return Ok(0);
     }
@@ -98,27 +98,27 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         over_existing: args.new_cluster_over_existing_data,
         dry_run: args.dry_run,
     };
-    let (prepared, outcome) = nodes::runtime()?.block_on(async {
+    let (desired, outcome) = nodes::runtime()?.block_on(async {
         // A dry run changes nothing: Ctrl-C may end it at once.
         if !args.dry_run {
             crate::interrupt::install("rke up")?;
         }
-        let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
+        let conns = nodes::connect_or_fail(&desired.cfg, &args.connect).await?;
         up::STEPS.before(0)?;
         let work = async {
-            crate::snapshot::restore::refuse_unfinished(&prepared.cfg, &conns).await?;
-            let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
+            crate::snapshot::restore::refuse_unfinished(&desired.cfg, &conns).await?;
+            let desired = recover::ensure_known(desired, &conns, &recover_opts).await?;
             version_step::enforce(
-                prepared.applied_config().map(|c| c.version.as_str()),
-                &prepared.cfg.version,
+                desired.applied_config().map(|c| c.version.as_str()),
+                &desired.cfg.version,
                 args.skew.allow_version_skew,
             )?;
-            let departed = connect_departed(&prepared, &args.connect).await;
-            let outcome = match up::up(&prepared, conns.clone(), departed, &opts).await {
+            let departed = connect_departed(&desired, &args.connect).await;
+            let outcome = match up::up(&desired, conns.clone(), departed, &opts).await {
                 Ok(outcome) => outcome,
                 Err(e) => return Err(up::name_unanswered(e, &conns).await),
             };
-            anyhow::Ok((prepared, outcome))
+            anyhow::Ok((desired, outcome))
         };
         // A dry run changes nothing, so it does not keep other runs out.
         if args.dry_run {
@@ -135,13 +135,13 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
             Ok(if changes == 0 { 0 } else { 2 })
         }
         Outcome::Applied(_) => {
-            report::set_kubeconfig(&prepared.kubeconfig_path);
-            report::set_data(json!({ "state_file": prepared.state_path }));
+            report::set_kubeconfig(&desired.kubeconfig_path);
+            report::set_data(json!({ "state_file": desired.state_path }));
             println!(
                 "Cluster is up ({:.1}s). Kubeconfig: {} (kubectl --kubeconfig {} get nodes)",
                 started.elapsed().as_secs_f64(),
-                prepared.kubeconfig_path.display(),
-                prepared.kubeconfig_path.display()
+                desired.kubeconfig_path.display(),
+                desired.kubeconfig_path.display()
             );
             Ok(0)
         }
@@ -151,13 +151,13 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
 /// Connect to the nodes the last applied config had and this one has not. An unreachable
 /// departed node is only a warning: its Kubernetes and etcd side can still be cleaned.
 pub(super) async fn connect_departed(
-    prepared: &DesiredCluster,
+    desired: &DesiredCluster,
     args: &ConnectArgs,
 ) -> Vec<Departed> {
-    let Some(applied) = prepared.applied_config() else {
+    let Some(applied) = desired.applied_config() else {
         return Vec::new();
     };
-    let gone: Vec<_> = up::departed_nodes(&applied.nodes, &prepared.cfg.nodes)
+    let gone: Vec<_> = up::departed_nodes(&applied.nodes, &desired.cfg.nodes)
         .into_iter()
         .cloned()
         .collect();

@@ -35,29 +35,29 @@ pub struct Observed {
     pub etcd: Option<EtcdView>,
 }
 
-/// Plan every node of `prepared`'s config: [`observe`] the nodes, then [`plan`]. `nodes` are the
+/// Plan every node of `desired`'s config: [`observe`] the nodes, then [`plan`]. `nodes` are the
 /// connected nodes of the config (a node without a connection is planned with default host
 /// facts); `departed` nodes are asked for the etcd member list too. `require_members`: fail
 /// (class etcd) when the cluster had etcd set up and no member answers, as `rke up` must;
 /// otherwise plan as if etcd were new.
 pub async fn plan_nodes(
-    prepared: &DesiredCluster,
+    desired: &DesiredCluster,
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     departed: &[Departed],
     require_members: bool,
 ) -> anyhow::Result<Planned> {
-    let observed = observe(prepared, nodes, departed, require_members).await?;
-    plan(prepared, observed)
+    let observed = observe(desired, nodes, departed, require_members).await?;
+    plan(desired, observed)
 }
 
 /// The reading half of [`plan_nodes`], and the only part that talks to the nodes.
 pub async fn observe(
-    prepared: &DesiredCluster,
+    desired: &DesiredCluster,
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     departed: &[Departed],
     require_members: bool,
 ) -> anyhow::Result<Observed> {
-    let cfg = &prepared.cfg;
+    let cfg = &desired.cfg;
     let facts =
         futures_util::future::join_all(nodes.iter().map(|(_, c)| super::facts::host_facts(c)))
             .await;
@@ -76,13 +76,13 @@ pub async fn observe(
             .iter()
             .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
     );
-    let was_set_up = prepared
+    let was_set_up = desired
         .applied_config()
         .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
     // Before anything is replaced the members still present the running certificates.
     let view = etcd_plane::discover(
         &candidates,
-        prepared.running_bundle(),
+        desired.running_bundle(),
         was_set_up && require_members,
     )
     .await?;
@@ -95,8 +95,8 @@ pub async fn observe(
 /// The planning half of [`plan_nodes`]: the etcd membership plan and every node's plan from
 /// what was observed. Talks to no node (it does read this rke binary, which is the snapshot
 /// agent).
-pub fn plan(prepared: &DesiredCluster, observed: Observed) -> anyhow::Result<Planned> {
-    let cfg = &prepared.cfg;
+pub fn plan(desired: &DesiredCluster, observed: Observed) -> anyhow::Result<Planned> {
+    let cfg = &desired.cfg;
     let Observed { hosts, etcd } = observed;
     let (etcd, members) = match etcd {
         Some(view) => {
@@ -112,14 +112,14 @@ pub fn plan(prepared: &DesiredCluster, observed: Observed) -> anyhow::Result<Pla
 
     let agent_binary = snapshot_agent::binary_for(cfg, &hosts)?;
     let inputs = PlanInputs {
-        encryption_config: prepared.encryption_config.clone(),
+        encryption_config: desired.encryption_config.clone(),
         cloud_config: String::new(),
         hosts,
         etcd: etcd.memberships.clone(),
         snapshot_agent: agent_binary.as_ref().map(snapshot_agent::plan_binary),
-        state_json: prepared.applied_state().to_compact_string()?,
+        state_json: desired.applied_state().to_compact_string()?,
     };
-    let plans = plan_cluster_with(cfg, &prepared.bundle, &inputs)?;
+    let plans = plan_cluster_with(cfg, &desired.bundle, &inputs)?;
     Ok(Planned {
         plans,
         etcd,

@@ -84,21 +84,21 @@ pub struct Applied {
     pub kube: KubeClient,
 }
 
-/// Bring the cluster to `prepared`'s config. `conns` must hold a connection for every node of
+/// Bring the cluster to `desired`'s config. `conns` must hold a connection for every node of
 /// the config; `departed` are the nodes the last applied config had and this one has not.
 pub async fn up(
-    prepared: &DesiredCluster,
+    desired: &DesiredCluster,
     conns: Vec<NodeConnection>,
     departed: Vec<Departed>,
     opts: &Options,
 ) -> anyhow::Result<Outcome> {
-    let cfg = &prepared.cfg;
+    let cfg = &desired.cfg;
     let matched = match_connections(cfg, conns)?;
     let etcd_external = !cfg.services.etcd.external_urls.is_empty();
     let planned = {
         let refs: Vec<(&RkeConfigNode, &NodeConnection)> =
             matched.iter().map(|(n, c)| (n, c)).collect();
-        plan::plan_nodes(prepared, &refs, &departed, true).await?
+        plan::plan_nodes(desired, &refs, &departed, true).await?
     };
     let plan::Planned {
         plans,
@@ -115,7 +115,7 @@ pub async fn up(
 
     // Addons are rendered (and includes read) before anything changes, so their errors stop
     // the run early; includes are relative to cluster.yml's directory (the state file's).
-    let config_dir = prepared
+    let config_dir = desired
         .state_path
         .parent()
         .unwrap_or(std::path::Path::new("."));
@@ -124,15 +124,15 @@ pub async fn up(
         .context("addons")?;
     if opts.dry_run {
         // The API of a cluster already up says which addons keep RKE1's objects.
-        let kube = match prepared.applied_config() {
-            Some(_) => kube_step::connect(&nodes, &prepared.bundle, Duration::from_secs(10))
+        let kube = match desired.applied_config() {
+            Some(_) => kube_step::connect(&nodes, &desired.bundle, Duration::from_secs(10))
                 .await
                 .inspect_err(|e| tracing::warn!("addons not compared with the cluster: {e:#}"))
                 .ok(),
             None => None,
         };
         let addon_changes =
-            crate::addons::dry_run(kube.as_ref(), &addons, prepared.addons_baseline()).await?;
+            crate::addons::dry_run(kube.as_ref(), &addons, desired.addons_baseline()).await?;
         let changes = addon_changes
             + dry_run::report(
                 &nodes,
@@ -156,16 +156,16 @@ pub async fn up(
             departed: &departed,
             plan: &etcd_plan,
             members: live_members.as_deref(),
-            running_bundle: prepared.running_bundle(),
+            running_bundle: desired.running_bundle(),
             update_only: opts.update_only
-                && prepared.applied_config().is_some()
+                && desired.applied_config().is_some()
                 && !etcd_plan.changes_membership(),
-            all_at_once: prepared.ca_rotated(),
+            all_at_once: desired.ca_rotated(),
         };
         change.check().await?;
     }
     STEPS.before(0)?;
-    prepared.write_desired()?;
+    desired.write_desired()?;
     let registries = cfg.private_registries.as_slice();
     let always_pull = cfg.services.kube_api.always_pull_images;
     let agent_binary = agent_binary.as_ref();
@@ -199,12 +199,12 @@ pub async fn up(
     let uploaded = &uploaded;
 
     let ctx = PlaneCtx {
-        bundle: &prepared.bundle,
+        bundle: &desired.bundle,
         registries,
         limit: opts.limit,
         health_timeout: opts.health_timeout,
     };
-    let new_cluster = prepared.applied_config().is_none();
+    let new_cluster = desired.applied_config().is_none();
     let update_only = opts.update_only && !new_cluster && !etcd_plan.changes_membership();
     if opts.update_only && !update_only {
         tracing::info!("--update-only ignored: the cluster is new or its etcd membership changes");
@@ -217,7 +217,7 @@ pub async fn up(
         prefix_path: &cfg.prefix_path,
         helper_image,
         update_only,
-        all_at_once: prepared.ca_rotated(),
+        all_at_once: desired.ca_rotated(),
     };
     let etcd_members = nodes.iter().filter(|n| n.cfg.is_etcd()).count();
     if etcd_external {
@@ -240,7 +240,7 @@ pub async fn up(
     .await?;
 
     let mut strategy = cfg.upgrade_strategy.clone().unwrap_or_default();
-    if prepared.ca_rotated() {
+    if desired.ca_rotated() {
         restart_all_at_once(&mut strategy);
     }
     STEPS.before(2)?;
@@ -256,7 +256,7 @@ pub async fn up(
     }
     STEPS.before(3)?;
     etcd.remove_members().await?;
-    let kube = kube_step::connect(&nodes, &prepared.bundle, opts.health_timeout)
+    let kube = kube_step::connect(&nodes, &desired.bundle, opts.health_timeout)
         .await
         .context("control plane")?;
     kube.apply_authz().await?;
@@ -265,7 +265,7 @@ pub async fn up(
     STEPS.before(4)?;
     let workers: Vec<&Node> = nodes
         .iter()
-        .filter(|n| !update_only || !was_applied(prepared.applied_config(), n))
+        .filter(|n| !update_only || !was_applied(desired.applied_config(), n))
         .collect();
     let rollout = Rollout {
         kube: &kube,
@@ -292,7 +292,7 @@ pub async fn up(
     for d in &departed {
         clean_departed(d, cfg, etcd_external).await;
     }
-    kube_step::sync_metadata(&kube, cfg, prepared.applied_config(), opts.health_timeout).await?;
+    kube_step::sync_metadata(&kube, cfg, desired.applied_config(), opts.health_timeout).await?;
 
     STEPS.before(6)?;
     // ---- Addons (RKE1's ConfigureCluster): network plugin, DNS, metrics-server, ingress,
@@ -300,14 +300,14 @@ pub async fn up(
     let deploy = crate::addons::deploy(
         &kube,
         &addons,
-        prepared.addons_baseline(),
+        desired.addons_baseline(),
         crate::addons::addon_timeout(cfg),
     );
     phase("addons", 0, async { deploy.await.context("addons") }).await?;
     // ---- end of addons
 
-    prepared.write_applied()?;
-    kube.save_state(&prepared.applied_state().to_compact_string()?)
+    desired.write_applied()?;
+    kube.save_state(&desired.applied_state().to_compact_string()?)
         .await
         .context("saving the state in the cluster")?;
     Ok(Outcome::Applied(Box::new(Applied {

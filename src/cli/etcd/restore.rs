@@ -166,14 +166,14 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
             let restoring = restore_data(&located, &journal, &hosts, &control, cfg, &helper);
             phase("restore", hosts.len(), restoring).await?;
             let restored = async {
-                let prepared = desired::load(config_path, &args.certs.source())?;
+                let desired = desired::load(config_path, &args.certs.source())?;
                 let opts = Options {
                     health_timeout: std::time::Duration::from_secs(args.health_timeout),
                     limit: usize::from(args.connect.max_parallel),
                     delete_unlisted_nodes: true,
                     ..Options::default()
                 };
-                up::up(&prepared, conns.clone(), Vec::new(), &opts).await
+                up::up(&desired, conns.clone(), Vec::new(), &opts).await
             };
             restored
                 .await

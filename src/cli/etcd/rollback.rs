@@ -99,14 +99,14 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
                     kept.display()
                 );
             }
-            let prepared = desired::load(config_path, &args.certs.source())?;
+            let desired = desired::load(config_path, &args.certs.source())?;
             let opts = Options {
                 health_timeout: std::time::Duration::from_secs(args.health_timeout),
                 limit: usize::from(args.connect.max_parallel),
                 ..Options::default()
             };
-            restore::wait_for_members(&hosts, &prepared.bundle, opts.health_timeout).await?;
-            up::up(&prepared, conns.clone(), Vec::new(), &opts).await?;
+            restore::wait_for_members(&hosts, &desired.bundle, opts.health_timeout).await?;
+            up::up(&desired, conns.clone(), Vec::new(), &opts).await?;
             restore::clean_up(&hosts, cfg, &helper).await?;
             anyhow::Ok((snapshot, put_back))
         })
