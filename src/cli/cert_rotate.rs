@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
-use super::up::connect_departed;
 use crate::certs::{RotateRequest, RotateService};
 use crate::cluster::desired::{self, CertSource, DesiredCluster};
 use crate::kube_api::KubeClient;
@@ -110,7 +109,7 @@ async fn converge(
     let locked = conns.clone();
     crate::lock::while_held(&locked, "rke cert rotate", async move {
         let before = container_ids(&conns).await?;
-        let departed = connect_departed(desired, &args.connect).await;
+        let departed = crate::up::phases::connect::departed(desired, &args.connect).await;
         let Outcome::Applied(applied) = up::up(desired, conns, departed, opts).await? else {
             anyhow::bail!("internal: `rke up` without --dry-run made no changes");
         };

@@ -4,10 +4,12 @@
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
 use super::version_step::{self, VersionSkewArg};
-use crate::cluster::desired::{self, CertSource, DesiredCluster};
+use crate::cluster::desired::{self, CertSource};
 use crate::events::report;
-use crate::up::recover::{self, RecoverOptions};
-use crate::up::{self, Departed, Options, Outcome};
+use crate::up::phases::connect;
+use crate::up::recover::RecoverOptions;
+use crate::up::render::render;
+use crate::up::{self, Options, Outcome};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -106,14 +108,13 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         let conns = nodes::connect_or_fail(&desired.cfg, &args.connect).await?;
         up::STEPS.before(0)?;
         let work = async {
-            crate::snapshot::restore::refuse_unfinished(&desired.cfg, &conns).await?;
-            let desired = recover::ensure_known(desired, &conns, &recover_opts).await?;
+            let desired = connect::known_cluster(desired, &conns, &recover_opts).await?;
             version_step::enforce(
                 desired.applied_config().map(|c| c.version.as_str()),
                 &desired.cfg.version,
                 args.skew.allow_version_skew,
             )?;
-            let departed = connect_departed(&desired, &args.connect).await;
+            let departed = connect::departed(&desired, &args.connect).await;
             let outcome = match up::up(&desired, conns.clone(), departed, &opts).await {
                 Ok(outcome) => outcome,
                 Err(e) => return Err(up::name_unanswered(e, &conns).await),
@@ -130,9 +131,11 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     // A signal during the last step: all is done and saved, and the run still ends as stopped.
     up::STEPS.before(up::STEPS.names.len())?;
     match outcome {
-        Outcome::DryRun { changes } => {
-            report::set_data(json!({ "dry_run": true, "pending_changes": changes }));
-            Ok(if changes == 0 { 0 } else { 2 })
+        Outcome::DryRun(plan) => {
+            let (text, data) = render(&plan);
+            print!("{text}");
+            report::set_data(data);
+            Ok(if plan.pending() == 0 { 0 } else { 2 })
         }
         Outcome::Applied(_) => {
             report::set_kubeconfig(&desired.kubeconfig_path);
@@ -146,41 +149,4 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
-}
-
-/// Connect to the nodes the last applied config had and this one has not. An unreachable
-/// departed node is only a warning: its Kubernetes and etcd side can still be cleaned.
-pub(super) async fn connect_departed(
-    desired: &DesiredCluster,
-    args: &ConnectArgs,
-) -> Vec<Departed> {
-    let Some(applied) = desired.applied_config() else {
-        return Vec::new();
-    };
-    let gone: Vec<_> = up::departed_nodes(&applied.nodes, &desired.cfg.nodes)
-        .into_iter()
-        .cloned()
-        .collect();
-    if gone.is_empty() {
-        return Vec::new();
-    }
-    let mut cfg = applied.clone();
-    cfg.nodes = gone.clone();
-    let mut args = args.clone();
-    // Their Docker version no longer matters: they are only cleaned.
-    args.ignore_docker_version = true;
-    let mut connected = nodes::connect(&cfg, &args).await;
-    for e in &connected.errors {
-        tracing::warn!("departing node {}: {e}", e.node());
-    }
-    gone.into_iter()
-        .map(|node| {
-            let conn = connected
-                .nodes
-                .iter()
-                .position(|c| c.name() == node.hostname_override)
-                .map(|i| connected.nodes.swap_remove(i));
-            Departed { cfg: node, conn }
-        })
-        .collect()
 }

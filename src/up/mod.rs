@@ -1,11 +1,12 @@
 //! `rke up`: turn `cluster.yml` into a running cluster and converge it on every re-run.
 //!
 //! [`crate::cluster::desired`] is the node-free part (validation, PKI, state file); [`run::up`]
-//! does the node work in RKE1's order. Desired containers and files come from
+//! does the node work in RKE1's order, as named [`phases`], each of which can list its pending
+//! [`change::Change`]s (`--dry-run`, printed by [`render`]) or make them. Desired containers and files come from
 //! [`crate::provision::spec`] (pure), and [`crate::provision::node`] applies the difference on
 //! each node.
 
-mod dry_run;
+pub mod change;
 mod etcd_guard;
 mod etcd_plane;
 mod facts;
@@ -13,9 +14,11 @@ mod kube_step;
 pub mod membership;
 mod node;
 mod parallel;
+pub(crate) mod phases;
 pub mod plan;
 mod planes;
 pub mod recover;
+pub mod render;
 mod rollout;
 mod run;
 mod snapshot_agent;

@@ -11,6 +11,7 @@ use anyhow::Context;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::change::Change;
 use super::node::Node;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
@@ -86,24 +87,25 @@ pub async fn ensure_binary(
     Ok(true)
 }
 
-/// The dry-run line for the binary, if it would be uploaded.
-pub async fn dry_run_line(
+/// The upload of the binary, if the node's agent needs it and lacks it.
+pub async fn pending_upload(
     node: &Node,
     binary: Option<&LocalBinary>,
     helper_image: &str,
-) -> Option<String> {
+) -> Option<Change> {
     let binary = binary.filter(|_| runs_agent(node))?;
     let path = plan_binary(binary).node_path();
-    match binary_present(&node.conn, &path, binary.size, helper_image).await {
-        Ok(true) => None,
-        Ok(false) => Some(format!(
-            "upload {path} (the snapshot agent, {} bytes)",
-            binary.size
-        )),
-        Err(e) => Some(format!(
-            "upload {path} (the snapshot agent; cannot check the node: {e:#})"
-        )),
-    }
+    let unchecked = match binary_present(&node.conn, &path, binary.size, helper_image).await {
+        Ok(true) => return None,
+        Ok(false) => None,
+        Err(e) => Some(format!("{e:#}")),
+    };
+    Some(Change::UploadAgent {
+        node: node.name().to_string(),
+        path,
+        size: binary.size,
+        unchecked,
+    })
 }
 
 /// Warn about agents that exited or keep restarting, quoting their last lines. Never fails:
