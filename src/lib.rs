@@ -17,6 +17,7 @@ pub mod kube_api;
 pub mod limits;
 pub mod lock;
 pub mod paths;
+pub mod plan;
 pub mod provision;
 pub mod remove;
 pub mod snapshot;

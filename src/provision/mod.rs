@@ -3,7 +3,7 @@
 //! [`spec`] is pure; [`node`] is the executor that compares specs with what runs on a node and
 //! acts on the difference, and [`health`] waits for what it started to answer. Most Docker
 //! calls go through [`node`]; [`health`] inspects containers too, and a few steps outside
-//! `provision` (etcd discovery and the snapshot agent in `up`, stopping members in
+//! `provision` (etcd discovery in `plan`, the snapshot agent in `up`, stopping members in
 //! `snapshot::restore`) call the node's Docker API directly.
 
 pub mod health;

@@ -4,9 +4,9 @@ use super::components::node_components;
 use super::etcd::member_statuses;
 use super::{EtcdStatus, NodeStatus, Report, Summary, certificate_expiry};
 use crate::cluster::desired::DesiredCluster;
+use crate::plan::plan_nodes;
 use crate::provision::node::observe;
 use crate::transport::NodeConnection;
-use crate::up::plan::plan_nodes;
 
 /// A node that could not be connected to.
 #[derive(Debug, Clone)]

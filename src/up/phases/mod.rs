@@ -33,7 +33,6 @@ pub mod workers;
 
 use super::Departed;
 use super::change::{Change, ContainerPlane};
-use super::membership::MembershipPlan;
 use super::node::Node;
 use super::planes::PlaneCtx;
 use super::render::PlannedNode;
@@ -42,6 +41,7 @@ use crate::addons::Addon;
 use crate::cluster::desired::DesiredCluster;
 use crate::config::{NodeUpgradeStrategy, RkeConfig};
 use crate::etcd::Member;
+use crate::plan::membership::MembershipPlan;
 use crate::provision::node::{Action, explain_replace};
 use crate::snapshot::agent::LocalBinary;
 

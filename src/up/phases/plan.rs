@@ -1,5 +1,5 @@
 //! Phase `plan`: observe the nodes (host facts, etcd members), compute every node's plan and
-//! the etcd membership plan ([`crate::up::plan`]), and render the addons, so their errors stop
+//! the etcd membership plan ([`crate::plan`]), and render the addons, so their errors stop
 //! the run before anything changes. Reads only; its result is the [`Run`] the later phases
 //! work from.
 
@@ -9,9 +9,9 @@ use super::Run;
 use crate::cluster::desired::DesiredCluster;
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
+use crate::plan::{Planned, plan_nodes};
 use crate::transport::NodeConnection;
 use crate::up::node::Node;
-use crate::up::plan::{Planned, plan_nodes};
 use crate::up::{Departed, Options};
 
 /// Plan the run. `conns` must hold a connection for every node of the config.

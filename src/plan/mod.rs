@@ -1,20 +1,58 @@
-//! What `rke up` would deploy on each node, computed from the nodes without changing them:
-//! [`observe`] reads host facts and the running etcd members from the nodes, [`plan`] turns
-//! them into the etcd membership plan, the snapshot agent binary and the per-node plans. `rke up`
-//! (and its `--dry-run`) and `rke status` share this, so status compares the nodes with exactly
-//! the plans a run would apply.
+//! What `rke up` would deploy on each node. [`observe`] reads host facts and the running etcd
+//! members from the nodes (the only I/O); [`plan`] turns them into the etcd membership plan,
+//! the snapshot agent binary and the per-node plans, talking to no node. `rke up` (and its
+//! `--dry-run`), `rke status`, `rke cert rotate` and `rke etcd snapshot-restore` (through
+//! `rke up`) share this, so status compares the nodes with exactly the plans a run applies.
+//! Below [`crate::up`], above [`crate::provision::spec`] (the per-node plans as data).
+
+mod agent;
+mod facts;
+pub mod membership;
+mod observe;
+
+pub use agent::{binary_for, plan_binary};
+pub use observe::{EtcdView, discover, observe};
 
 use std::collections::BTreeMap;
 
-use super::etcd_plane::{self, EtcdView};
-use super::membership::{self, MembershipPlan};
-use super::{Departed, snapshot_agent};
 use crate::cluster::desired::DesiredCluster;
 use crate::config::RkeConfigNode;
 use crate::etcd::Member;
 use crate::provision::spec::{HostFacts, NodePlan, PlanInputs, plan_cluster_with};
 use crate::snapshot::agent::LocalBinary;
 use crate::transport::NodeConnection;
+use membership::{EtcdNode, MembershipPlan};
+
+/// A node the last applied config had and `cluster.yml` no longer has, with its connection
+/// when it could be reached.
+pub struct Departed {
+    pub cfg: RkeConfigNode,
+    pub conn: Option<NodeConnection>,
+}
+
+/// The nodes of `applied` whose address is not in `desired` (RKE1 identifies hosts by
+/// address when adding and removing).
+pub fn departed_nodes<'a>(
+    applied: &'a [RkeConfigNode],
+    desired: &[RkeConfigNode],
+) -> Vec<&'a RkeConfigNode> {
+    applied
+        .iter()
+        .filter(|o| !desired.iter().any(|n| n.address == o.address))
+        .collect()
+}
+
+/// The config's etcd nodes, as the membership plan names them.
+pub fn etcd_nodes(nodes: &[RkeConfigNode]) -> Vec<EtcdNode> {
+    nodes
+        .iter()
+        .filter(|n| n.is_etcd())
+        .map(|n| EtcdNode {
+            name: n.hostname_override.clone(),
+            internal: n.effective_internal_address().to_string(),
+        })
+        .collect()
+}
 
 /// The plans and what they were computed from.
 #[derive(Debug)]
@@ -50,48 +88,6 @@ pub async fn plan_nodes(
     plan(desired, observed)
 }
 
-/// The reading half of [`plan_nodes`], and the only part that talks to the nodes.
-pub async fn observe(
-    desired: &DesiredCluster,
-    nodes: &[(&RkeConfigNode, &NodeConnection)],
-    departed: &[Departed],
-    require_members: bool,
-) -> anyhow::Result<Observed> {
-    let cfg = &desired.cfg;
-    let facts =
-        futures_util::future::join_all(nodes.iter().map(|(_, c)| super::facts::host_facts(c)))
-            .await;
-    let hosts: BTreeMap<String, _> = nodes
-        .iter()
-        .map(|(n, _)| n.address.clone())
-        .zip(facts)
-        .collect();
-    if !cfg.services.etcd.external_urls.is_empty() {
-        return Ok(Observed { hosts, etcd: None });
-    }
-    let mut candidates: Vec<(&RkeConfigNode, &NodeConnection)> = nodes.to_vec();
-    candidates.sort_by_key(|(n, _)| !n.is_etcd());
-    candidates.extend(
-        departed
-            .iter()
-            .filter_map(|d| d.conn.as_ref().map(|c| (&d.cfg, c))),
-    );
-    let was_set_up = desired
-        .applied_config()
-        .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
-    // Before anything is replaced the members still present the running certificates.
-    let view = etcd_plane::discover(
-        &candidates,
-        desired.running_bundle(),
-        was_set_up && require_members,
-    )
-    .await?;
-    Ok(Observed {
-        hosts,
-        etcd: Some(view),
-    })
-}
-
 /// The planning half of [`plan_nodes`]: the etcd membership plan and every node's plan from
 /// what was observed. Talks to no node (it does read this rke binary, which is the snapshot
 /// agent).
@@ -101,7 +97,7 @@ pub fn plan(desired: &DesiredCluster, observed: Observed) -> anyhow::Result<Plan
     let (etcd, members) = match etcd {
         Some(view) => {
             let plan = membership::plan(
-                &etcd_plane::etcd_nodes(&cfg.nodes),
+                &etcd_nodes(&cfg.nodes),
                 view.members.as_deref(),
                 &view.running,
             )?;
@@ -110,13 +106,13 @@ pub fn plan(desired: &DesiredCluster, observed: Observed) -> anyhow::Result<Plan
         None => (membership::plan(&[], None, &BTreeMap::new())?, None),
     };
 
-    let agent_binary = snapshot_agent::binary_for(cfg, &hosts)?;
+    let agent_binary = binary_for(cfg, &hosts)?;
     let inputs = PlanInputs {
         encryption_config: desired.encryption_config.clone(),
         cloud_config: String::new(),
         hosts,
         etcd: etcd.memberships.clone(),
-        snapshot_agent: agent_binary.as_ref().map(snapshot_agent::plan_binary),
+        snapshot_agent: agent_binary.as_ref().map(plan_binary),
         state_json: desired.applied_state().to_compact_string()?,
     };
     let plans = plan_cluster_with(cfg, &desired.bundle, &inputs)?;
@@ -126,4 +122,37 @@ pub fn plan(desired: &DesiredCluster, observed: Observed) -> anyhow::Result<Plan
         members,
         agent_binary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(address: &str, name: &str) -> RkeConfigNode {
+        RkeConfigNode {
+            address: address.into(),
+            hostname_override: name.into(),
+            ..RkeConfigNode::default()
+        }
+    }
+
+    #[test]
+    fn departed_nodes_are_matched_by_address_like_rke1() {
+        let applied = [
+            node("10.0.0.1", "a"),
+            node("10.0.0.2", "b"),
+            node("10.0.0.3", "c"),
+        ];
+        // b renamed (same address) stays; c is gone; d is new.
+        let desired = [
+            node("10.0.0.1", "a"),
+            node("10.0.0.2", "b2"),
+            node("10.0.0.4", "d"),
+        ];
+        let gone: Vec<&str> = departed_nodes(&applied, &desired)
+            .iter()
+            .map(|n| n.hostname_override.as_str())
+            .collect();
+        assert_eq!(gone, ["c"]);
+    }
 }
