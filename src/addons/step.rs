@@ -159,7 +159,8 @@ pub async fn dry_run(
     kube: Option<&KubeClient>,
     addons: &[Addon],
     applied: Option<&RkeConfig>,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<crate::up::change::Change>> {
+    use crate::up::change::{Change, Takeover};
     let decisions = match kube {
         Some(kube) => {
             let mut applier = Applier::new(kube.client.clone());
@@ -168,11 +169,18 @@ pub async fn dry_run(
         }
         None => Vec::new(),
     };
-    let mut changes = 0;
+    let mut changes = Vec::new();
     for (i, addon) in addons.iter().enumerate() {
         if let Some(decision) = decisions.get(i) {
             if adopt::announce(addon.name, decision, true) {
-                changes += 1;
+                changes.push(Change::AddonTakeover {
+                    addon: addon.name.to_string(),
+                    takeover: match decision.handling {
+                        Handling::Adopt => Takeover::Adopt,
+                        _ => Takeover::Replace,
+                    },
+                    objects: decision.rke1_objects.len(),
+                });
             }
             if matches!(decision.handling, Handling::Adopt | Handling::Keep) {
                 continue;

@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod archive;
+pub mod hosts;
 pub mod integrity;
 pub mod naming;
 pub mod on_node;
