@@ -12,7 +12,7 @@ mod service_accounts;
 mod state;
 
 pub use authz::{AUTHZ_FIELD_MANAGER, authz_objects};
-pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json};
+pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json, counted_client};
 pub use drain::{
     DrainOptions, PodVerdict, UPGRADE_CORDONED, cordoned_by_rke, plan_drain, pod_verdict,
 };
