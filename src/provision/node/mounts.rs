@@ -78,7 +78,7 @@ impl Mounts {
                 .iter()
                 .filter(|o| o.container == bind.container && *o != bind)
                 .all(|o| shows_same(bind, o, &inner));
-            consistent.then(|| (bind.container.as_str(), inner))
+            consistent.then_some((bind.container.as_str(), inner))
         })
     }
 }
