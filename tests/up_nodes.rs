@@ -4,7 +4,8 @@
 //! One scenario in sequence (steps build on the previous ones; after a failed step that later
 //! ones need, the rest is skipped): a fresh 3-node cluster, a pod on the worker-only node,
 //! Kubernetes behaviour (pod network, Services, hostPort, logs/exec/port-forward/attach,
-//! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run, the
+//! custom resources, routes following nodes, kube-proxy ipvs mode), an idempotent re-run, a
+//! no-op run making no write call, the
 //! state file across a run (keys from a newer version kept, `.bak` from before the run), a
 //! lost state file recovered (and refused when nothing is recoverable), the cluster lock (a
 //! second run refused, a killed holder's lock expiring), Ctrl-C and SIGTERM at three points of
@@ -30,11 +31,13 @@ mod steps_lost_state;
 mod steps_signals;
 #[path = "up_nodes/steps_state_file.rs"]
 mod steps_state_file;
+#[path = "up_nodes/steps_writes.rs"]
+mod steps_writes;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 23] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 24] = [
     (
         "fresh 3-node cluster: nodes Ready, etcd healthy",
         steps_fresh::fresh_three_node_cluster,
@@ -69,6 +72,11 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 23] = [
         "re-run without change recreates nothing",
         steps::rerun_changes_nothing,
         Stop,
+    ),
+    (
+        "a no-op rke up makes no engine and no API write (counted in its JSON result)",
+        steps_writes::no_op_up_makes_no_write_call,
+        Continue,
     ),
     (
         "state file: keys from a newer version survive up; .bak is the file from before the run",

@@ -201,6 +201,9 @@ impl Applier {
                 .map_err(|e| api_error(format!("addon {addon}: applying {r}"), e))?;
             return Ok(r);
         }
+        if self.unchanged(addon, &api, &r, &object).await? {
+            return Ok(r);
+        }
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let applied = api.patch(&r.name, &params, &Patch::Apply(&object)).await;
         match applied {
@@ -218,6 +221,33 @@ impl Applier {
             }
             Err(e) => Err(api_error(format!("addon {addon}: applying {r}"), e)),
         }
+    }
+
+    /// Whether the object exists and a dry run of the apply says it would stay as it is (so
+    /// a run over an unchanged cluster writes nothing).
+    async fn unchanged(
+        &mut self,
+        addon: &str,
+        api: &Api<DynamicObject>,
+        r: &ObjectRef,
+        object: &Value,
+    ) -> anyhow::Result<bool> {
+        let live = api
+            .get_opt(&r.name)
+            .await
+            .map_err(|e| api_error(format!("addon {addon}: reading {r}"), e))?;
+        let Some(live) = live else {
+            return Ok(false);
+        };
+        // A dry run the server refuses (a Job's changed template) is left to the real apply,
+        // which knows how to handle it.
+        let Ok(would_be) = self.apply_dry_run(addon, object).await else {
+            return Ok(false);
+        };
+        Ok(crate::kube_api::same_stored(
+            &serde_json::to_value(live)?,
+            &would_be,
+        ))
     }
 
     async fn wait_gone(

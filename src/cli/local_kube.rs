@@ -28,7 +28,7 @@ pub async fn client(path: &Path) -> anyhow::Result<kube::Client> {
             .map_err(|e| api("client configuration", &e))?;
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(30));
-    kube::Client::try_from(config).map_err(|e| api("building the client", &e))
+    crate::kube_api::counted_client(config).map_err(|e| api("building the client", &e))
 }
 
 /// The API server's version (`/version`) through the kubeconfig at `path`.

@@ -3,6 +3,7 @@
 mod cert;
 mod cert_rotate;
 mod config_cmd;
+pub mod docs;
 mod etcd;
 mod local_kube;
 pub(crate) mod nodes;
@@ -75,6 +76,10 @@ pub enum Command {
     Util(util::UtilCommand),
     /// Show rke's version and the cluster's Kubernetes version.
     Version(version::VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) to stdout.
+    Completion(docs::CompletionArgs),
+    /// Write manual pages: rke.1 and one per subcommand (rke-up.1, ...).
+    Man(docs::ManArgs),
 }
 
 /// Output format of commands that report results.
@@ -124,6 +129,8 @@ pub fn run() -> i32 {
         Command::Status(args) => status::run(&args),
         Command::Util(cmd) => util::run(&cmd),
         Command::Version(args) => version::run(&args),
+        Command::Completion(args) => docs::run_completion(&args),
+        Command::Man(args) => docs::run_man(&args),
     };
     finish(result, started)
 }

@@ -12,6 +12,7 @@ pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod step;
+pub mod writes;
 
 mod json_out;
 
@@ -108,9 +109,20 @@ pub fn finish(exit_code: i32, error: Option<&anyhow::Error>, started: Instant) {
     if let Some(p) = PROGRESS.get() {
         p.finish();
     }
+    let writes = writes::counts();
+    tracing::debug!(
+        "write calls: engine {}, engine execs {}, API {} (dry runs {}), SSH commands {}",
+        writes.engine,
+        writes.engine_execs,
+        writes.api,
+        writes.api_dry_run,
+        writes.ssh_commands
+    );
     if json() {
         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let result = report::take().result(exit_code, ms, error);
+        let mut report = report::take();
+        report.writes = writes;
+        let result = report.result(exit_code, ms, error);
         json_out::write_line(&render_result(&result));
     }
 }

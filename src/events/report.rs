@@ -25,6 +25,8 @@ pub struct Report {
     pub data: Option<Value>,
     pub kubeconfig: Option<String>,
     pub changed: BTreeMap<String, u64>,
+    /// The write calls the command made (see [`super::writes`]).
+    pub writes: super::writes::Counts,
     /// Errors the command itself reported (each with its class), e.g. per node.
     pub errors: Vec<ErrorEntry>,
     /// Steps that failed (node, step, message); their class is the final error's.
@@ -103,6 +105,7 @@ impl Report {
             "exit_code": exit_code,
             "duration_ms": duration_ms,
             "changed": self.changed,
+            "writes": self.writes,
             "kubeconfig": self.kubeconfig,
             "errors": self.error_entries(exit_code, error),
             "data": self.data,
@@ -195,6 +198,10 @@ mod tests {
         assert_eq!(v["exit_code"], 0);
         assert_eq!(v["duration_ms"], 1500);
         assert_eq!(v["changed"]["containers_created"], 9);
+        assert_eq!(
+            v["writes"],
+            json!({"engine": 0, "engine_execs": 0, "api": 0, "api_dry_run": 0, "ssh_commands": 0})
+        );
         assert_eq!(v["kubeconfig"], "/tmp/kube_config_cluster.yml");
         assert_eq!(v["errors"], json!([]));
         assert_eq!(v["data"], Value::Null);

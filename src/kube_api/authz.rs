@@ -10,9 +10,8 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
 
-use super::{KubeClient, api_error};
+use super::{KubeClient, api_error, apply_if_changed};
 use crate::error::{ErrorKind, classified};
 
 /// A fresh API server answers `/version` before its bootstrap has created `kube-system`.
@@ -114,25 +113,23 @@ pub fn authz_objects() -> (ServiceAccount, Vec<ClusterRoleBinding>, ClusterRole)
 
 impl KubeClient {
     /// Apply RKE1's authorization objects (server-side apply: idempotent, and it takes over
-    /// objects an RKE1 run created).
+    /// objects an RKE1 run created); objects already as wanted are not written.
     pub async fn apply_authz(&self) -> anyhow::Result<()> {
         self.wait_kube_system().await?;
-        let pp = PatchParams::apply(AUTHZ_FIELD_MANAGER).force();
+        let manager = AUTHZ_FIELD_MANAGER;
         let (account, bindings, role) = authz_objects();
         let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), "kube-system");
-        accounts
-            .patch("rke-job-deployer", &pp, &Patch::Apply(&account))
+        apply_if_changed(&accounts, "rke-job-deployer", manager, &account)
             .await
             .map_err(|e| api_error("applying ServiceAccount kube-system/rke-job-deployer", e))?;
         let roles: Api<ClusterRole> = Api::all(self.client.clone());
-        roles
-            .patch("proxy-clusterrole-kubeapiserver", &pp, &Patch::Apply(&role))
+        apply_if_changed(&roles, "proxy-clusterrole-kubeapiserver", manager, &role)
             .await
             .map_err(|e| api_error("applying ClusterRole proxy-clusterrole-kubeapiserver", e))?;
         let crbs: Api<ClusterRoleBinding> = Api::all(self.client.clone());
         for b in &bindings {
             let name = b.metadata.name.clone().unwrap_or_default();
-            crbs.patch(&name, &pp, &Patch::Apply(b))
+            apply_if_changed(&crbs, &name, manager, b)
                 .await
                 .map_err(|e| api_error(format!("applying ClusterRoleBinding {name}"), e))?;
         }

@@ -76,6 +76,18 @@ pub fn admin_kubeconfig_json(
     Ok(doc.to_string())
 }
 
+/// A client for `config` whose requests are counted as the run's API writes (see
+/// [`crate::events::writes`]).
+pub fn counted_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    let builder = kube::client::ClientBuilder::try_from(config)?;
+    let count =
+        tower::util::MapRequestLayer::new(|req: hyper::http::Request<kube::client::Body>| {
+            crate::events::writes::note_api(req.method(), req.uri());
+            req
+        });
+    Ok(builder.with_layer(&count).build())
+}
+
 impl KubeClient {
     /// Connect to the API server on `api_host:6443` as seen from `via` (a control-plane node's
     /// SSH connection). The API certificate has `kubernetes` among its SANs on every RKE
@@ -101,8 +113,8 @@ impl KubeClient {
                 .map_err(|e| api_error("kube-admin client configuration", e))?;
         config.connect_timeout = Some(Duration::from_secs(20));
         config.read_timeout = Some(Duration::from_secs(60));
-        let client = kube::Client::try_from(config)
-            .map_err(|e| api_error("building the Kubernetes client", e))?;
+        let client =
+            counted_client(config).map_err(|e| api_error("building the Kubernetes client", e))?;
         Ok(KubeClient {
             client,
             via: via.name().to_string(),

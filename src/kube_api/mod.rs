@@ -2,6 +2,7 @@
 //! through SSH, RKE1's authorization objects, the cluster state Secret, and node bookkeeping
 //! (readiness, labels/taints, cordon, drain, delete).
 
+mod apply;
 mod authz;
 mod connect;
 mod drain;
@@ -11,8 +12,9 @@ mod nodes;
 mod service_accounts;
 mod state;
 
+pub use apply::{apply_if_changed, same_stored};
 pub use authz::{AUTHZ_FIELD_MANAGER, authz_objects};
-pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json};
+pub use connect::{API_PORT, KubeClient, admin_kubeconfig_json, counted_client};
 pub use drain::{
     DrainOptions, PodVerdict, UPGRADE_CORDONED, cordoned_by_rke, plan_drain, pod_verdict,
 };

@@ -9,9 +9,9 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::DeleteParams;
 
-use super::{AUTHZ_FIELD_MANAGER, KubeClient, api_error};
+use super::{AUTHZ_FIELD_MANAGER, KubeClient, api_error, apply_if_changed};
 use crate::error::{ErrorKind, classified};
 
 pub const FULL_STATE_NAMESPACE: &str = "kube-system";
@@ -39,17 +39,14 @@ fn state_secret(json: &str) -> Secret {
 }
 
 impl KubeClient {
-    /// Store the whole state (compact JSON) in the cluster and drop the legacy ConfigMap.
+    /// Store the whole state (compact JSON) in the cluster and drop the legacy ConfigMap. A
+    /// Secret that already holds this state is not written again.
     pub async fn save_state(&self, full_state_json_compact: &str) -> anyhow::Result<()> {
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), FULL_STATE_NAMESPACE);
         let secret = state_secret(full_state_json_compact);
-        let pp = PatchParams::apply(AUTHZ_FIELD_MANAGER).force();
         let mut attempt = 1;
         loop {
-            match secrets
-                .patch(FULL_STATE_NAME, &pp, &Patch::Apply(&secret))
-                .await
-            {
+            match apply_if_changed(&secrets, FULL_STATE_NAME, AUTHZ_FIELD_MANAGER, &secret).await {
                 Ok(_) => break,
                 Err(e) if attempt >= SAVE_ATTEMPTS => {
                     return Err(api_error(
@@ -67,6 +64,15 @@ impl KubeClient {
             }
         }
         let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), FULL_STATE_NAMESPACE);
+        let legacy = maps.get_metadata_opt(FULL_STATE_NAME).await.map_err(|e| {
+            api_error(
+                format!("reading legacy ConfigMap {FULL_STATE_NAMESPACE}/{FULL_STATE_NAME}"),
+                e,
+            )
+        })?;
+        if legacy.is_none() {
+            return Ok(());
+        }
         match maps.delete(FULL_STATE_NAME, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),

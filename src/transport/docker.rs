@@ -133,9 +133,11 @@ pub(crate) async fn connect(
             .pool_max_idle_per_host(8)
             .build(connector),
     );
+    let node = session.name.clone();
     let docker = Docker::connect_with_custom_transport(
         move |req: bollard::BollardRequest| {
             let client = client.clone();
+            crate::events::writes::note_engine(&node, req.method(), req.uri().path());
             async move {
                 client
                     .request(req)

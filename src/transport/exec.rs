@@ -89,6 +89,7 @@ pub(crate) async fn run_within(
 }
 
 async fn run_unbounded(session: &SshSession, command: &str) -> Result<ExecOutput, TransportError> {
+    crate::events::writes::note_ssh_command();
     let mut channel = session.session_channel().await?;
     channel
         .exec(true, command)

@@ -12,6 +12,7 @@ use bollard::query_parameters::{
 };
 
 use super::helper::{self, Helper};
+use super::mounts::Mounts;
 use super::oneshot;
 use super::{docker_error, is_not_found};
 use crate::error::{ErrorKind, classified};
@@ -28,15 +29,33 @@ pub async fn binary_present(
     size: u64,
     helper_image: &str,
 ) -> anyhow::Result<bool> {
-    let name = helper::create_idle(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
-    let options = ContainerArchiveInfoOptionsBuilder::default()
-        .path(&format!("{HOST_VIEW}{path}"))
-        .build();
-    let stat = node
-        .docker()
-        .get_container_archive_info(&name, Some(options))
-        .await;
-    let removed = helper::force_remove(node, &name, &format!("file helper {name}")).await;
+    // Through a container already binding it (the agent's own), so nothing is created.
+    // A container whose bind the engine cannot mount (its source gone) answers with an error
+    // other than 404: then a helper looks.
+    let existing = Mounts::of(node).await?;
+    let through_existing = match existing.route(path) {
+        Some((container, inner)) => match stat_path(node, container, &inner).await {
+            Err(e) if !is_not_found(&e) => {
+                tracing::debug!(
+                    node = node.name(),
+                    "{path} not readable through {container}: {e}"
+                );
+                None
+            }
+            stat => Some(stat),
+        },
+        None => None,
+    };
+    let (stat, removed) = match through_existing {
+        Some(stat) => (stat, Ok(false)),
+        None => {
+            let name =
+                helper::create_idle(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
+            let stat = stat_path(node, &name, &format!("{HOST_VIEW}{path}")).await;
+            let removed = helper::force_remove(node, &name, &format!("file helper {name}")).await;
+            (stat, removed)
+        }
+    };
     let present = match stat {
         Ok(s) => u64::try_from(s.size).ok() == Some(size) && is_regular(s.file_mode),
         Err(e) if is_not_found(&e) => false,
@@ -44,6 +63,20 @@ pub async fn binary_present(
     };
     removed?;
     Ok(present)
+}
+
+/// The engine's stat of `path` in `container` (`HEAD` on its archive).
+async fn stat_path(
+    node: &NodeConnection,
+    container: &str,
+    path: &str,
+) -> Result<bollard::container::PathStatResponse, bollard::errors::Error> {
+    let options = ContainerArchiveInfoOptionsBuilder::default()
+        .path(path)
+        .build();
+    node.docker()
+        .get_container_archive_info(container, Some(options))
+        .await
 }
 
 /// Copy `local` to `path` on the node (root-owned, `mode`), creating its directory. The file

@@ -18,6 +18,7 @@ use bollard::query_parameters::{
 use futures_util::TryStreamExt;
 
 use super::archive::{self, FileOnNode};
+use super::mounts::Mounts;
 use super::{docker_error, is_not_found};
 use crate::provision::spec::{NodeDir, NodeFile};
 use crate::transport::NodeConnection;
@@ -46,6 +47,17 @@ pub async fn upload_files(
     }
     let mounts = archive::mount_points(files, dirs)
         .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
+    // Compared first through the containers already there: when all is current, nothing is
+    // created.
+    if let Some(stale) = stale_through_existing(node, files, dirs).await?
+        && stale.dirs.is_empty()
+        && stale.files.is_empty()
+    {
+        return Ok(FileUpload {
+            written: Vec::new(),
+            unchanged: files.len() + dirs.len(),
+        });
+    }
     let binds: Vec<String> = mounts.iter().map(|m| format!("{m}:{m}")).collect();
     let helper = helper::create_idle(node, helper_image, binds).await?;
     let result = sync_through(node, &helper, files, dirs).await;
@@ -76,12 +88,40 @@ pub async fn stale_paths(
     // Same path rules as upload_files, so a dry run refuses what a real run would.
     archive::mount_points(files, dirs)
         .map_err(|e| anyhow::anyhow!("node {}: {e:#}", node.name()))?;
+    if let Some(stale) = stale_through_existing(node, files, dirs).await? {
+        return Ok(stale.paths());
+    }
     let helper = helper::create_idle(node, helper_image, vec![format!("/:{HOST_VIEW}:ro")]).await?;
-    let result = find_stale(node, &helper, HOST_VIEW, files, dirs).await;
+    let view = View::Helper {
+        name: &helper,
+        root: HOST_VIEW,
+    };
+    let result = find_stale(node, &view, files, dirs).await;
     let removed = remove_helper(node, &helper).await;
-    let stale = result?;
+    let stale = result?.expect("a helper seeing the whole root reaches every path");
     removed?;
     Ok(stale.paths())
+}
+
+/// The planned entries that differ from the node, read through the containers already on it;
+/// `None` when some path is not reachable that way or a container could not serve it (a bind
+/// whose source is gone cannot be mounted): then a helper must look.
+async fn stale_through_existing(
+    node: &NodeConnection,
+    files: &[NodeFile],
+    dirs: &[NodeDir],
+) -> anyhow::Result<Option<Stale>> {
+    let existing = Mounts::of(node).await?;
+    match find_stale(node, &View::Existing(&existing), files, dirs).await {
+        Ok(stale) => Ok(stale),
+        Err(e) => {
+            tracing::debug!(
+                node = node.name(),
+                "files not readable through containers: {e:#}"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// The contents of one file on the node, `None` when it does not exist. Reads through a
@@ -100,7 +140,11 @@ pub async fn fetch_file(
         ),
     };
     let helper = helper::create_idle(node, helper_image, vec![format!("{dir}:{dir}:ro")]).await?;
-    let result = read_file(node, &helper, "", path).await;
+    let view = View::Helper {
+        name: &helper,
+        root: "",
+    };
+    let result = read_file(node, &view, path).await;
     let removed = remove_helper(node, &helper).await;
     let file = result?;
     removed?;
@@ -119,7 +163,11 @@ pub async fn read_host_files(
     let result = async {
         let mut out = Vec::with_capacity(paths.len());
         for path in paths {
-            let file = read_file(node, &helper, HOST_VIEW, path).await?;
+            let view = View::Helper {
+                name: &helper,
+                root: HOST_VIEW,
+            };
+            let file = read_file(node, &view, path).await?;
             out.push(file.map(|f| f.contents));
         }
         anyhow::Ok(out)
@@ -147,41 +195,72 @@ impl Stale {
     }
 }
 
-/// Compare the plan with the node through `helper`, which shows node path `p` at `{root}{p}`.
+/// Where node paths are read from.
+enum View<'a> {
+    /// A helper container showing node path `p` at `{root}{p}`.
+    Helper { name: &'a str, root: &'a str },
+    /// The bind mounts of the containers already on the node.
+    Existing(&'a Mounts),
+}
+
+impl View<'_> {
+    /// The container and the path in it that show node path `path`.
+    fn locate(&self, path: &str) -> Option<(String, String)> {
+        match self {
+            View::Helper { name, root } => Some((name.to_string(), format!("{root}{path}"))),
+            View::Existing(mounts) => mounts
+                .route(path)
+                .map(|(container, inner)| (container.to_string(), inner)),
+        }
+    }
+}
+
+/// Compare the plan with the node through `view`; `None` when some planned path cannot be
+/// seen through it.
 async fn find_stale(
     node: &NodeConnection,
-    helper: &str,
-    root: &str,
+    view: &View<'_>,
     files: &[NodeFile],
     dirs: &[NodeDir],
-) -> anyhow::Result<Stale> {
+) -> anyhow::Result<Option<Stale>> {
+    let paths = dirs
+        .iter()
+        .map(|d| &d.path)
+        .chain(files.iter().map(|f| &f.path));
+    if paths.into_iter().any(|p| view.locate(p).is_none()) {
+        return Ok(None);
+    }
     let mut stale = Stale {
         dirs: Vec::new(),
         files: Vec::new(),
     };
     for dir in dirs {
-        if !dir_is_current(node, helper, root, dir).await? {
+        if !dir_is_current(node, view, dir).await? {
             stale.dirs.push(dir.clone());
         }
     }
-    // The engine mounts the helper for every archive request (~100 ms each), so directories
-    // holding several planned files are read in one request rather than file by file.
-    let batched = batch_dirs(files);
+    // The engine mounts the container for every archive request (~100 ms each), so
+    // directories holding several planned files are read in one request rather than file by
+    // file (those the view reaches whole).
+    let batched: Vec<String> = batch_dirs(files)
+        .into_iter()
+        .filter(|d| view.locate(d).is_some())
+        .collect();
     let mut seen: BTreeMap<String, FileOnNode> = BTreeMap::new();
     for dir in &batched {
-        seen.extend(read_dir(node, helper, root, dir).await?);
+        seen.extend(read_dir(node, view, dir).await?);
     }
     for file in files {
         let current = if batched.iter().any(|d| is_below(&file.path, d)) {
             seen.remove(&file.path)
         } else {
-            read_file(node, helper, root, &file.path).await?
+            read_file(node, view, &file.path).await?
         };
         if !current.is_some_and(|c| c.matches(file)) {
             stale.files.push(file.clone());
         }
     }
-    Ok(stale)
+    Ok(Some(stale))
 }
 
 async fn sync_through(
@@ -190,7 +269,13 @@ async fn sync_through(
     files: &[NodeFile],
     dirs: &[NodeDir],
 ) -> anyhow::Result<FileUpload> {
-    let stale = find_stale(node, helper, "", files, dirs).await?;
+    let view = View::Helper {
+        name: helper,
+        root: "",
+    };
+    let stale = find_stale(node, &view, files, dirs)
+        .await?
+        .expect("a helper binding every planned parent reaches every path");
     let written = stale.paths();
     let unchanged = files.len() + dirs.len() - written.len();
     if written.is_empty() {
@@ -245,14 +330,16 @@ fn is_below(path: &str, dir: &str) -> bool {
 /// Every regular file under node directory `dir`, by node path; empty when `dir` is absent.
 async fn read_dir(
     node: &NodeConnection,
-    helper: &str,
-    root: &str,
+    view: &View<'_>,
     dir: &str,
 ) -> anyhow::Result<BTreeMap<String, FileOnNode>> {
+    let (container, inner) = located(node, view, dir)?;
     let options = DownloadFromContainerOptionsBuilder::default()
-        .path(&format!("{root}{dir}"))
+        .path(&inner)
         .build();
-    let stream = node.docker().download_from_container(helper, Some(options));
+    let stream = node
+        .docker()
+        .download_from_container(&container, Some(options));
     let chunks: Result<Vec<_>, _> = stream.try_collect().await;
     let bytes = match chunks {
         Ok(chunks) => chunks.concat(),
@@ -261,24 +348,35 @@ async fn read_dir(
     };
     let files = archive::files_in(&bytes)
         .map_err(|e| anyhow::anyhow!("node {}: reading back {dir}: {e:#}", node.name()))?;
-    // Entries are named after the directory's last component: `<name>/<relative path>`.
-    let parent = dir.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+    // Entries are named after the directory's last component in the container:
+    // `<name>/<relative path>`.
     Ok(files
         .into_iter()
-        .map(|(entry, file)| (format!("{parent}/{entry}"), file))
+        .filter_map(|(entry, file)| {
+            let (_, rest) = entry.split_once('/')?;
+            Some((format!("{dir}/{rest}"), file))
+        })
         .collect())
+}
+
+/// The container and path in it through which `view` shows node path `path`.
+fn located(node: &NodeConnection, view: &View<'_>, path: &str) -> anyhow::Result<(String, String)> {
+    view.locate(path)
+        .ok_or_else(|| anyhow::anyhow!("node {}: no container shows {path}", node.name()))
 }
 
 async fn read_file(
     node: &NodeConnection,
-    helper: &str,
-    root: &str,
+    view: &View<'_>,
     path: &str,
 ) -> anyhow::Result<Option<FileOnNode>> {
+    let (container, inner) = located(node, view, path)?;
     let options = DownloadFromContainerOptionsBuilder::default()
-        .path(&format!("{root}{path}"))
+        .path(&inner)
         .build();
-    let stream = node.docker().download_from_container(helper, Some(options));
+    let stream = node
+        .docker()
+        .download_from_container(&container, Some(options));
     let chunks: Result<Vec<_>, _> = stream.try_collect().await;
     match chunks {
         Ok(chunks) => {
@@ -296,16 +394,16 @@ const GO_MODE_DIR: u32 = 1 << 31;
 
 async fn dir_is_current(
     node: &NodeConnection,
-    helper: &str,
-    root: &str,
+    view: &View<'_>,
     dir: &NodeDir,
 ) -> anyhow::Result<bool> {
+    let (container, inner) = located(node, view, &dir.path)?;
     let options = ContainerArchiveInfoOptionsBuilder::default()
-        .path(&format!("{root}{}", dir.path))
+        .path(&inner)
         .build();
     match node
         .docker()
-        .get_container_archive_info(helper, Some(options))
+        .get_container_archive_info(&container, Some(options))
         .await
     {
         Ok(stat) => {

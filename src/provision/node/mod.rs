@@ -16,6 +16,7 @@ mod files;
 mod helper;
 mod image;
 mod logs;
+mod mounts;
 mod oneshot;
 mod pull;
 
