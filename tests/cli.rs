@@ -7,6 +7,7 @@ mod common;
 
 mod cli {
     mod config_cert;
+    mod docs;
     mod etcd;
     mod json;
     mod kdm_metadata;

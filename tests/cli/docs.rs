@@ -2,9 +2,8 @@
 //! flag of the clap tree (walked, not listed here) appears in the bash completion script, in
 //! the block that completes its own command, and in its own manual page.
 
-mod common;
+use crate::common::*;
 use clap::CommandFactory;
-use common::*;
 
 /// One command of the tree: its path of names (`["etcd", "snapshot-save"]`) and definition.
 struct Node {
