@@ -65,6 +65,24 @@ pub(super) struct Loaded {
     pub state_bytes: Option<Vec<u8>>,
 }
 
+impl Loaded {
+    /// The local side of a restore or its rollback: this config, its state file and certificates.
+    pub fn local<'a>(
+        &'a self,
+        config_path: &'a Path,
+        certs: &'a crate::cluster::desired::CertSource,
+    ) -> crate::snapshot::restore::workflow::LocalCluster<'a> {
+        crate::snapshot::restore::workflow::LocalCluster {
+            config_path,
+            cfg: &self.cfg,
+            state_path: &self.state_path,
+            state: self.state.as_ref(),
+            state_bytes: self.state_bytes.as_deref(),
+            certs,
+        }
+    }
+}
+
 pub(super) fn load_cluster(config_path: &Path) -> anyhow::Result<Loaded> {
     let cfg = load::load_valid(config_path)?.config;
     let state_path = paths::state_file(config_path);

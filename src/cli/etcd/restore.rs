@@ -11,7 +11,7 @@ use crate::cli::nodes::{self, ConnectArgs};
 use crate::error::{ErrorKind, classified};
 use crate::events::report;
 use crate::snapshot::naming::check_name;
-use crate::snapshot::restore::workflow::{self, LocalCluster, RESTORE_STEPS, UpSettings};
+use crate::snapshot::restore::workflow::{self, RESTORE_STEPS, UpSettings};
 use crate::snapshot::s3::S3Args;
 
 #[derive(Debug, Args)]
@@ -39,6 +39,16 @@ pub struct RestoreArgs {
     pub connect: ConnectArgs,
 }
 
+impl RestoreArgs {
+    /// How the `rke up` after the etcd part runs.
+    pub(super) fn up_settings(&self) -> UpSettings {
+        UpSettings {
+            health_timeout: Duration::from_secs(self.health_timeout),
+            limit: usize::from(self.connect.max_parallel),
+        }
+    }
+}
+
 pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     let Some(name) = &args.name else {
         return super::rollback::run(args);
@@ -62,18 +72,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         ));
     }
     let certs = args.certs.source();
-    let local = LocalCluster {
-        config_path,
-        cfg,
-        state_path: &loaded.state_path,
-        state: loaded.state.as_ref(),
-        state_bytes: loaded.state_bytes.as_deref(),
-        certs: &certs,
-    };
-    let settings = UpSettings {
-        health_timeout: Duration::from_secs(args.health_timeout),
-        limit: usize::from(args.connect.max_parallel),
-    };
+    let local = loaded.local(config_path, &certs);
+    let settings = args.up_settings();
     let finished = nodes::runtime()?.block_on(async {
         crate::interrupt::install("rke etcd snapshot-restore")?;
         let store = s3_store(&args.s3, cfg).await?;

@@ -1,13 +1,13 @@
 //! `rke etcd snapshot-restore --rollback`: connect and lock, undo an interrupted restore
 //! ([`crate::snapshot::restore::workflow::roll_back_restore`]), print what was put back.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::load_cluster;
 use super::restore::RestoreArgs;
 use crate::cli::nodes;
 use crate::events::report;
-use crate::snapshot::restore::workflow::{self, LocalCluster, UpSettings};
+use crate::snapshot::restore::workflow;
 
 pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
@@ -15,18 +15,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
     let loaded = load_cluster(config_path)?;
     let cfg = &loaded.cfg;
     let certs = args.certs.source();
-    let local = LocalCluster {
-        config_path,
-        cfg,
-        state_path: &loaded.state_path,
-        state: loaded.state.as_ref(),
-        state_bytes: loaded.state_bytes.as_deref(),
-        certs: &certs,
-    };
-    let settings = UpSettings {
-        health_timeout: Duration::from_secs(args.health_timeout),
-        limit: usize::from(args.connect.max_parallel),
-    };
+    let local = loaded.local(config_path, &certs);
+    let settings = args.up_settings();
     let (snapshot, put_back) = nodes::runtime()?.block_on(async {
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
         let locked = conns.clone();
