@@ -24,7 +24,7 @@ fn inventory_ref() -> ObjectRef {
     }
 }
 
-async fn read_inventory(applier: &mut Applier) -> anyhow::Result<Inventory> {
+pub(super) async fn read_inventory(applier: &mut Applier) -> anyhow::Result<Inventory> {
     let Some(cm) = applier.get(&inventory_ref()).await? else {
         return Ok(Inventory::default());
     };
