@@ -11,6 +11,7 @@ mod etcd_plane;
 mod facts;
 mod kube_step;
 pub mod membership;
+pub mod metadata;
 mod node;
 mod parallel;
 pub mod plan;
