@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::config::RkeConfig;
 
 pub use plan::{AddonChange, ObjectAction, plan_addons};
-pub use step::{deploy, dry_run};
+pub use step::deploy;
 
 /// RKE1's addon resource names, which key the inventory.
 pub mod names {

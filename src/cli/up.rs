@@ -130,8 +130,17 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     // A signal during the last step: all is done and saved, and the run still ends as stopped.
     up::STEPS.before(up::STEPS.names.len())?;
     match outcome {
-        Outcome::DryRun { changes } => {
-            report::set_data(json!({ "dry_run": true, "pending_changes": changes }));
+        Outcome::DryRun {
+            changes,
+            addons,
+            node_metadata,
+        } => {
+            report::set_data(json!({
+                "dry_run": true,
+                "pending_changes": changes,
+                "addons": addons,
+                "node_metadata": node_metadata,
+            }));
             Ok(if changes == 0 { 0 } else { 2 })
         }
         Outcome::Applied(_) => {

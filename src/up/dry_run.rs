@@ -3,14 +3,23 @@
 
 use super::Departed;
 use super::membership::MembershipPlan;
+use super::metadata::NodeMetadataChange;
 use super::node::Node;
 use super::planes::is_disruptive;
 use super::snapshot_agent;
+use crate::addons::AddonChange;
 use crate::provision::node::{Action, explain_replace, stale_paths};
 use crate::provision::spec::Plane;
 use crate::snapshot::agent::LocalBinary;
 
-/// Print the report on stdout; returns the number of pending changes.
+/// The changes planned through the cluster's API: Node metadata and addon objects.
+pub struct ApiChanges<'a> {
+    pub node_metadata: &'a [NodeMetadataChange],
+    pub addons: &'a [AddonChange],
+}
+
+/// Print the report on stdout (Node metadata changes with their node, addon changes last);
+/// returns the number of pending changes.
 pub async fn report(
     nodes: &[Node],
     departed: &[Departed],
@@ -18,7 +27,12 @@ pub async fn report(
     helper_image: &str,
     agent_binary: Option<&LocalBinary>,
     drain: bool,
+    api: ApiChanges<'_>,
 ) -> anyhow::Result<usize> {
+    let ApiChanges {
+        node_metadata,
+        addons,
+    } = api;
     let mut total = 0;
     if etcd.fresh && nodes.iter().any(|n| n.cfg.is_etcd()) {
         let names: Vec<&str> = nodes
@@ -39,6 +53,8 @@ pub async fn report(
     for node in nodes {
         let mut lines = node_changes(node, helper_image, drain).await?;
         lines.extend(snapshot_agent::dry_run_line(node, agent_binary, helper_image).await);
+        let on_node = node_metadata.iter().filter(|c| c.node == node.name());
+        lines.extend(on_node.map(NodeMetadataChange::what));
         if lines.is_empty() {
             println!("{} ({}): no changes", node.name(), node.cfg.address);
         } else {
@@ -63,6 +79,10 @@ pub async fn report(
         );
         total += 1;
     }
+    for change in addons {
+        println!("{change}");
+    }
+    total += addons.len();
     if total == 0 {
         println!("Dry run: no changes");
     } else {

@@ -10,10 +10,12 @@ use anyhow::Context;
 
 use super::etcd_guard::EtcdChange;
 use super::etcd_plane::EtcdPlane;
+use super::metadata::{self, NodeMetadataChange};
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
 use super::rollout::Rollout;
 use super::{Departed, dry_run, kube_step, parallel, plan, snapshot_agent};
+use crate::addons::AddonChange;
 use crate::cluster::desired::DesiredCluster;
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
@@ -71,8 +73,13 @@ impl Default for Options {
 pub enum Outcome {
     /// The cluster now matches `cluster.yml`.
     Applied(Box<Applied>),
-    /// `--dry-run`: this many changes would be made.
-    DryRun { changes: usize },
+    /// `--dry-run`: this many changes would be made, among them these of addons and Node
+    /// metadata (listed in the JSON report).
+    DryRun {
+        changes: usize,
+        addons: Vec<AddonChange>,
+        node_metadata: Vec<NodeMetadataChange>,
+    },
 }
 
 /// What a successful run hands back, so a caller can go on without connecting again.
@@ -132,21 +139,29 @@ pub async fn up(
             None => None,
         };
         let addon_changes =
-            crate::addons::dry_run(kube.as_ref(), &addons, prepared.addons_baseline()).await?;
-        let changes = addon_changes
-            + dry_run::report(
-                &nodes,
-                &departed,
-                &etcd_plan,
-                helper_image,
-                agent_binary.as_ref(),
-                cfg.upgrade_strategy
-                    .as_ref()
-                    .and_then(DrainOptions::from_strategy)
-                    .is_some(),
-            )
-            .await?;
-        return Ok(Outcome::DryRun { changes });
+            crate::addons::plan_addons(kube.as_ref(), &addons, prepared.addons_baseline()).await?;
+        let node_metadata = metadata::plan(kube.as_ref(), cfg, prepared.applied_config()).await?;
+        let changes = dry_run::report(
+            &nodes,
+            &departed,
+            &etcd_plan,
+            helper_image,
+            agent_binary.as_ref(),
+            cfg.upgrade_strategy
+                .as_ref()
+                .and_then(DrainOptions::from_strategy)
+                .is_some(),
+            dry_run::ApiChanges {
+                node_metadata: &node_metadata,
+                addons: &addon_changes,
+            },
+        )
+        .await?;
+        return Ok(Outcome::DryRun {
+            changes,
+            addons: addon_changes,
+            node_metadata,
+        });
     }
 
     // Refuse a roll into a quorum loss before any node is touched.
