@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
-use super::up::connect_departed;
 use crate::certs::{RotateRequest, RotateService};
 use crate::cluster::desired::{self, CertSource, DesiredCluster};
 use crate::kube_api::KubeClient;
@@ -63,13 +62,13 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         rotate: Some(args.request()),
         ..CertSource::default()
     };
-    let prepared = desired::load(&args.config.config, &source)?;
-    let rotated = prepared.cert_changes.names();
+    let desired = desired::load(&args.config.config, &source)?;
+    let rotated = desired.cert_changes.names();
     println!("Rotating {} certificate(s):", rotated.len());
     for name in &rotated {
         println!("  {name}");
     }
-    if prepared.ca_rotated() {
+    if desired.ca_rotated() {
         println!(
             "The CA changes: every node is restarted at once; the API is unavailable until the \
              control plane is back"
@@ -80,7 +79,7 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         health_timeout: std::time::Duration::from_secs(args.health_timeout),
         ..Options::default()
     };
-    let restarted = nodes::runtime()?.block_on(converge(&prepared, args, &opts))?;
+    let restarted = nodes::runtime()?.block_on(converge(&desired, args, &opts))?;
     crate::up::STEPS.before(crate::up::STEPS.names.len())?;
     let mut replaced = 0;
     for (node, names) in &restarted {
@@ -94,28 +93,28 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
          Kubeconfig: {}",
         rotated.len(),
         started.elapsed().as_secs_f64(),
-        prepared.kubeconfig_path.display()
+        desired.kubeconfig_path.display()
     );
     Ok(0)
 }
 
 /// Run `rke up` with the rotated bundle; returns, per node, the containers that were replaced.
 async fn converge(
-    prepared: &DesiredCluster,
+    desired: &DesiredCluster,
     args: &RotateArgs,
     opts: &Options,
 ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
     crate::interrupt::install("rke cert rotate")?;
-    let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
+    let conns = nodes::connect_or_fail(&desired.cfg, &args.connect).await?;
     let locked = conns.clone();
     crate::lock::while_held(&locked, "rke cert rotate", async move {
         let before = container_ids(&conns).await?;
-        let departed = connect_departed(prepared, &args.connect).await;
-        let Outcome::Applied(applied) = up::up(prepared, conns, departed, opts).await? else {
+        let departed = crate::up::phases::connect::departed(desired, &args.connect).await;
+        let Outcome::Applied(applied) = up::up(desired, conns, departed, opts).await? else {
             anyhow::bail!("internal: `rke up` without --dry-run made no changes");
         };
         let after = container_ids(&applied.conns).await?;
-        if prepared.ca_rotated() {
+        if desired.ca_rotated() {
             refresh_tokens(&applied.kube).await?;
         }
         Ok(replaced_containers(&before, &after))

@@ -5,7 +5,7 @@ mod cert_rotate;
 mod config_cmd;
 mod etcd;
 mod local_kube;
-mod nodes;
+pub(crate) mod nodes;
 mod output;
 mod preflight;
 mod remove;

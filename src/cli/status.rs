@@ -37,12 +37,12 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
             format!("no state file {}: run rke up first", state_path.display()),
         ));
     }
-    let prepared = desired::load(config_path, &CertSource::default())?;
+    let desired = desired::load(config_path, &CertSource::default())?;
     let mut connect = args.connect.clone();
     // Reading a node needs no particular Docker version.
     connect.ignore_docker_version = true;
     let (report, errors) = nodes::runtime()?.block_on(async {
-        let connected = nodes::connect(&prepared.cfg, &connect).await;
+        let connected = nodes::connect(&desired.cfg, &connect).await;
         let failures: Vec<ConnectFailure> = connected
             .errors
             .iter()
@@ -52,7 +52,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
                 error: e.to_string(),
             })
             .collect();
-        let report = status::gather(&prepared, &connected.nodes, &failures).await?;
+        let report = status::gather(&desired, &connected.nodes, &failures).await?;
         anyhow::Ok((report, connected.errors))
     })?;
     match super::output_format() {

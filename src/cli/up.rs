@@ -4,10 +4,12 @@
 use super::ConfigArg;
 use super::nodes::{self, ConnectArgs};
 use super::version_step::{self, VersionSkewArg};
-use crate::cluster::desired::{self, CertSource, DesiredCluster};
+use crate::cluster::desired::{self, CertSource};
 use crate::events::report;
-use crate::up::recover::{self, RecoverOptions};
-use crate::up::{self, Departed, Options, Outcome};
+use crate::up::phases::connect;
+use crate::up::recover::RecoverOptions;
+use crate::up::render::render;
+use crate::up::{self, Options, Outcome};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -65,21 +67,21 @@ impl CertArgs {
 
 pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let config_path = &args.config.config;
-    let prepared = desired::load(config_path, &args.certs.source())?;
+    let desired = desired::load(config_path, &args.certs.source())?;
     version_step::enforce(
-        prepared.applied_config().map(|c| c.version.as_str()),
-        &prepared.cfg.version,
+        desired.applied_config().map(|c| c.version.as_str()),
+        &desired.cfg.version,
         args.skew.allow_version_skew,
     )?;
     if args.init {
-        prepared.write_desired()?;
-        report::set_kubeconfig(&prepared.kubeconfig_path);
-        report::set_data(json!({ "init": true, "state_file": prepared.state_path }));
+        desired.write_desired()?;
+        report::set_kubeconfig(&desired.kubeconfig_path);
+        report::set_data(json!({ "init": true, "state_file": desired.state_path }));
         println!(
             "Initialized {}: state {}, admin kubeconfig {}",
             config_path.display(),
-            prepared.state_path.display(),
-            prepared.kubeconfig_path.display()
+            desired.state_path.display(),
+            desired.kubeconfig_path.display()
         );
         return Ok(0);
     }
@@ -98,27 +100,26 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         over_existing: args.new_cluster_over_existing_data,
         dry_run: args.dry_run,
     };
-    let (prepared, outcome) = nodes::runtime()?.block_on(async {
+    let (desired, outcome) = nodes::runtime()?.block_on(async {
         // A dry run changes nothing: Ctrl-C may end it at once.
         if !args.dry_run {
             crate::interrupt::install("rke up")?;
         }
-        let conns = nodes::connect_or_fail(&prepared.cfg, &args.connect).await?;
+        let conns = nodes::connect_or_fail(&desired.cfg, &args.connect).await?;
         up::STEPS.before(0)?;
         let work = async {
-            crate::snapshot::restore::refuse_unfinished(&prepared.cfg, &conns).await?;
-            let prepared = recover::ensure_known(prepared, &conns, &recover_opts).await?;
+            let desired = connect::known_cluster(desired, &conns, &recover_opts).await?;
             version_step::enforce(
-                prepared.applied_config().map(|c| c.version.as_str()),
-                &prepared.cfg.version,
+                desired.applied_config().map(|c| c.version.as_str()),
+                &desired.cfg.version,
                 args.skew.allow_version_skew,
             )?;
-            let departed = connect_departed(&prepared, &args.connect).await;
-            let outcome = match up::up(&prepared, conns.clone(), departed, &opts).await {
+            let departed = connect::departed(&desired, &args.connect).await;
+            let outcome = match up::up(&desired, conns.clone(), departed, &opts).await {
                 Ok(outcome) => outcome,
                 Err(e) => return Err(up::name_unanswered(e, &conns).await),
             };
-            anyhow::Ok((prepared, outcome))
+            anyhow::Ok((desired, outcome))
         };
         // A dry run changes nothing, so it does not keep other runs out.
         if args.dry_run {
@@ -130,66 +131,22 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     // A signal during the last step: all is done and saved, and the run still ends as stopped.
     up::STEPS.before(up::STEPS.names.len())?;
     match outcome {
-        Outcome::DryRun {
-            changes,
-            addons,
-            node_metadata,
-        } => {
-            report::set_data(json!({
-                "dry_run": true,
-                "pending_changes": changes,
-                "addons": addons,
-                "node_metadata": node_metadata,
-            }));
-            Ok(if changes == 0 { 0 } else { 2 })
+        Outcome::DryRun(plan) => {
+            let (text, data) = render(&plan);
+            print!("{text}");
+            report::set_data(data);
+            Ok(if plan.pending() == 0 { 0 } else { 2 })
         }
         Outcome::Applied(_) => {
-            report::set_kubeconfig(&prepared.kubeconfig_path);
-            report::set_data(json!({ "state_file": prepared.state_path }));
+            report::set_kubeconfig(&desired.kubeconfig_path);
+            report::set_data(json!({ "state_file": desired.state_path }));
             println!(
                 "Cluster is up ({:.1}s). Kubeconfig: {} (kubectl --kubeconfig {} get nodes)",
                 started.elapsed().as_secs_f64(),
-                prepared.kubeconfig_path.display(),
-                prepared.kubeconfig_path.display()
+                desired.kubeconfig_path.display(),
+                desired.kubeconfig_path.display()
             );
             Ok(0)
         }
     }
-}
-
-/// Connect to the nodes the last applied config had and this one has not. An unreachable
-/// departed node is only a warning: its Kubernetes and etcd side can still be cleaned.
-pub(super) async fn connect_departed(
-    prepared: &DesiredCluster,
-    args: &ConnectArgs,
-) -> Vec<Departed> {
-    let Some(applied) = prepared.applied_config() else {
-        return Vec::new();
-    };
-    let gone: Vec<_> = up::departed_nodes(&applied.nodes, &prepared.cfg.nodes)
-        .into_iter()
-        .cloned()
-        .collect();
-    if gone.is_empty() {
-        return Vec::new();
-    }
-    let mut cfg = applied.clone();
-    cfg.nodes = gone.clone();
-    let mut args = args.clone();
-    // Their Docker version no longer matters: they are only cleaned.
-    args.ignore_docker_version = true;
-    let mut connected = nodes::connect(&cfg, &args).await;
-    for e in &connected.errors {
-        tracing::warn!("departing node {}: {e}", e.node());
-    }
-    gone.into_iter()
-        .map(|node| {
-            let conn = connected
-                .nodes
-                .iter()
-                .position(|c| c.name() == node.hostname_override)
-                .map(|i| connected.nodes.swap_remove(i));
-            Departed { cfg: node, conn }
-        })
-        .collect()
 }

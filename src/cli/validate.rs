@@ -44,7 +44,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<i32> {
     let requested = loaded.config.version.clone();
     if let Some(mut p) = version_step::problem(path, &requested, args.skew.allow_version_skew) {
         if let Ok(text) = crate::limits::read_file_to_string(path, crate::limits::CLUSTER_YML) {
-            crate::config::locate::locate(std::slice::from_mut(&mut p), &text);
+            crate::config::validate::fill_positions(std::slice::from_mut(&mut p), &text);
         }
         loaded.problems.push(p);
     }

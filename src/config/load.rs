@@ -90,7 +90,7 @@ pub fn check_str(text: &str, path: &Path) -> Result<Loaded, LoadFailure> {
         cri_dockerd_from: table.cri_dockerd_from(),
     };
     let mut problems = validate::validate(&config, &ctx);
-    super::locate::locate(&mut problems, text);
+    validate::fill_positions(&mut problems, text);
     Ok(Loaded {
         path: path.to_path_buf(),
         config,

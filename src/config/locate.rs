@@ -9,7 +9,6 @@
 use serde_saphyr::granit_parser::{Event, Parser, Span};
 
 use super::path::{Segment, parse_path};
-use super::validate::Problem;
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,17 +167,6 @@ fn next_node_event<'a>(
     }
 }
 
-/// Fill `line`/`column` of every problem from its path in `source_yaml`.
-pub fn locate(problems: &mut [Problem], source_yaml: &str) {
-    let map = SourceMap::new(source_yaml);
-    for problem in problems {
-        if let Some(pos) = map.position(&problem.path) {
-            problem.line = Some(pos.line);
-            problem.column = Some(pos.column);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,16 +299,5 @@ nodes:
     fn broken_yaml_gives_no_positions() {
         assert_eq!(pos("nodes: [a, b\n", "nodes"), None);
         assert_eq!(pos("", "nodes"), None);
-    }
-
-    #[test]
-    fn locate_fills_problems() {
-        let mut problems = vec![
-            Problem::error("nodes[1].hostname_override", "bad"),
-            Problem::error("ingress.provider", "absent"),
-        ];
-        locate(&mut problems, CLUSTER);
-        assert_eq!((problems[0].line, problems[0].column), (Some(10), Some(7)));
-        assert_eq!((problems[1].line, problems[1].column), (None, None));
     }
 }

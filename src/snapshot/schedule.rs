@@ -1,6 +1,7 @@
-//! When recurring etcd snapshots are taken and kept, read from `services.etcd`. `rke up` plans
-//! the snapshot agent from it (`provision::spec`) and writes it into the agent's settings; it
-//! lives here, not in [`super::agent`], because both use it.
+//! When recurring etcd snapshots are taken and kept, read from `services.etcd`. `rke up` uses
+//! it to decide whether the snapshot agent runs (`up::snapshot_agent`) and to plan the agent's
+//! settings (`provision::spec`); the agent itself reads only those settings
+//! ([`super::agent`]), so the schedule lives here, beside both users.
 
 use std::time::Duration;
 
@@ -138,6 +139,33 @@ mod tests {
         .unwrap();
         assert_eq!(s.creation, Duration::from_secs(10));
         assert_eq!(s.retention, Duration::from_secs(5400));
+    }
+
+    /// The inputs the two old parsers disagreed on read the same here as in validation
+    /// (`config::validate` tests `snapshot_periods_are_go_durations`): every micro spelling is a
+    /// duration, and `0` is one too but no interval.
+    #[test]
+    fn micro_spellings_and_zero_read_as_validation_reads_them() {
+        for micro in ["3us", "3\u{b5}s", "3\u{3bc}s"] {
+            let mut e = etcd("");
+            e.retention = micro.into();
+            let s = schedule(&e).unwrap().unwrap();
+            assert_eq!(s.retention, Duration::from_micros(3), "{micro}");
+        }
+        for zero in ["0", "0s"] {
+            let mut e = etcd("");
+            e.creation = zero.into();
+            let err = schedule(&e).unwrap_err();
+            assert_eq!(kind_of(&err), ErrorKind::Config);
+            assert!(
+                err.to_string().contains("longer than zero"),
+                "{zero}: {err}"
+            );
+            // A zero retention is a duration to the agent (validation refuses it).
+            let mut e = etcd("");
+            e.retention = zero.into();
+            assert_eq!(schedule(&e).unwrap().unwrap().retention, Duration::ZERO);
+        }
     }
 
     #[test]

@@ -4,9 +4,9 @@ use super::components::node_components;
 use super::etcd::member_statuses;
 use super::{EtcdStatus, NodeStatus, Report, Summary, certificate_expiry};
 use crate::cluster::desired::DesiredCluster;
+use crate::plan::plan_nodes;
 use crate::provision::node::observe;
 use crate::transport::NodeConnection;
-use crate::up::plan::plan_nodes;
 
 /// A node that could not be connected to.
 #[derive(Debug, Clone)]
@@ -17,24 +17,24 @@ pub struct ConnectFailure {
     pub error: String,
 }
 
-/// The report for `prepared`'s config, from the nodes in `conns` (the others are listed with
+/// The report for `desired`'s config, from the nodes in `conns` (the others are listed with
 /// their `failures`). Fails only when the plans cannot be computed (a config the planner
 /// refuses): node, Docker and etcd problems are part of the report.
 pub async fn gather(
-    prepared: &DesiredCluster,
+    desired: &DesiredCluster,
     conns: &[NodeConnection],
     failures: &[ConnectFailure],
 ) -> anyhow::Result<Report> {
-    let cfg = &prepared.cfg;
+    let cfg = &desired.cfg;
     let connected = crate::cluster::connected_nodes(cfg, conns);
-    let planned = plan_nodes(prepared, &connected, &[], false).await?;
+    let planned = plan_nodes(desired, &connected, &[], false).await?;
 
     let external = !cfg.services.etcd.external_urls.is_empty();
-    let was_set_up = prepared
+    let was_set_up = desired
         .applied_config()
         .is_some_and(|c| c.nodes.iter().any(|n| n.is_etcd()));
     let etcd_unknown = !external && was_set_up && planned.members.is_none();
-    let bundle = prepared.running_bundle();
+    let bundle = desired.running_bundle();
     let etcd = match &planned.members {
         _ if external => EtcdStatus {
             external: true,
@@ -97,10 +97,10 @@ pub async fn gather(
         });
     let nodes = futures_util::future::join_all(checks).await;
 
-    let current = &prepared.applied.certificates_bundle;
+    let current = &desired.applied.certificates_bundle;
     let certificates = certificate_expiry(
         if current.is_empty() {
-            &prepared.bundle
+            &desired.bundle
         } else {
             current
         },
@@ -109,7 +109,7 @@ pub async fn gather(
     let summary = Summary::of(&nodes, &etcd, &certificates);
     Ok(Report {
         cluster_name: cfg.cluster_name.clone(),
-        applied: prepared.applied_config().is_some(),
+        applied: desired.applied_config().is_some(),
         nodes,
         etcd,
         certificates,

@@ -3,7 +3,7 @@
 //! etcd members and their health; the expiry of every certificate of the state. Nothing on
 //! the nodes or in the state file changes.
 //!
-//! [`gather`] collects it (plans from [`crate::up::plan`], the same as `rke up`), [`text`]
+//! [`gather`] collects it (plans from [`crate::plan`], the same as `rke up`), [`text`]
 //! prints it as a table; the types serialize as the JSON form.
 
 mod certs;

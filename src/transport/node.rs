@@ -25,8 +25,8 @@ struct Inner {
     session: Arc<SshSession>,
     docker: Docker,
     facts: DockerFacts,
-    system_info: SystemInfo,
-    system_version: SystemVersion,
+    docker_info: SystemInfo,
+    docker_version: SystemVersion,
 }
 
 impl std::fmt::Debug for NodeConnection {
@@ -45,8 +45,8 @@ impl NodeConnection {
         session: Arc<SshSession>,
         docker: Docker,
         facts: DockerFacts,
-        system_info: SystemInfo,
-        system_version: SystemVersion,
+        docker_info: SystemInfo,
+        docker_version: SystemVersion,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -54,8 +54,8 @@ impl NodeConnection {
                 session,
                 docker,
                 facts,
-                system_info,
-                system_version,
+                docker_info,
+                docker_version,
             }),
         }
     }
@@ -78,20 +78,20 @@ impl NodeConnection {
         &self.inner.docker
     }
 
-    /// Docker facts recorded at connect time (a summary; [`Self::system_info`] is all of
+    /// Docker facts recorded at connect time (a summary; [`Self::docker_info`] is all of
     /// `docker info`).
     pub fn docker_facts(&self) -> &DockerFacts {
         &self.inner.facts
     }
 
     /// The full `docker info` answer.
-    pub fn system_info(&self) -> &SystemInfo {
-        &self.inner.system_info
+    pub fn docker_info(&self) -> &SystemInfo {
+        &self.inner.docker_info
     }
 
     /// The full unversioned `docker version` answer.
-    pub fn system_version(&self) -> &SystemVersion {
-        &self.inner.system_version
+    pub fn docker_version(&self) -> &SystemVersion {
+        &self.inner.docker_version
     }
 
     /// Run a command given as an argv; arguments are shell-quoted.

@@ -8,7 +8,6 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::Departed;
-use super::membership::MembershipPlan;
 use super::node::Node;
 use crate::certs::CertBundle;
 use crate::config::RkeConfigNode;
@@ -16,6 +15,7 @@ use crate::etcd::{
     Disruption, ETCD_CLIENT_PORT, EtcdClient, EtcdTls, Member, MemberHealth, check_disruption,
     peer_url,
 };
+use crate::plan::membership::MembershipPlan;
 use crate::provision::node::Action;
 use crate::provision::spec::{Plane, names};
 use crate::transport::NodeConnection;

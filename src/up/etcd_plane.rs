@@ -1,110 +1,23 @@
-//! The etcd plane: discover the running membership, roll the members that stay one at a time
+//! The etcd plane (the running membership is discovered by [`crate::plan::discover`]): roll
+//! the members that stay one at a time
 //! (health-checked), add new members one at a time (member add, then start with
 //! `initial-cluster-state=existing`, then a health check), and — once the control plane no
 //! longer points at them — remove members that left `cluster.yml` (quorum checked before any
 //! change, member removed before its container stops).
 
-use std::collections::BTreeMap;
-
 use anyhow::Context;
 
 use super::Departed;
 use super::etcd_guard::EtcdChange;
-use super::membership::{self, EtcdNode, MembershipPlan};
 use super::node::{Node, empty_dirs};
 use super::planes::{self, PlaneCtx};
-use crate::certs::CertBundle;
 use crate::config::RkeConfigNode;
 use crate::error::{ErrorKind, classified};
 use crate::etcd::{EtcdClient, EtcdTls, Member};
+use crate::plan::membership::{EtcdNode, MembershipPlan};
 use crate::provision::node::{etcd_cleanup_dirs, remove_containers};
-use crate::provision::spec::{EtcdMembership, Plane, names};
+use crate::provision::spec::{Plane, names};
 use crate::transport::NodeConnection;
-
-/// What the nodes say about etcd before anything changes.
-#[derive(Debug, Clone, Default)]
-pub struct EtcdView {
-    /// The member list, when a member answered.
-    pub members: Option<Vec<Member>>,
-    /// Per node (`hostname_override`), the membership flags its etcd container runs with.
-    pub running: BTreeMap<String, EtcdMembership>,
-}
-
-pub fn etcd_nodes(nodes: &[RkeConfigNode]) -> Vec<EtcdNode> {
-    nodes
-        .iter()
-        .filter(|n| n.is_etcd())
-        .map(|n| EtcdNode {
-            name: n.hostname_override.clone(),
-            internal: n.effective_internal_address().to_string(),
-        })
-        .collect()
-}
-
-/// Read the etcd containers' flags and ask the first running member (config nodes first, then
-/// departing ones) for the member list. `require_members`: the cluster was set up before, so
-/// a member must answer.
-pub async fn discover(
-    candidates: &[(&RkeConfigNode, &NodeConnection)],
-    bundle: &CertBundle,
-    require_members: bool,
-) -> anyhow::Result<EtcdView> {
-    let mut view = EtcdView::default();
-    let mut asked = Vec::new();
-    for (cfg, conn) in candidates {
-        let Some((args, running)) = etcd_container(conn).await? else {
-            continue;
-        };
-        if let Some(m) = membership::from_args(&args) {
-            view.running.insert(cfg.hostname_override.clone(), m);
-        }
-        if !running || view.members.is_some() {
-            continue;
-        }
-        let tls = EtcdTls::from_bundle(bundle)?;
-        match EtcdClient::connect(conn, cfg.effective_internal_address(), tls).await {
-            Ok(client) => match client.members().await {
-                Ok(m) => view.members = Some(m),
-                Err(e) => asked.push(format!("{e:#}")),
-            },
-            Err(e) => asked.push(format!("{e:#}")),
-        }
-    }
-    if require_members && view.members.is_none() {
-        return Err(classified(
-            ErrorKind::Etcd,
-            format!(
-                "no etcd member answered, so the membership cannot be reconciled{}. Check the \
-                 etcd containers (docker logs etcd on the etcd nodes); if every member is lost, \
-                 restore from a snapshot",
-                if asked.is_empty() {
-                    " (no etcd container runs on any etcd node)".to_string()
-                } else {
-                    format!(": {}", asked.join("; "))
-                }
-            ),
-        ));
-    }
-    Ok(view)
-}
-
-/// The `etcd` container's arguments and whether it runs; `None` when there is none.
-async fn etcd_container(conn: &NodeConnection) -> anyhow::Result<Option<(Vec<String>, bool)>> {
-    match conn.docker().inspect_container(names::ETCD, None).await {
-        Ok(c) => {
-            let args = c.config.and_then(|cfg| cfg.cmd).unwrap_or_default();
-            let running = c.state.and_then(|s| s.running).unwrap_or(false);
-            Ok(Some((args, running)))
-        }
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(None),
-        Err(e) => Err(classified(
-            ErrorKind::Docker,
-            format!("node {}: inspecting etcd: {e}", conn.name()),
-        )),
-    }
-}
 
 /// Everything the etcd plane step needs.
 pub struct EtcdPlane<'a> {

@@ -1,64 +1,26 @@
-//! `rke up`'s part in recurring snapshots: choose the binary the agent runs (the running
-//! `rke`, statically linked, for the nodes' architecture), place it on each etcd node that
-//! runs an agent, warn when an agent does not stay up (RKE1 checks its
+//! `rke up`'s part in recurring snapshots: place the binary the agent runs (chosen by
+//! [`crate::plan::binary_for`]) on each etcd node that runs an agent, warn when an agent does not stay up (RKE1 checks its
 //! `etcd-rolling-snapshots` container right after starting it), and remove binaries no
 //! container uses any more.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::change::Change;
 use super::node::Node;
-use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
+use crate::plan::plan_binary;
 use crate::provision::node::{binary_present, prune_binaries, tail_logs, upload_local_file};
-use crate::provision::spec::{AgentBinary, HostFacts, NODE_BIN_DIR, names};
-use crate::snapshot::agent::{self, LocalBinary};
+use crate::provision::spec::{NODE_BIN_DIR, names};
+use crate::snapshot::agent::LocalBinary;
 use crate::transport::NodeConnection;
 
 /// How long an agent must have been up before its state says anything.
 const SETTLE: Duration = Duration::from_secs(3);
 const BINARY_PREFIX: &str = "rke-";
-
-/// The binary for the agents, or `None` when no etcd node runs one (snapshots off, external
-/// etcd). Refuses a dynamically linked `rke` and etcd nodes of another architecture.
-pub fn binary_for(
-    cfg: &RkeConfig,
-    hosts: &BTreeMap<String, HostFacts>,
-) -> anyhow::Result<Option<LocalBinary>> {
-    if crate::snapshot::schedule::schedule(&cfg.services.etcd)?.is_none() {
-        return Ok(None);
-    }
-    for node in cfg.nodes.iter().filter(|n| n.is_etcd()) {
-        let arch = hosts
-            .get(&node.address)
-            .map(|f| f.architecture.as_str())
-            .unwrap_or("x86_64");
-        if !agent::runs_on(arch) {
-            return Err(classified(
-                ErrorKind::Config,
-                format!(
-                    "node {}: its architecture is {arch}, but this rke is built for {}, and the \
-                     recurring snapshot agent is this binary; set services.etcd.snapshot: false \
-                     or run an rke built for {arch}",
-                    node.hostname_override,
-                    std::env::consts::ARCH
-                ),
-            ));
-        }
-    }
-    agent::binary::current().map(Some)
-}
-
-/// What the plan calls the binary.
-pub fn plan_binary(binary: &LocalBinary) -> AgentBinary {
-    AgentBinary {
-        sha256: binary.sha256.clone(),
-    }
-}
 
 /// Whether `node` runs an agent in its plan.
 fn runs_agent(node: &Node) -> bool {
@@ -86,24 +48,25 @@ pub async fn ensure_binary(
     Ok(true)
 }
 
-/// The dry-run line for the binary, if it would be uploaded.
-pub async fn dry_run_line(
+/// The upload of the binary, if the node's agent needs it and lacks it.
+pub async fn pending_upload(
     node: &Node,
     binary: Option<&LocalBinary>,
     helper_image: &str,
-) -> Option<String> {
+) -> Option<Change> {
     let binary = binary.filter(|_| runs_agent(node))?;
     let path = plan_binary(binary).node_path();
-    match binary_present(&node.conn, &path, binary.size, helper_image).await {
-        Ok(true) => None,
-        Ok(false) => Some(format!(
-            "upload {path} (the snapshot agent, {} bytes)",
-            binary.size
-        )),
-        Err(e) => Some(format!(
-            "upload {path} (the snapshot agent; cannot check the node: {e:#})"
-        )),
-    }
+    let unchecked = match binary_present(&node.conn, &path, binary.size, helper_image).await {
+        Ok(true) => return None,
+        Ok(false) => None,
+        Err(e) => Some(format!("{e:#}")),
+    };
+    Some(Change::UploadAgent {
+        node: node.name().to_string(),
+        path,
+        size: binary.size,
+        unchecked,
+    })
 }
 
 /// Warn about agents that exited or keep restarting, quoting their last lines. Never fails:
@@ -209,55 +172,6 @@ pub async fn prune_old(node: &Node, binary: &LocalBinary, helper_image: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg(yaml: &str) -> RkeConfig {
-        let text = format!(
-            "nodes:\n  - address: 10.0.0.1\n    hostname_override: n1\n    user: rke\n    role: \
-             [etcd, controlplane, worker]\n{yaml}"
-        );
-        crate::config::load::load_str(&text, std::path::Path::new("cluster.yml"))
-            .expect("parses")
-            .config
-    }
-
-    fn facts(arch: &str) -> BTreeMap<String, HostFacts> {
-        BTreeMap::from([(
-            "10.0.0.1".to_string(),
-            HostFacts {
-                architecture: arch.into(),
-                ..HostFacts::default()
-            },
-        )])
-    }
-
-    #[test]
-    fn no_binary_when_snapshots_are_off() {
-        let off = cfg("services:\n  etcd:\n    snapshot: false\n");
-        assert_eq!(binary_for(&off, &facts("s390x")).unwrap(), None);
-    }
-
-    #[test]
-    fn another_architecture_is_a_config_error_naming_the_node() {
-        let other = if std::env::consts::ARCH == "aarch64" {
-            "x86_64"
-        } else {
-            "aarch64"
-        };
-        let err = binary_for(&cfg(""), &facts(other)).unwrap_err();
-        assert_eq!(crate::error::kind_of(&err), ErrorKind::Config);
-        let text = err.to_string();
-        assert!(text.contains("node n1") && text.contains(other), "{text}");
-        assert!(text.contains("services.etcd.snapshot: false"), "{text}");
-    }
-
-    #[test]
-    fn the_test_binary_is_fit_for_matching_nodes() {
-        let b = binary_for(&cfg(""), &facts(std::env::consts::ARCH))
-            .unwrap()
-            .unwrap();
-        assert_eq!(b.sha256.len(), 64);
-        assert!(plan_binary(&b).node_path().starts_with("/opt/rke/bin/rke-"));
-    }
 
     #[test]
     fn settling_waits_only_for_fresh_starts() {

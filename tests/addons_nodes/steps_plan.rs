@@ -58,6 +58,16 @@ fn json_dry_run(ctx: &Ctx) -> anyhow::Result<Value> {
     Ok(result["data"].clone())
 }
 
+/// The changes of one kind (`"change": kind`) in a dry run's JSON `data`.
+fn changes_of(data: &Value, kind: &str) -> anyhow::Result<Vec<Value>> {
+    let all = data["changes"].as_array().context("data.changes")?;
+    Ok(all
+        .iter()
+        .filter(|c| c["change"] == kind)
+        .cloned()
+        .collect())
+}
+
 /// The stdout lines of a text dry run that start with `prefix` (after indentation).
 fn lines_with<'a>(run: &'a RkeRun, prefix: &str) -> Vec<&'a str> {
     run.stdout
@@ -87,7 +97,7 @@ pub fn addon_data_change_planned_then_applied(ctx: &mut Ctx) -> anyhow::Result<(
     );
     let data = json_dry_run(ctx)?;
     ensure!(data["pending_changes"] == 1, "JSON data: {data}");
-    let addons = data["addons"].as_array().context("data.addons")?;
+    let addons = changes_of(&data, "addon")?;
     ensure!(
         addons.len() == 1
             && addons[0]["action"] == "update"
@@ -155,14 +165,13 @@ pub fn node_label_change_planned_then_applied(ctx: &mut Ctx) -> anyhow::Result<(
         dry.describe()
     );
     let data = json_dry_run(ctx)?;
-    let planned = data["node_metadata"]
-        .as_array()
-        .context("data.node_metadata")?;
+    let planned = changes_of(&data, "node_metadata")?;
     ensure!(
         data["pending_changes"] == 1
             && planned.len() == 1
             && planned[0]
                 == serde_json::json!({
+                    "change": "node_metadata",
                     "node": "node1", "kind": "label", "key": LABEL, "from": null, "to": "one"
                 }),
         "JSON data: {data}"

@@ -20,12 +20,9 @@ use crate::certs::CertBundle;
 use crate::config::{RkeConfig, load};
 use crate::error::{ErrorKind, classified};
 use crate::paths;
-use crate::provision::node::{credentials_for, ensure_image};
 use crate::snapshot::s3::{self, S3Args, S3Store};
-use crate::snapshot::save::EtcdHost;
 use crate::state::{self, FullState};
 use crate::transport::NodeConnection;
-use futures_util::future::try_join_all;
 
 // The variants are RKE1's command names (`snapshot-save`, ...).
 #[allow(clippy::enum_variant_names)]
@@ -126,29 +123,7 @@ pub(super) async fn connect_etcd(
     nodes::connect_or_fail(&etcd_only, args).await
 }
 
-/// Make sure `images` are on every node of `conns` (pulled with the config's registry
-/// credentials when missing): the helper image runs the listing and copying, which a node new
-/// to the cluster does not have yet.
-pub(super) async fn ensure_images(
-    cfg: &RkeConfig,
-    conns: &[&NodeConnection],
-    images: &[&str],
-) -> anyhow::Result<()> {
-    for image in images {
-        let creds = || credentials_for(image, &cfg.private_registries);
-        try_join_all(conns.iter().map(|c| ensure_image(c, image, creds(), false))).await?;
-    }
-    Ok(())
-}
-
-/// Pair each etcd node of the config with its connection.
-pub(super) fn etcd_hosts<'a>(cfg: &'a RkeConfig, conns: &'a [NodeConnection]) -> Vec<EtcdHost<'a>> {
-    crate::cluster::connected_nodes(cfg, conns)
-        .into_iter()
-        .filter(|(n, _)| n.is_etcd())
-        .map(|(n, conn)| EtcdHost { cfg: n, conn })
-        .collect()
-}
+pub(super) use crate::snapshot::hosts::{ensure_images, etcd_hosts};
 
 pub(super) async fn s3_store(args: &S3Args, cfg: &RkeConfig) -> anyhow::Result<Option<S3Store>> {
     match s3::settings(args, cfg)? {

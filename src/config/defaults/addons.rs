@@ -61,13 +61,21 @@ pub(super) fn set_addons_defaults(cfg: &mut RkeConfig, version: Option<(u64, u64
     }
 }
 
+/// An empty strategy becomes `RollingUpdate`; says whether the strategy is `RollingUpdate`
+/// (another, such as `Recreate` or `OnDelete`, is the user's and gets no defaults).
+fn rolling_update_chosen(strategy: &mut String) -> bool {
+    if strategy.is_empty() {
+        *strategy = ROLLING_UPDATE.to_string();
+    }
+    strategy == ROLLING_UPDATE
+}
+
 /// A rolling update strategy (or none) gets `maxUnavailable: 1`; `OnDelete` is left alone.
 fn daemonset_defaults(slot: &mut Option<DaemonSetUpdateStrategy>) {
     let strategy = slot.get_or_insert_with(Default::default);
-    if !strategy.strategy.is_empty() && strategy.strategy != ROLLING_UPDATE {
+    if !rolling_update_chosen(&mut strategy.strategy) {
         return;
     }
-    strategy.strategy = ROLLING_UPDATE.to_string();
     let rolling = strategy
         .rolling_update
         .get_or_insert_with(RollingUpdateDeployment::default);
@@ -90,10 +98,9 @@ fn dns_deployment_defaults(slot: &mut Option<DeploymentStrategy>, provider: &str
         _ => return,
     };
     let strategy = slot.get_or_insert_with(Default::default);
-    if !strategy.strategy.is_empty() && strategy.strategy != ROLLING_UPDATE {
+    if !rolling_update_chosen(&mut strategy.strategy) {
         return;
     }
-    strategy.strategy = ROLLING_UPDATE.to_string();
     match &mut strategy.rolling_update {
         None => {
             strategy.rolling_update = Some(RollingUpdateDeployment {
@@ -113,10 +120,9 @@ fn dns_deployment_defaults(slot: &mut Option<DeploymentStrategy>, provider: &str
 /// Rolling update with `maxUnavailable`/`maxSurge` of 25% where not set; `Recreate` is kept.
 fn deployment_defaults(slot: &mut Option<DeploymentStrategy>) {
     let strategy = slot.get_or_insert_with(Default::default);
-    if !strategy.strategy.is_empty() && strategy.strategy != ROLLING_UPDATE {
+    if !rolling_update_chosen(&mut strategy.strategy) {
         return;
     }
-    strategy.strategy = ROLLING_UPDATE.to_string();
     let rolling = strategy
         .rolling_update
         .get_or_insert_with(RollingUpdateDeployment::default);

@@ -1,7 +1,7 @@
 //! Semantic validation of `cluster.yml`: every problem at once, each with its YAML path.
 //!
 //! Runs on the config after defaults were applied (so `hostname_override`, ranges and providers
-//! are filled) and reports paths as the user wrote them; [`crate::config::locate::locate`] then
+//! are filled) and reports paths as the user wrote them; [`fill_positions`] then
 //! adds line and column from the source text. Errors follow RKE1's `cluster/validation.go`
 //! where RKE1 checks; beyond that, errors are reserved for settings that cannot work (the
 //! cluster would fail later, half built) and warnings for settings that are merely suspect, so
@@ -22,7 +22,7 @@ mod suggest;
 mod syntax;
 mod version;
 
-pub use problem::{Problem, Severity};
+pub use problem::{Problem, Severity, fill_positions};
 
 use crate::config::RkeConfig;
 

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::config::locate::SourceMap;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -14,7 +16,7 @@ pub enum Severity {
 }
 
 /// One finding, located by its YAML path (`nodes[2].hostname_override`) and, once
-/// [`crate::config::locate::locate`] ran, by line and column (1-based).
+/// [`fill_positions`] ran, by line and column (1-based).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub severity: Severity,
@@ -64,9 +66,33 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Fill `line`/`column` of every problem from its path in `source_yaml` (see
+/// [`crate::config::locate`]); a path not found there leaves the problem without a position.
+pub fn fill_positions(problems: &mut [Problem], source_yaml: &str) {
+    let map = SourceMap::new(source_yaml);
+    for problem in problems {
+        if let Some(pos) = map.position(&problem.path) {
+            problem.line = Some(pos.line);
+            problem.column = Some(pos.column);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fill_positions_from_the_source() {
+        let source = "nodes:\n  - address: 10.0.0.1\n    hostname_override: Bad_Name\n";
+        let mut problems = vec![
+            Problem::error("nodes[0].hostname_override", "bad"),
+            Problem::error("ingress.provider", "absent"),
+        ];
+        fill_positions(&mut problems, source);
+        assert_eq!((problems[0].line, problems[0].column), (Some(3), Some(5)));
+        assert_eq!((problems[1].line, problems[1].column), (None, None));
+    }
 
     #[test]
     fn displays_position_severity_path() {

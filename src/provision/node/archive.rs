@@ -1,5 +1,6 @@
 //! The tar archive that carries a plan's files and directories to a node, and which host
-//! directories the helper container must bind-mount to receive it. Pure: no I/O.
+//! directories the helper container must bind-mount to receive it. No I/O (the entries'
+//! times are the clock's).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;

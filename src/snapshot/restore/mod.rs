@@ -4,12 +4,15 @@
 //! etcd, and restores each member, keeping its previous data. The caller then resets
 //! `currentState` and runs the normal `rke up`, which starts etcd (health-checked) and brings
 //! the rest back, and then [`complete`]s the restore. An interrupted restore is finished or
-//! rolled back ([`roll_back`]) by the next run, as [`journal::decide`] says.
+//! rolled back ([`roll_back`]) by the next run, as [`journal::decide`] says. [`workflow`] is the
+//! whole command around these steps (state file, `rke up`), [`kept_state`] the local state copy.
 
 pub mod journal;
 mod keep;
+pub mod kept_state;
 mod locate;
 mod members;
+pub mod workflow;
 
 pub use journal::{Action, Journal, Phase, Request, decide};
 pub use keep::{KEPT_DIR, read_journals};

@@ -91,20 +91,7 @@ async fn bastion_hop_shares_one_connection() {
     let lab = lab().await;
     let bastion = TestSshd::start(testkit::ed25519(), vec![]).await;
     bastion.authorize(lab.key.public_key());
-    let bastion_target = target_for(
-        &bastion,
-        "bastion",
-        SshAuth::key_file(&lab.key_path),
-        Path::new("/unused"),
-    );
-    let targets: Vec<SshTarget> = ["a", "b"]
-        .iter()
-        .map(|n| {
-            let mut t = lab.target(n);
-            t.bastion = Some(Box::new(bastion_target.clone()));
-            t
-        })
-        .collect();
+    let targets = lab.behind_bastion(&["a", "b"], &bastion);
     let (nodes, errors) = run(&targets, &lab.opts(HostKeyPolicy::AcceptNew), loader(&[])).await;
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(nodes.len(), 2);
@@ -124,20 +111,7 @@ async fn bastion_hop_shares_one_connection() {
 async fn bastion_failure_is_reported_for_each_node() {
     let lab = lab().await;
     let bastion = TestSshd::start(testkit::ed25519(), vec![]).await; // our key is not authorised
-    let bastion_target = target_for(
-        &bastion,
-        "bastion",
-        SshAuth::key_file(&lab.key_path),
-        Path::new("/unused"),
-    );
-    let targets: Vec<SshTarget> = ["a", "b"]
-        .iter()
-        .map(|n| {
-            let mut t = lab.target(n);
-            t.bastion = Some(Box::new(bastion_target.clone()));
-            t
-        })
-        .collect();
+    let targets = lab.behind_bastion(&["a", "b"], &bastion);
     let (nodes, errors) = run(&targets, &lab.opts(HostKeyPolicy::AcceptNew), loader(&[])).await;
     assert!(nodes.is_empty());
     assert_eq!(errors.len(), 2);

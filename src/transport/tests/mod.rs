@@ -53,6 +53,23 @@ impl Lab {
         )
     }
 
+    /// Targets for `names`, each reached through `bastion` with the lab's key.
+    pub(super) fn behind_bastion(&self, names: &[&str], bastion: &TestSshd) -> Vec<SshTarget> {
+        let bastion_target = target_for(
+            bastion,
+            "bastion",
+            SshAuth::key_file(&self.key_path),
+            Path::new("/unused"),
+        );
+        names
+            .iter()
+            .map(|n| SshTarget {
+                bastion: Some(Box::new(bastion_target.clone())),
+                ..self.target(n)
+            })
+            .collect()
+    }
+
     pub(super) fn opts(&self, policy: HostKeyPolicy) -> ConnectOptions {
         ConnectOptions {
             known_hosts: self.known_hosts.clone(),

@@ -27,37 +27,37 @@ pub struct RecoverOptions<'a> {
     pub dry_run: bool,
 }
 
-/// `prepared` when the cluster has a current state or the nodes hold none; otherwise the
+/// `desired` when the cluster has a current state or the nodes hold none; otherwise the
 /// cluster rebuilt from its recovered state, or an error (class `state`) when that cannot be
 /// had. `conns` are the connections of the config's nodes.
 pub async fn ensure_known(
-    prepared: DesiredCluster,
+    desired: DesiredCluster,
     conns: &[NodeConnection],
     opts: &RecoverOptions<'_>,
 ) -> anyhow::Result<DesiredCluster> {
-    if prepared.applied_config().is_some() {
-        return Ok(prepared);
+    if desired.applied_config().is_some() {
+        return Ok(desired);
     }
-    let cfg = &prepared.cfg;
+    let cfg = &desired.cfg;
     let pairs = crate::cluster::connected_nodes(cfg, conns);
     let observed =
-        crate::events::phase("recover", pairs.len(), observe_all(&prepared, &pairs)).await?;
+        crate::events::phase("recover", pairs.len(), observe_all(&desired, &pairs)).await?;
     match decide::decide(&observed, opts.over_existing) {
-        Decision::New => Ok(prepared),
+        Decision::New => Ok(desired),
         Decision::Unfinished => {
             tracing::info!(
                 "the nodes carry the CA of {}: continuing the cluster an earlier run of it began",
-                prepared.state_path.display()
+                desired.state_path.display()
             );
-            Ok(prepared)
+            Ok(desired)
         }
         Decision::NewOverExisting { warning } => {
             tracing::warn!("{warning}");
-            Ok(prepared)
+            Ok(desired)
         }
         Decision::Refuse { message } => Err(classified(ErrorKind::State, message)),
         Decision::Recover { source, state } => {
-            let path = &prepared.state_path;
+            let path = &desired.state_path;
             if opts.dry_run {
                 tracing::warn!(
                     "no cluster state in {}: using the running cluster's state from {source} \
@@ -79,11 +79,11 @@ pub async fn ensure_known(
 }
 
 async fn observe_all(
-    prepared: &DesiredCluster,
+    desired: &DesiredCluster,
     pairs: &[(&RkeConfigNode, &NodeConnection)],
 ) -> anyhow::Result<Observations> {
-    let helper = prepared.cfg.system_images.alpine.as_str();
-    let observed = observe::nodes(&prepared.cfg, pairs, helper).await;
+    let helper = desired.cfg.system_images.alpine.as_str();
+    let observed = observe::nodes(&desired.cfg, pairs, helper).await;
     let holds_any = observed.iter().any(|o| o.traces.holds_a_cluster());
     let secret = if holds_any {
         let conns: Vec<&NodeConnection> = pairs.iter().map(|(_, c)| *c).collect();
@@ -92,10 +92,10 @@ async fn observe_all(
         SecretLookup::NotTried("the nodes hold no cluster".into())
     };
     Ok(Observations {
-        state_file: prepared.state_path.display().to_string(),
+        state_file: desired.state_path.display().to_string(),
         nodes: observed.into_iter().map(|o| o.traces).collect(),
         secret,
-        planned_ca: prepared
+        planned_ca: desired
             .bundle
             .get(crate::certs::KUBE_CA)
             .map(|e| e.certificate_pem.clone()),

@@ -372,7 +372,18 @@ fn s3_custom_ca_accepts_a_real_certificate() {
 #[test]
 fn snapshot_periods_are_go_durations() {
     let mut c = valid();
-    for ok in ["12h", "72h", "1h30m", "90s", "1.5h", "500ms", "3\u{3bc}s"] {
+    // Every micro spelling, as `snapshot::schedule` (the agent's side) reads them.
+    for ok in [
+        "12h",
+        "72h",
+        "1h30m",
+        "90s",
+        "1.5h",
+        "500ms",
+        "3us",
+        "3\u{b5}s",
+        "3\u{3bc}s",
+    ] {
         c.services.etcd.creation = ok.into();
         assert_problems(&c, &[]);
     }
@@ -380,6 +391,9 @@ fn snapshot_periods_are_go_durations() {
         c.services.etcd.creation = bad.into();
         assert_problems(&c, &[(E, "services.etcd.creation", "snapshot creation")]);
     }
+    // "0" is a duration (as the agent's side reads it) but no period: refused for being zero.
+    c.services.etcd.creation = "0".into();
+    assert_problems(&c, &[(E, "services.etcd.creation", "longer than zero")]);
     c.services.etcd.creation = "6h".into();
     c.services.etcd.retention = "3 days".into();
     assert_problems(&c, &[(E, "services.etcd.retention", "not a duration")]);

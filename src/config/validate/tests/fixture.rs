@@ -1,7 +1,7 @@
 //! Whole files: every mistake found at once, each at the right path, line and column.
 
 use super::*;
-use crate::config::locate::locate;
+use crate::config::validate::fill_positions;
 
 const MANY_MISTAKES: &str = include_str!("../../../../tests/fixtures/validate/many_mistakes.yml");
 const CLEAN: &str = include_str!("../../../../tests/fixtures/validate/clean.yml");
@@ -9,7 +9,7 @@ const CLEAN: &str = include_str!("../../../../tests/fixtures/validate/clean.yml"
 fn check_file(text: &str) -> Vec<Problem> {
     let cfg: RkeConfig = serde_saphyr::from_str(text).expect("fixture parses");
     let mut problems = run(&cfg);
-    locate(&mut problems, text);
+    fill_positions(&mut problems, text);
     problems
 }
 
