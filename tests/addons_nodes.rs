@@ -7,8 +7,10 @@
 //! One scenario in sequence: `addons:` (a ConfigMap and a Deployment of the registry's nginx)
 //! plus `addons_include:` (a local file with another ConfigMap) → `rke up` → the objects exist
 //! and the Deployment is available; changed data and replicas → re-run → changed in the
-//! cluster; addons removed from the config → re-run → gone from the cluster and the
-//! inventory; a Deployment whose image does not exist → `rke up` names it within
+//! cluster; only the inline ConfigMap's data changed → `--dry-run` (text and JSON) names that
+//! one object and exits 2, `rke up` changes only it (resourceVersions), the next dry run exits
+//! 0; the same for one node label added in cluster.yml; addons removed from the config →
+//! re-run → gone from the cluster and the inventory; a Deployment whose image does not exist → `rke up` names it within
 //! `addon_job_timeout` (a warning: user addons do not fail the run, as in RKE1). The nodes are
 //! cleaned before and after, pass or fail. `RKE_E2E_SKIP=1` skips; a missing environment
 //! fails. The last line, `addons_nodes: N passed, N failed`, is what scripts/test-all.sh
@@ -20,11 +22,13 @@ use common::{cluster, nodes, scenario};
 mod steps;
 #[path = "addons_nodes/steps_builtin.rs"]
 mod steps_builtin;
+#[path = "addons_nodes/steps_plan.rs"]
+mod steps_plan;
 
 use cluster::Ctx;
 use scenario::OnFailure::{Continue, Stop};
 
-const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
+const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 9] = [
     (
         "inline and included user addons are applied and rolled out",
         steps::addons_applied,
@@ -34,6 +38,16 @@ const STEPS: [(&str, scenario::Step<Ctx>, scenario::OnFailure); 7] = [
         "changed ConfigMap data and replicas reach the cluster",
         steps::addons_changed,
         Stop,
+    ),
+    (
+        "only a ConfigMap's data changed: the dry run names it, `up` changes exactly it",
+        steps_plan::addon_data_change_planned_then_applied,
+        Continue,
+    ),
+    (
+        "only a node label changed: the dry run names node and label, `up` applies it",
+        steps_plan::node_label_change_planned_then_applied,
+        Continue,
     ),
     (
         "addons removed from the config are deleted from the cluster and the inventory",

@@ -190,6 +190,24 @@ impl Applier {
         Ok((r, resource, caps, object))
     }
 
+    /// `object`'s identity as it would land (namespace resolved as [`Applier::apply`] does), or
+    /// `None` while the server does not serve its kind (a CRD of the addons is still to come).
+    pub async fn landing_ref(
+        &mut self,
+        addon: &str,
+        object: &Value,
+    ) -> anyhow::Result<Option<ObjectRef>> {
+        let r = ObjectRef::of(object);
+        match self.resolve(&r.api_version, &r.kind).await {
+            Ok(_) => Ok(Some(self.target(addon, object).await?.0)),
+            Err(e) if is_status(&e, 404) || matches!(e, kube::Error::Discovery(_)) => Ok(None),
+            Err(e) => Err(api_error(
+                format!("addon {addon}: looking up the kind of {r}"),
+                e,
+            )),
+        }
+    }
+
     /// Server-side apply `object`; returns its identity with the namespace it landed in
     /// (`default` for a namespaced object that names none, none for cluster-scoped ones).
     pub async fn apply(&mut self, addon: &str, object: &Value) -> anyhow::Result<ObjectRef> {

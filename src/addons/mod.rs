@@ -9,6 +9,7 @@ pub mod apply;
 pub mod fetch;
 pub mod inventory;
 pub mod manifest;
+pub mod plan;
 pub mod render;
 pub mod rollout;
 pub mod step;
@@ -20,7 +21,8 @@ use serde_json::Value;
 
 use crate::config::RkeConfig;
 
-pub use step::{deploy, dry_run};
+pub use plan::{AddonChange, ObjectAction, plan_addons};
+pub use step::deploy;
 
 /// RKE1's addon resource names, which key the inventory.
 pub mod names {

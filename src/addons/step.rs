@@ -24,7 +24,7 @@ fn inventory_ref() -> ObjectRef {
     }
 }
 
-async fn read_inventory(applier: &mut Applier) -> anyhow::Result<Inventory> {
+pub(super) async fn read_inventory(applier: &mut Applier) -> anyhow::Result<Inventory> {
     let Some(cm) = applier.get(&inventory_ref()).await? else {
         return Ok(Inventory::default());
     };
@@ -149,52 +149,4 @@ async fn write_inventory(applier: &mut Applier, inventory: &Inventory) -> anyhow
     // Replace the whole data map: keys of addons without objects must disappear, which a
     // server-side apply by the same manager does.
     applier.apply("inventory", &cm).await.map(|_| ())
-}
-
-/// `--dry-run`: list the objects each addon would apply, and, when the cluster's API answers
-/// (`kube`), which addons keep RKE1's objects (`super::adopt`). Returns the changes counted:
-/// adopting or replacing RKE1's objects. (Deletions of objects no longer rendered are not
-/// listed here.)
-pub async fn dry_run(
-    kube: Option<&KubeClient>,
-    addons: &[Addon],
-    applied: Option<&RkeConfig>,
-) -> anyhow::Result<Vec<crate::up::change::Change>> {
-    use crate::up::change::{Change, Takeover};
-    let decisions = match kube {
-        Some(kube) => {
-            let mut applier = Applier::new(kube.client.clone());
-            let inventory = read_inventory(&mut applier).await?;
-            adopt::decide(&mut applier, addons, applied, &inventory).await?
-        }
-        None => Vec::new(),
-    };
-    let mut changes = Vec::new();
-    for (i, addon) in addons.iter().enumerate() {
-        if let Some(decision) = decisions.get(i) {
-            if adopt::announce(addon.name, decision, true) {
-                changes.push(Change::AddonTakeover {
-                    addon: addon.name.to_string(),
-                    takeover: match decision.handling {
-                        Handling::Adopt => Takeover::Adopt,
-                        _ => Takeover::Replace,
-                    },
-                    objects: decision.rke1_objects.len(),
-                });
-            }
-            if matches!(decision.handling, Handling::Adopt | Handling::Keep) {
-                continue;
-            }
-        }
-        for object in &addon.objects {
-            tracing::info!(addon = addon.name, "would apply {}", ObjectRef::of(object));
-        }
-        if addon.objects.is_empty() {
-            tracing::info!(
-                addon = addon.name,
-                "nothing to apply; objects it created before would be deleted"
-            );
-        }
-    }
-    Ok(changes)
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Taint;
+use k8s_openapi::api::core::v1::{Node, Taint};
 
 use crate::config::RkeTaint;
 
@@ -42,6 +42,39 @@ pub fn role_labels(roles: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+impl NodeMetadata {
+    /// What a live Node object carries.
+    pub fn of_node(node: &Node) -> Self {
+        NodeMetadata {
+            labels: node.metadata.labels.clone().unwrap_or_default(),
+            annotations: node.metadata.annotations.clone().unwrap_or_default(),
+            taints: node
+                .spec
+                .as_ref()
+                .and_then(|s| s.taints.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// What a node's labels, annotations and taints become when rke syncs them: `existing` with
+/// what rke set before (`previous`) and no longer wants removed, and `desired` written.
+pub fn merge_metadata(
+    existing: &NodeMetadata,
+    desired: &NodeMetadata,
+    previous: &NodeMetadata,
+) -> NodeMetadata {
+    NodeMetadata {
+        labels: merge_map(&existing.labels, &desired.labels, &previous.labels),
+        annotations: merge_map(
+            &existing.annotations,
+            &desired.annotations,
+            &previous.annotations,
+        ),
+        taints: merge_taints(&existing.taints, &desired.taints, &previous.taints),
+    }
+}
+
 fn to_taint(t: &RkeTaint) -> Taint {
     Taint {
         key: t.key.clone(),
@@ -73,7 +106,7 @@ pub fn merge_taints(existing: &[Taint], desired: &[Taint], previous: &[Taint]) -
 }
 
 /// `existing` with keys rke set before and no longer wants removed, and `desired` written.
-pub(crate) fn merge_map(
+fn merge_map(
     existing: &BTreeMap<String, String>,
     desired: &BTreeMap<String, String>,
     previous: &BTreeMap<String, String>,

@@ -19,7 +19,7 @@ pub use drain::{
     DrainOptions, PodVerdict, UPGRADE_CORDONED, cordoned_by_rke, plan_drain, pod_verdict,
 };
 pub use heartbeat::renewed_since;
-pub use metadata::{NodeMetadata, merge_taints, role_labels};
+pub use metadata::{NodeMetadata, merge_metadata, merge_taints, role_labels};
 pub use nodes::is_ready;
 pub use service_accounts::{
     SA_TOKEN_SECRET_TYPE, TokenRefresh, recreating_owner, uses_service_account_token,

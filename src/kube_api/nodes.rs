@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 
-use super::metadata::{NodeMetadata, merge_map, merge_taints};
+use super::metadata::{NodeMetadata, merge_metadata};
 use super::{KubeClient, api_error};
 use crate::error::{ErrorKind, classified};
 
@@ -121,30 +121,15 @@ impl KubeClient {
                 .get(node)
                 .await
                 .map_err(|e| api_error(format!("reading node {node}"), e))?;
-            let meta = &mut obj.metadata;
-            let labels = merge_map(
-                &meta.labels.clone().unwrap_or_default(),
-                &desired.labels,
-                &previous.labels,
-            );
-            let annotations = merge_map(
-                &meta.annotations.clone().unwrap_or_default(),
-                &desired.annotations,
-                &previous.annotations,
-            );
-            let spec = obj.spec.get_or_insert_with(Default::default);
-            let existing = spec.taints.clone().unwrap_or_default();
-            let taints = merge_taints(&existing, &desired.taints, &previous.taints);
-            let unchanged = labels == obj.metadata.labels.clone().unwrap_or_default()
-                && annotations == obj.metadata.annotations.clone().unwrap_or_default()
-                && taints == existing;
-            if unchanged {
+            let existing = NodeMetadata::of_node(&obj);
+            let merged = merge_metadata(&existing, desired, previous);
+            if merged == existing {
                 return Ok(false);
             }
-            obj.metadata.labels = Some(labels);
-            obj.metadata.annotations = Some(annotations);
+            obj.metadata.labels = Some(merged.labels);
+            obj.metadata.annotations = Some(merged.annotations);
             obj.spec.get_or_insert_with(Default::default).taints =
-                (!taints.is_empty()).then_some(taints);
+                (!merged.taints.is_empty()).then_some(merged.taints);
             match api.replace(node, &PostParams::default(), &obj).await {
                 Ok(_) => return Ok(true),
                 Err(kube::Error::Api(s)) if s.code == 409 && attempt < CONFLICT_ATTEMPTS => {

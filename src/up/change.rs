@@ -29,16 +29,6 @@ impl From<crate::provision::spec::Plane> for ContainerPlane {
     }
 }
 
-/// How an interim addon change hands over RKE1's objects (see [`Change::AddonTakeover`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Takeover {
-    /// RKE1's objects are recorded as the addon's and kept as they are.
-    Adopt,
-    /// The addon's settings changed: rke's rendering replaces RKE1's objects.
-    Replace,
-}
-
 /// One pending change of `rke up`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -101,16 +91,10 @@ pub enum Change {
         address: String,
         reachable: bool,
     },
-    /// An addon RKE1 deployed changes hands. Interim: the addons' per-object plan replaces it.
-    AddonTakeover {
-        addon: String,
-        takeover: Takeover,
-        objects: usize,
-    },
-    // ---- Wired in by the lead after merging the addplan branch (issue 15):
-    // Addon(crate::addons::plan::AddonChange),
-    // NodeMetadata(crate::up::metadata::NodeMetadataChange),
-    // (each needs an arm in `node`, `is_cluster_wide` and `Display` below).
+    /// An addon's object created, updated, deleted, or RKE1's adopted ([`crate::addons::plan`]).
+    Addon(crate::addons::AddonChange),
+    /// A label, taint or annotation of a node's Node object ([`crate::up::metadata`]).
+    NodeMetadata(crate::up::metadata::NodeMetadataChange),
 }
 
 impl Change {
@@ -126,10 +110,11 @@ impl Change {
             | Change::ReplaceContainer { node, .. }
             | Change::RemoveContainer { node, .. }
             | Change::NodeLeaves { node, .. } => Some(node),
+            Change::NodeMetadata(change) => Some(&change.node),
             Change::EtcdNewCluster { .. }
             | Change::EtcdAddMember { .. }
             | Change::EtcdRemoveMember { .. }
-            | Change::AddonTakeover { .. } => None,
+            | Change::Addon(_) => None,
         }
     }
 
@@ -214,25 +199,9 @@ impl fmt::Display for Change {
                     " (not reachable: only the Kubernetes side will be done)"
                 }
             ),
-            // Not the words of the log lines (`would adopt …`), which tests find by them.
-            Change::AddonTakeover {
-                addon,
-                takeover: Takeover::Adopt,
-                objects,
-            } => write!(
-                f,
-                "addon {addon}: RKE1's {objects} objects are kept as they are and recorded as \
-                 rke's"
-            ),
-            Change::AddonTakeover {
-                addon,
-                takeover: Takeover::Replace,
-                ..
-            } => write!(
-                f,
-                "addon {addon}: its settings changed since RKE1 applied it; rke's rendering \
-                 takes over from RKE1's objects"
-            ),
+            Change::Addon(change) => write!(f, "{change}"),
+            // Listed under its node, whose name the line leaves out.
+            Change::NodeMetadata(change) => f.write_str(&change.what()),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod change;
 mod etcd_guard;
 mod etcd_plane;
 mod kube_step;
+pub mod metadata;
 mod node;
 mod parallel;
 pub(crate) mod phases;

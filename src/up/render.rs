@@ -1,6 +1,6 @@
 //! The dry run's plan as text and as the JSON result's `data`, from the changes alone (pure).
 //! Text: the etcd membership first, then every node of the config (its changes indented under
-//! it, or "no changes"), then the rest (departing nodes, addons), and last the `Dry run:` line
+//! it, or "no changes", Node metadata among them), then the rest (departing nodes, addons), and last the `Dry run:` line
 //! scripts read.
 
 use std::fmt::Write as _;
@@ -82,7 +82,9 @@ pub fn render(plan: &DryRunPlan) -> (String, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::up::change::{ContainerPlane, Takeover};
+    use crate::addons::{AddonChange, ObjectAction};
+    use crate::up::change::ContainerPlane;
+    use crate::up::metadata::{MetadataKind, NodeMetadataChange};
 
     fn node(name: &str, address: &str) -> PlannedNode {
         PlannedNode {
@@ -184,16 +186,44 @@ mod tests {
                     address: "10.0.0.5".into(),
                     reachable: false,
                 },
-                Change::AddonTakeover {
+                Change::NodeMetadata(NodeMetadataChange {
+                    node: n1(),
+                    kind: MetadataKind::Label,
+                    key: "tier".into(),
+                    from: Some("gold".into()),
+                    to: Some("silver".into()),
+                }),
+                Change::NodeMetadata(NodeMetadataChange {
+                    node: n2(),
+                    kind: MetadataKind::Taint,
+                    key: "dedicated:NoSchedule".into(),
+                    from: None,
+                    to: Some("db".into()),
+                }),
+                Change::Addon(AddonChange {
                     addon: "rke-coredns-addon".into(),
-                    takeover: Takeover::Adopt,
-                    objects: 6,
-                },
-                Change::AddonTakeover {
+                    action: ObjectAction::Adopt,
+                    kind: "Deployment".into(),
+                    namespace: Some("kube-system".into()),
+                    name: "coredns".into(),
+                    detail: None,
+                }),
+                Change::Addon(AddonChange {
                     addon: "rke-user-addon".into(),
-                    takeover: Takeover::Replace,
-                    objects: 1,
-                },
+                    action: ObjectAction::Update,
+                    kind: "ConfigMap".into(),
+                    namespace: Some("default".into()),
+                    name: "ceo-probe".into(),
+                    detail: Some("data.greeting".into()),
+                }),
+                Change::Addon(AddonChange {
+                    addon: "rke-user-addon".into(),
+                    action: ObjectAction::Delete,
+                    kind: "Namespace".into(),
+                    namespace: None,
+                    name: "probe".into(),
+                    detail: None,
+                }),
             ],
         }
     }
@@ -245,10 +275,11 @@ mod tests {
             Change::ReplaceContainer { .. } => 9,
             Change::RemoveContainer { .. } => 10,
             Change::NodeLeaves { .. } => 11,
-            Change::AddonTakeover { .. } => 12,
+            Change::Addon(_) => 12,
+            Change::NodeMetadata(_) => 13,
         }
     }
-    const KINDS: usize = 13;
+    const KINDS: usize = 14;
 
     #[test]
     fn the_golden_plan_covers_every_kind_of_change() {

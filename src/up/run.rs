@@ -109,8 +109,9 @@ async fn plan(run: &Run<'_>) -> anyhow::Result<Vec<Change>> {
     changes.extend(membership::plan(run));
     changes.extend(workers::plan(run).await?);
     changes.extend(departed::plan(run));
-    changes.extend(node_metadata::plan(run));
-    changes.extend(addons::plan(run).await?);
+    let kube = super::phases::cluster_api(run).await;
+    changes.extend(node_metadata::plan(run, kube.as_ref()).await?);
+    changes.extend(addons::plan(run, kube.as_ref()).await?);
     Ok(changes)
 }
 

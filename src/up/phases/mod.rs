@@ -15,8 +15,8 @@
 //! | membership       | etcd members removed                   | removes them; API access, RBAC   |
 //! | workers          | take-out, worker and role-less ctrs    | rolls the workers                |
 //! | departed         | nodes leaving                          | deletes Nodes, cleans the hosts  |
-//! | node_metadata    | (labels, taints, annotations: to come) | syncs Node metadata              |
-//! | addons           | addons RKE1 deployed changing hands    | deploys addons                   |
+//! | node_metadata    | labels, taints, annotations per node   | syncs Node metadata              |
+//! | addons           | objects created, updated, deleted      | deploys addons                   |
 //! | state            | —                                      | saves the state                  |
 
 pub mod addons;
@@ -165,4 +165,17 @@ pub async fn plane_changes(
         changes.extend(container_changes(node, plane.into(), &actions).await?);
     }
     Ok(changes)
+}
+
+/// The API of a cluster already up, which the `node_metadata` and `addons` plans compare with;
+/// `None` for a new cluster, or (with a warning) when it does not answer.
+pub async fn cluster_api(run: &Run<'_>) -> Option<crate::kube_api::KubeClient> {
+    run.desired.applied_config()?;
+    let timeout = std::time::Duration::from_secs(10);
+    super::kube_step::connect(&run.nodes, &run.desired.bundle, timeout)
+        .await
+        .inspect_err(|e| {
+            tracing::warn!("Node metadata and addons not compared with the cluster: {e:#}")
+        })
+        .ok()
 }

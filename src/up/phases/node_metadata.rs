@@ -7,10 +7,11 @@ use crate::kube_api::KubeClient;
 use crate::up::change::Change;
 use crate::up::kube_step;
 
-/// Nothing listed yet: the labels, taints and annotations that would change per node come
-/// with `Change::NodeMetadata` (see `crate::up::change`), wired in after the addplan branch.
-pub fn plan(_run: &Run<'_>) -> Vec<Change> {
-    Vec::new()
+/// The labels, taints and annotations that would change on each node
+/// ([`crate::up::metadata`]); every node is taken as unregistered without the API (`kube`).
+pub async fn plan(run: &Run<'_>, kube: Option<&KubeClient>) -> anyhow::Result<Vec<Change>> {
+    let changes = crate::up::metadata::plan(kube, run.cfg(), run.desired.applied_config()).await?;
+    Ok(changes.into_iter().map(Change::NodeMetadata).collect())
 }
 
 pub async fn apply(run: &Run<'_>, kube: &KubeClient) -> anyhow::Result<()> {
