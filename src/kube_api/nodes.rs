@@ -29,7 +29,7 @@ impl KubeClient {
     }
 
     /// Every registered Node.
-    pub(super) async fn list_nodes(&self) -> anyhow::Result<Vec<Node>> {
+    pub async fn list_nodes(&self) -> anyhow::Result<Vec<Node>> {
         Ok(self
             .nodes()
             .list(&Default::default())

@@ -147,19 +147,17 @@ fn taint_values(taints: &[Taint]) -> std::collections::BTreeMap<String, String> 
         .collect()
 }
 
-/// [`plan_node_metadata`] against the cluster: reads each node's object when the API answers
-/// (`kube`); without it every node is taken as not registered yet.
+/// [`plan_node_metadata`] against the cluster: the Node objects in one list call when the API
+/// answers (`kube`); without it every node is taken as not registered yet.
 pub async fn plan(
     kube: Option<&KubeClient>,
     cfg: &RkeConfig,
     previous: Option<&RkeConfig>,
 ) -> anyhow::Result<Vec<NodeMetadataChange>> {
-    let mut live = Vec::new();
-    if let Some(kube) = kube {
-        for node in &cfg.nodes {
-            live.extend(kube.get_node(&node.hostname_override).await?);
-        }
-    }
+    let live = match kube {
+        Some(kube) => kube.list_nodes().await?,
+        None => Vec::new(),
+    };
     Ok(plan_node_metadata(cfg, previous, &live))
 }
 
