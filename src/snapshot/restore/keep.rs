@@ -22,7 +22,7 @@ pub async fn read_journals(nodes: &[&NodeConnection], limit: usize) -> Vec<Obser
     let script = format!("if [ -e {path} ]; then echo present; cat {path}; else echo absent; fi");
     let (path, script) = (&path, &script);
     crate::parallel::map(nodes, limit, |c| async move {
-        let journal = match c.exec_shell(&script).await {
+        let journal = match c.exec_shell(script).await {
             Err(e) => Err(format!("reading {path}: {e}")),
             Ok(out) if !out.success() => {
                 Err(format!("reading {path}: {}", out.stderr_text().trim()))
@@ -30,7 +30,7 @@ pub async fn read_journals(nodes: &[&NodeConnection], limit: usize) -> Vec<Obser
             Ok(out) => {
                 let text = out.stdout_text();
                 match text.split_once('\n') {
-                    Some(("present", body)) => Journal::parse(body, &path).map(Some),
+                    Some(("present", body)) => Journal::parse(body, path).map(Some),
                     _ if text.trim() == "absent" => Ok(None),
                     _ => Err(format!("reading {path}: unexpected output {text:?}")),
                 }

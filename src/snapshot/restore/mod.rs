@@ -174,7 +174,7 @@ pub async fn roll_back(
     let dir = data_dir(cfg);
     let dir = &dir;
     let put_back = parallel::try_map(etcd_hosts, limit, |h| async move {
-        let replaced = keep::roll_back(h.conn, &dir, helper_image).await?;
+        let replaced = keep::roll_back(h.conn, dir, helper_image).await?;
         let node = &h.cfg.hostname_override;
         if replaced {
             tracing::info!(node = %node, "put back the etcd data from before the restore");
