@@ -18,6 +18,7 @@ pub mod interrupt;
 pub mod kube_api;
 pub mod limits;
 pub mod lock;
+pub mod parallel;
 pub mod paths;
 pub mod plan;
 pub mod provision;

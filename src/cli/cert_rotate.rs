@@ -107,13 +107,13 @@ async fn converge(
     crate::interrupt::install("rke cert rotate")?;
     let conns = nodes::connect_or_fail(&desired.cfg, &args.connect).await?;
     let locked = conns.clone();
-    crate::lock::while_held(&locked, "rke cert rotate", async move {
-        let before = container_ids(&conns).await?;
+    crate::lock::while_held(&locked, "rke cert rotate", opts.limit, async move {
+        let before = container_ids(&conns, opts.limit).await?;
         let departed = crate::up::phases::connect::departed(desired, &args.connect).await;
         let Outcome::Applied(applied) = up::up(desired, conns, departed, opts).await? else {
             anyhow::bail!("internal: `rke up` without --dry-run made no changes");
         };
-        let after = container_ids(&applied.conns).await?;
+        let after = container_ids(&applied.conns, opts.limit).await?;
         if desired.ca_rotated() {
             refresh_tokens(&applied.kube).await?;
         }
@@ -122,8 +122,9 @@ async fn converge(
     .await
 }
 
-async fn container_ids(conns: &[NodeConnection]) -> anyhow::Result<ContainerIds> {
-    let seen = futures_util::future::try_join_all(conns.iter().map(observe)).await?;
+/// Every node's container IDs by name, `limit` nodes read at a time.
+async fn container_ids(conns: &[NodeConnection], limit: usize) -> anyhow::Result<ContainerIds> {
+    let seen = crate::parallel::try_map(conns, limit, observe).await?;
     Ok(conns
         .iter()
         .zip(seen)

@@ -56,7 +56,7 @@ pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
     let (conn_errors, reports) = nodes::runtime()?.block_on(async {
         crate::interrupt::install("rke remove")?;
         let connected = nodes::connect(&cfg, &connect).await;
-        let reports = crate::lock::while_held(&connected.nodes, "rke remove", async {
+        let reports = crate::lock::while_held(&connected.nodes, "rke remove", opts.limit, async {
             REMOVE_STEPS.before(0)?;
             let reports = remove::remove_nodes(&cfg, &connected.nodes, opts).await;
             // The nodes were cleaned (the step in flight finishes); the local files stay.

@@ -52,7 +52,13 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
                 error: e.to_string(),
             })
             .collect();
-        let report = status::gather(&desired, &connected.nodes, &failures).await?;
+        let report = status::gather(
+            &desired,
+            &connected.nodes,
+            &failures,
+            usize::from(connect.max_parallel),
+        )
+        .await?;
         anyhow::Ok((report, connected.errors))
     })?;
     match super::output_format() {

@@ -99,6 +99,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         certs: &certs,
         over_existing: args.new_cluster_over_existing_data,
         dry_run: args.dry_run,
+        limit: opts.limit,
     };
     let (desired, outcome) = nodes::runtime()?.block_on(async {
         // A dry run changes nothing: Ctrl-C may end it at once.
@@ -117,7 +118,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
             let departed = connect::departed(&desired, &args.connect).await;
             let outcome = match up::up(&desired, conns.clone(), departed, &opts).await {
                 Ok(outcome) => outcome,
-                Err(e) => return Err(up::name_unanswered(e, &conns).await),
+                Err(e) => return Err(up::name_unanswered(e, &conns, opts.limit).await),
             };
             anyhow::Ok((desired, outcome))
         };
@@ -125,7 +126,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
         if args.dry_run {
             work.await
         } else {
-            crate::lock::while_held(&conns, "rke up", work).await
+            crate::lock::while_held(&conns, "rke up", opts.limit, work).await
         }
     })?;
     // A signal during the last step: all is done and saved, and the run still ends as stopped.

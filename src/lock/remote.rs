@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -25,21 +24,28 @@ const ATTEMPTS: usize = 3;
 pub struct ClusterLock {
     record: LockRecord,
     nodes: Vec<NodeConnection>,
+    /// Nodes refreshed and released at once (`--max-parallel`).
+    limit: usize,
     stop: watch::Sender<bool>,
     heartbeat: Option<JoinHandle<()>>,
 }
 
 /// Lock `conns` for `command` (e.g. `rke up`), in a fixed order (by address) so two runs over
 /// overlapping nodes meet at the same first node. Refused (class `locked`) when any node holds
-/// a fresh lock of another run; the locks taken so far are released again.
-pub async fn acquire(conns: &[NodeConnection], command: &str) -> anyhow::Result<ClusterLock> {
+/// a fresh lock of another run; the locks taken so far are released again. The files are
+/// refreshed and released `limit` nodes at a time.
+pub async fn acquire(
+    conns: &[NodeConnection],
+    command: &str,
+    limit: usize,
+) -> anyhow::Result<ClusterLock> {
     let record = this_run(command);
     let mut order: Vec<&NodeConnection> = conns.iter().collect();
     order.sort_by(|a, b| (a.address(), a.name()).cmp(&(b.address(), b.name())));
     let mut held: Vec<NodeConnection> = Vec::new();
     for node in order {
         if let Err(e) = lock_node(node, &record).await {
-            release_nodes(&held, &record).await;
+            release_nodes(&held, &record, limit).await;
             return Err(e);
         }
         held.push(node.clone());
@@ -50,23 +56,30 @@ pub async fn acquire(conns: &[NodeConnection], command: &str) -> anyhow::Result<
         record.id
     );
     let (stop, stopped) = watch::channel(false);
-    let heartbeat = tokio::spawn(refresh_until_stopped(held.clone(), record.clone(), stopped));
+    let heartbeat = tokio::spawn(refresh_until_stopped(
+        held.clone(),
+        record.clone(),
+        limit,
+        stopped,
+    ));
     Ok(ClusterLock {
         record,
         nodes: held,
+        limit,
         stop,
         heartbeat: Some(heartbeat),
     })
 }
 
 /// Run `work` while holding the lock on `conns`; the lock is released afterwards, whatever
-/// `work` returned.
+/// `work` returned. `limit`: nodes refreshed and released at once (`--max-parallel`).
 pub async fn while_held<T>(
     conns: &[NodeConnection],
     command: &str,
+    limit: usize,
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
-    let lock = acquire(conns, command).await?;
+    let lock = acquire(conns, command, limit).await?;
     let result = work.await;
     lock.release().await;
     result
@@ -79,7 +92,7 @@ impl ClusterLock {
         if let Some(task) = self.heartbeat.take() {
             let _ = task.await;
         }
-        release_nodes(&self.nodes, &self.record).await;
+        release_nodes(&self.nodes, &self.record, self.limit).await;
     }
 }
 
@@ -225,6 +238,7 @@ async fn run(node: &NodeConnection, script: &str, what: &str) -> anyhow::Result<
 async fn refresh_until_stopped(
     nodes: Vec<NodeConnection>,
     record: LockRecord,
+    limit: usize,
     mut stopped: watch::Receiver<bool>,
 ) {
     let script = format!(
@@ -239,7 +253,7 @@ async fn refresh_until_stopped(
             _ = tick.tick() => {}
             _ = stopped.changed() => return,
         }
-        let refreshed = join_all(nodes.iter().map(|n| n.exec_shell(&script))).await;
+        let refreshed = crate::parallel::map(&nodes, limit, |n| n.exec_shell(&script)).await;
         for (node, result) in nodes.iter().zip(refreshed) {
             match result {
                 Ok(out) if out.success() => {}
@@ -256,12 +270,12 @@ async fn refresh_until_stopped(
     }
 }
 
-async fn release_nodes(nodes: &[NodeConnection], record: &LockRecord) {
+async fn release_nodes(nodes: &[NodeConnection], record: &LockRecord, limit: usize) {
     let script = format!(
         "if grep -qxF {} {LOCK_FILE} 2>/dev/null; then rm -f {LOCK_FILE}; fi",
         shell_quote(&record.id_line())
     );
-    let done = join_all(nodes.iter().map(|n| n.exec_shell(&script))).await;
+    let done = crate::parallel::map(nodes, limit, |n| n.exec_shell(&script)).await;
     for (node, result) in nodes.iter().zip(done) {
         if let Err(e) = result {
             tracing::warn!(

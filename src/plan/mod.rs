@@ -83,8 +83,9 @@ pub async fn plan_nodes(
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     departed: &[Departed],
     require_members: bool,
+    limit: usize,
 ) -> anyhow::Result<Planned> {
-    let observed = observe(desired, nodes, departed, require_members).await?;
+    let observed = observe(desired, nodes, departed, require_members, limit).await?;
     plan(desired, observed)
 }
 

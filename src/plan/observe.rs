@@ -20,9 +20,10 @@ pub async fn observe(
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     departed: &[Departed],
     require_members: bool,
+    limit: usize,
 ) -> anyhow::Result<Observed> {
     let cfg = &desired.cfg;
-    let facts = futures_util::future::join_all(nodes.iter().map(|(_, c)| host_facts(c))).await;
+    let facts = crate::parallel::map(nodes, limit, |(_, c)| host_facts(c)).await;
     let hosts: BTreeMap<String, _> = nodes
         .iter()
         .map(|(n, _)| n.address.clone())

@@ -8,8 +8,6 @@ pub mod dirs;
 pub mod kubelet_dir;
 pub mod local;
 
-use futures_util::StreamExt;
-
 use crate::config::{RkeConfig, RkeConfigNode};
 use crate::error::{ErrorKind, classified};
 use crate::provision::node::{clean_dirs, credentials_for, ensure_image};
@@ -65,25 +63,19 @@ pub async fn remove_nodes(
     conns: &[NodeConnection],
     opts: Options,
 ) -> Vec<NodeReport> {
-    let work = cfg.nodes.iter().filter_map(|node| {
+    let connected = cfg.nodes.iter().filter_map(|node| {
         let conn = conns.iter().find(|c| c.name() == node.hostname_override)?;
-        Some(async move {
-            let name = node.hostname_override.as_str();
-            NodeReport {
-                node: name.to_string(),
-                result: crate::events::step(name, "remove", clean_node(cfg, node, conn, opts))
-                    .await,
-            }
-        })
+        Some((node, conn))
     });
-    let all = futures_util::stream::iter(work)
-        .buffer_unordered(opts.limit.max(1))
-        .collect::<Vec<NodeReport>>();
-    let connected = conns.len();
-    let mut reports = crate::events::phase_infallible("remove", connected, all).await;
-    let order = |name: &str| cfg.nodes.iter().position(|n| n.hostname_override == name);
-    reports.sort_by_key(|r| order(&r.node));
-    reports
+    // In `nodes:` order.
+    let all = crate::parallel::map(connected, opts.limit, |(node, conn)| async move {
+        let name = node.hostname_override.as_str();
+        NodeReport {
+            node: name.to_string(),
+            result: crate::events::step(name, "remove", clean_node(cfg, node, conn, opts)).await,
+        }
+    });
+    crate::events::phase_infallible("remove", conns.len(), all).await
 }
 
 /// Take everything rke put on one node off it.

@@ -1,7 +1,5 @@
 //! The etcd nodes the snapshot commands work on, and the images they need there.
 
-use futures_util::future::try_join_all;
-
 use super::save::EtcdHost;
 use crate::config::RkeConfig;
 use crate::provision::node::{credentials_for, ensure_image};
@@ -9,15 +7,16 @@ use crate::transport::NodeConnection;
 
 /// Make sure `images` are on every node of `conns` (pulled with the config's registry
 /// credentials when missing): the helper image runs the listing and copying, which a node new
-/// to the cluster does not have yet.
+/// to the cluster does not have yet. `limit` nodes at a time.
 pub async fn ensure_images(
     cfg: &RkeConfig,
     conns: &[&NodeConnection],
     images: &[&str],
+    limit: usize,
 ) -> anyhow::Result<()> {
     for image in images {
         let creds = || credentials_for(image, &cfg.private_registries);
-        try_join_all(conns.iter().map(|c| ensure_image(c, image, creds(), false))).await?;
+        crate::parallel::try_map(conns, limit, |c| ensure_image(c, image, creds(), false)).await?;
     }
     Ok(())
 }

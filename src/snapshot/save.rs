@@ -5,8 +5,6 @@
 
 use std::time::Instant;
 
-use futures_util::future::join_all;
-
 use super::naming::archive_file_name;
 use super::on_node;
 use super::package::{package, sidecar_file_name};
@@ -40,7 +38,8 @@ pub struct EtcdHost<'a> {
     pub conn: &'a NodeConnection,
 }
 
-/// Take snapshot `name` from the first healthy member of `hosts` and store it on all of them.
+/// Take snapshot `name` from the first healthy member of `hosts` and store it on all of them,
+/// `limit` at a time.
 pub async fn save(
     hosts: &[EtcdHost<'_>],
     bundle: &CertBundle,
@@ -48,6 +47,7 @@ pub async fn save(
     state_json: Option<&[u8]>,
     s3: Option<&S3Settings>,
     helper_image: &str,
+    limit: usize,
 ) -> anyhow::Result<Saved> {
     let started = Instant::now();
     let store = match s3 {
@@ -72,7 +72,7 @@ pub async fn save(
     let packaged = package(&db_path, name, state_json, work.path())?;
     let file_name = archive_file_name(name);
 
-    let copies = join_all(hosts.iter().map(|h| {
+    let copies = crate::parallel::map(hosts, limit, |h| {
         let store = store_on(
             h.conn,
             &file_name,
@@ -81,7 +81,7 @@ pub async fn save(
             helper_image,
         );
         crate::events::step(&h.cfg.hostname_override, "store", store)
-    }))
+    })
     .await;
     let mut nodes = Vec::new();
     let mut failed = Vec::new();

@@ -39,20 +39,21 @@ fn route<'a>(
     Some((via.1, ip))
 }
 
-/// One row per member, in etcd's order, with its health.
+/// One row per member, in etcd's order, with its health (`limit` members asked at a time).
 pub async fn member_statuses(
     members: &[Member],
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     bundle: &CertBundle,
+    limit: usize,
 ) -> Vec<MemberStatus> {
-    let checks = members.iter().map(|m| async move {
+    crate::parallel::map(members, limit, |m| async move {
         let health = match route(m, nodes) {
             None => Err("no connected node to reach it through".to_string()),
             Some((via, ip)) => ask(via, &ip, bundle).await.map_err(|e| format!("{e:#}")),
         };
         row(m, health)
-    });
-    futures_util::future::join_all(checks).await
+    })
+    .await
 }
 
 async fn ask(via: &NodeConnection, ip: &str, bundle: &CertBundle) -> anyhow::Result<Health> {

@@ -18,16 +18,18 @@ pub struct ConnectFailure {
 }
 
 /// The report for `desired`'s config, from the nodes in `conns` (the others are listed with
-/// their `failures`). Fails only when the plans cannot be computed (a config the planner
-/// refuses): node, Docker and etcd problems are part of the report.
+/// their `failures`), reading `limit` nodes at a time. Fails only when the plans cannot be
+/// computed (a config the planner refuses): node, Docker and etcd problems are part of the
+/// report.
 pub async fn gather(
     desired: &DesiredCluster,
     conns: &[NodeConnection],
     failures: &[ConnectFailure],
+    limit: usize,
 ) -> anyhow::Result<Report> {
     let cfg = &desired.cfg;
     let connected = crate::cluster::connected_nodes(cfg, conns);
-    let planned = plan_nodes(desired, &connected, &[], false).await?;
+    let planned = plan_nodes(desired, &connected, &[], false, limit).await?;
 
     let external = !cfg.services.etcd.external_urls.is_empty();
     let was_set_up = desired
@@ -42,7 +44,7 @@ pub async fn gather(
         },
         Some(members) => EtcdStatus {
             external: false,
-            members: member_statuses(members, &connected, bundle).await,
+            members: member_statuses(members, &connected, bundle, limit).await,
             error: None,
         },
         None if cfg.nodes.iter().any(|n| n.is_etcd()) => EtcdStatus {
@@ -59,11 +61,10 @@ pub async fn gather(
     };
 
     let connected = &connected;
-    let checks = cfg
-        .nodes
-        .iter()
-        .zip(&planned.plans)
-        .map(|(node, plan)| async move {
+    let nodes = crate::parallel::map(
+        cfg.nodes.iter().zip(&planned.plans),
+        limit,
+        |(node, plan)| async move {
             let mut status = NodeStatus {
                 name: node.hostname_override.clone(),
                 address: node.address.clone(),
@@ -94,8 +95,9 @@ pub async fn gather(
                 }
             }
             status
-        });
-    let nodes = futures_util::future::join_all(checks).await;
+        },
+    )
+    .await;
 
     let current = &desired.applied.certificates_bundle;
     let certificates = certificate_expiry(

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures_util::StreamExt as _;
 use tokio::sync::OnceCell;
 
 use super::auth::{Credentials, KeyLoader};
@@ -89,41 +88,35 @@ pub(crate) async fn connect_all_with(
     }
     let bastions = Arc::new(bastions);
 
-    let results: Vec<(usize, Result<NodeConnection, NodeError>)> =
-        futures_util::stream::iter(targets.iter().zip(creds).enumerate())
-            .map(|(index, (target, creds))| {
-                let bastions = bastions.clone();
-                async move {
-                    let result = match creds {
-                        Err(e) => Err(e),
-                        Ok((node_creds, bastion_creds)) => {
-                            connect_node(
-                                target,
-                                &node_creds,
-                                bastion_creds.as_ref(),
-                                &bastions,
-                                opts,
-                                docker_check,
-                                ignore_docker_version,
-                            )
-                            .await
-                        }
-                    };
-                    (index, result)
+    // In `targets` order, `concurrency` at a time.
+    let results = crate::parallel::map(
+        targets.iter().zip(creds),
+        opts.concurrency,
+        |(target, creds)| {
+            let bastions = bastions.clone();
+            async move {
+                match creds {
+                    Err(e) => Err(e),
+                    Ok((node_creds, bastion_creds)) => {
+                        connect_node(
+                            target,
+                            &node_creds,
+                            bastion_creds.as_ref(),
+                            &bastions,
+                            opts,
+                            docker_check,
+                            ignore_docker_version,
+                        )
+                        .await
+                    }
                 }
-            })
-            .buffer_unordered(opts.concurrency.max(1))
-            .collect()
-            .await;
-
-    let mut ordered: Vec<Option<Result<NodeConnection, NodeError>>> =
-        (0..targets.len()).map(|_| None).collect();
-    for (index, result) in results {
-        ordered[index] = Some(result);
-    }
+            }
+        },
+    )
+    .await;
     let mut nodes = Vec::new();
     let mut errors = Vec::new();
-    for result in ordered.into_iter().flatten() {
+    for result in results {
         match result {
             Ok(n) => nodes.push(n),
             Err(e) => {

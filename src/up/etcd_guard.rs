@@ -38,6 +38,8 @@ pub struct EtcdChange<'a> {
     pub update_only: bool,
     /// Every member is replaced at once (a CA rotation).
     pub all_at_once: bool,
+    /// Members asked at once (`--max-parallel`).
+    pub limit: usize,
 }
 
 impl EtcdChange<'_> {
@@ -120,7 +122,7 @@ impl EtcdChange<'_> {
     }
 
     /// Every member's health, asked at its own address through the node that runs it (or any
-    /// connected node, for a member on no connected node), all at once.
+    /// connected node, for a member on no connected node), `limit` at a time.
     async fn health(&self, members: &[Member]) -> Vec<MemberHealth> {
         let holders: Vec<(&RkeConfigNode, &NodeConnection)> = self
             .nodes
@@ -132,7 +134,7 @@ impl EtcdChange<'_> {
                     .filter_map(|d| Some((&d.cfg, d.conn.as_ref()?))),
             )
             .collect();
-        let asks = members.iter().map(|member| {
+        crate::parallel::map(members, self.limit, |member| {
             let holder = holders
                 .iter()
                 .find(|(cfg, _)| member.has_peer_url(&peer_url(cfg.effective_internal_address())));
@@ -146,8 +148,8 @@ impl EtcdChange<'_> {
                     error,
                 }
             }
-        });
-        futures_util::future::join_all(asks).await
+        })
+        .await
     }
 
     /// Why `member` is not healthy, or `None` when it is.

@@ -97,6 +97,7 @@ impl EtcdPlane<'_> {
             running_bundle: self.ctx.bundle,
             update_only: false,
             all_at_once: false,
+            limit: self.ctx.limit,
         };
         for node in staying {
             let actions = node

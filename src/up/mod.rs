@@ -12,7 +12,6 @@ mod etcd_plane;
 mod kube_step;
 pub mod metadata;
 mod node;
-mod parallel;
 pub(crate) mod phases;
 mod planes;
 pub mod recover;

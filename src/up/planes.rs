@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::node::Node;
-use super::parallel;
 use crate::certs::CertBundle;
 use crate::config::PrivateRegistry;
+use crate::parallel;
 use crate::provision::node::Action;
 use crate::provision::spec::Plane;
 
@@ -39,8 +39,7 @@ pub async fn converge(
     batch: usize,
     ctx: &PlaneCtx<'_>,
 ) -> anyhow::Result<()> {
-    let observed =
-        futures_util::future::join_all(nodes.iter().map(|n| n.plane_actions(plane))).await;
+    let observed = parallel::map(nodes, ctx.limit, |n| n.plane_actions(plane)).await;
     let mut fresh = Vec::new();
     let mut rolling = Vec::new();
     for (node, actions) in nodes.iter().zip(observed) {

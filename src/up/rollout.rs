@@ -12,10 +12,10 @@ use anyhow::Context;
 use tokio::time::Instant;
 
 use super::node::Node;
-use super::parallel;
 use super::planes::{PlaneCtx, converge_node, is_disruptive};
 use crate::error::{classified, display_chain, kind_of};
 use crate::kube_api::{DrainOptions, KubeClient, is_ready};
+use crate::parallel;
 use crate::provision::node::Action;
 use crate::provision::spec::Plane;
 
@@ -32,8 +32,7 @@ impl Rollout<'_> {
     /// Converge the worker plane on `nodes`, then lift the cordons an earlier failed run left.
     pub async fn run(&self, nodes: &[&Node]) -> anyhow::Result<()> {
         let observed =
-            futures_util::future::join_all(nodes.iter().map(|n| n.plane_actions(Plane::Worker)))
-                .await;
+            parallel::map(nodes, self.ctx.limit, |n| n.plane_actions(Plane::Worker)).await;
         let mut fresh = Vec::new();
         let mut rolling = Vec::new();
         for (node, actions) in nodes.iter().zip(observed) {
@@ -65,8 +64,7 @@ impl Rollout<'_> {
             let (done, left) = crate::interrupt::batch_progress(&first, &named, i);
             crate::interrupt::between_nodes("worker plane", &done, &left)?;
             let members: Vec<&Node> = batch.iter().map(|&i| rolling[i]).collect();
-            let results =
-                futures_util::future::join_all(members.iter().map(|n| self.roll_node(n))).await;
+            let results = parallel::map(&members, self.ctx.limit, |n| self.roll_node(n)).await;
             let failed: Vec<(String, anyhow::Error)> = members
                 .iter()
                 .zip(results)
@@ -150,8 +148,7 @@ impl Rollout<'_> {
     ) -> anyhow::Error {
         let kind = kind_of(&failed[0].1);
         let observed =
-            futures_util::future::join_all(rolling.iter().map(|n| n.plane_actions(Plane::Worker)))
-                .await;
+            parallel::map(rolling, self.ctx.limit, |n| n.plane_actions(Plane::Worker)).await;
         let mut updated = Vec::new();
         let mut not_updated = Vec::new();
         for (node, actions) in rolling.iter().zip(observed) {

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::try_join_all;
 use serde::Serialize;
 
 use clap::Args;
@@ -54,8 +53,16 @@ pub fn run(args: &ListArgs) -> anyhow::Result<i32> {
     let rows = nodes::runtime()?.block_on(async {
         let store = s3_store(&args.s3, &loaded.cfg).await?;
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
-        ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
-        let listings = try_join_all(conns.iter().map(|c| on_node::list(c, &helper))).await?;
+        let limit = usize::from(args.connect.max_parallel);
+        ensure_images(
+            &loaded.cfg,
+            &conns.iter().collect::<Vec<_>>(),
+            &[&helper],
+            limit,
+        )
+        .await?;
+        let listings =
+            crate::parallel::try_map(&conns, limit, |c| on_node::list(c, &helper)).await?;
         let mut rows: BTreeMap<String, Row> = BTreeMap::new();
         for (conn, listing) in conns.iter().zip(listings) {
             for s in listing {

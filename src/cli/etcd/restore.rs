@@ -87,7 +87,13 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
             args.use_local_state,
             &settings,
         );
-        crate::lock::while_held(&locked, "rke etcd snapshot-restore", restoring).await
+        crate::lock::while_held(
+            &locked,
+            "rke etcd snapshot-restore",
+            settings.limit,
+            restoring,
+        )
+        .await
     })?;
     let kubeconfig = crate::paths::admin_kubeconfig(config_path);
     report::add_changed("snapshots_restored", 1);

@@ -21,7 +21,8 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<i32> {
         let conns = nodes::connect_or_fail(cfg, &args.connect).await?;
         let locked = conns.clone();
         let rolling = workflow::roll_back_restore(&local, &conns, &settings);
-        crate::lock::while_held(&locked, "rke etcd snapshot-restore --rollback", rolling).await
+        let command = "rke etcd snapshot-restore --rollback";
+        crate::lock::while_held(&locked, command, settings.limit, rolling).await
     })?;
     let kubeconfig = crate::paths::admin_kubeconfig(config_path);
     report::set_kubeconfig(&kubeconfig);

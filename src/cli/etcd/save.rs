@@ -48,9 +48,16 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<i32> {
     let saved = nodes::runtime()?.block_on(async {
         crate::interrupt::install("rke etcd snapshot-save")?;
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
-        crate::lock::while_held(&conns, "rke etcd snapshot-save", async {
+        let limit = usize::from(args.connect.max_parallel);
+        crate::lock::while_held(&conns, "rke etcd snapshot-save", limit, async {
             SAVE_STEPS.before(0)?;
-            ensure_images(&loaded.cfg, &conns.iter().collect::<Vec<_>>(), &[&helper]).await?;
+            ensure_images(
+                &loaded.cfg,
+                &conns.iter().collect::<Vec<_>>(),
+                &[&helper],
+                limit,
+            )
+            .await?;
             SAVE_STEPS.before(1)?;
             let hosts = etcd_hosts(&loaded.cfg, &conns);
             let saving = save::save(
@@ -60,6 +67,7 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<i32> {
                 loaded.state_bytes.as_deref(),
                 settings.as_ref(),
                 &helper,
+                limit,
             );
             crate::events::phase("snapshot-save", hosts.len(), saving).await
         })

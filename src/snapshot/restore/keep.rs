@@ -15,12 +15,14 @@ use crate::transport::NodeConnection;
 pub const KEPT_DIR: &str = "pre-restore";
 const TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The journal on each node, read over SSH (the file is world-readable and holds no secret).
-pub async fn read_journals(nodes: &[&NodeConnection]) -> Vec<Observed> {
+/// The journal on each node, read over SSH (the file is world-readable and holds no secret),
+/// `limit` nodes at a time.
+pub async fn read_journals(nodes: &[&NodeConnection], limit: usize) -> Vec<Observed> {
     let path = format!("{JOURNAL_DIR}/{JOURNAL_FILE}");
     let script = format!("if [ -e {path} ]; then echo present; cat {path}; else echo absent; fi");
-    let reads = nodes.iter().map(|c| async {
-        let journal = match c.exec_shell(&script).await {
+    let (path, script) = (&path, &script);
+    crate::parallel::map(nodes, limit, |c| async move {
+        let journal = match c.exec_shell(script).await {
             Err(e) => Err(format!("reading {path}: {e}")),
             Ok(out) if !out.success() => {
                 Err(format!("reading {path}: {}", out.stderr_text().trim()))
@@ -28,7 +30,7 @@ pub async fn read_journals(nodes: &[&NodeConnection]) -> Vec<Observed> {
             Ok(out) => {
                 let text = out.stdout_text();
                 match text.split_once('\n') {
-                    Some(("present", body)) => Journal::parse(body, &path).map(Some),
+                    Some(("present", body)) => Journal::parse(body, path).map(Some),
                     _ if text.trim() == "absent" => Ok(None),
                     _ => Err(format!("reading {path}: unexpected output {text:?}")),
                 }
@@ -38,8 +40,8 @@ pub async fn read_journals(nodes: &[&NodeConnection]) -> Vec<Observed> {
             node: c.name().to_string(),
             journal,
         }
-    });
-    futures_util::future::join_all(reads).await
+    })
+    .await
 }
 
 /// Helpers a killed restore left on the node (a restore or a swap, perhaps still running, that

@@ -7,8 +7,6 @@
 
 use std::path::PathBuf;
 
-use futures_util::future::join_all;
-
 use crate::error::{ErrorKind, classified};
 use crate::snapshot::archive::read_archive;
 use crate::snapshot::integrity::{
@@ -42,13 +40,15 @@ fn refuse(msg: String) -> anyhow::Error {
 }
 
 /// Locate snapshot `name` (from `store` when given, else on the nodes) and verify it.
-/// `current_ca_pem`: this cluster's CA from the local state, if there is one.
+/// `current_ca_pem`: this cluster's CA from the local state, if there is one. The nodes are
+/// asked `limit` at a time.
 pub async fn locate(
     name: &str,
     hosts: &[EtcdHost<'_>],
     store: Option<&S3Store>,
     current_ca_pem: Option<&str>,
     helper_image: &str,
+    limit: usize,
 ) -> anyhow::Result<Located> {
     let work = tempfile::Builder::new()
         .prefix("rke-restore-")
@@ -57,11 +57,9 @@ pub async fn locate(
     let zip_name = archive_file_name(name);
     // The archive, and the bare database RKE1 also accepts.
     let candidates = [zip_name.as_str(), name];
-    let listings = join_all(
-        hosts
-            .iter()
-            .map(|h| on_node::find(h.conn, &candidates, helper_image)),
-    )
+    let listings = crate::parallel::map(hosts, limit, |h| {
+        on_node::find(h.conn, &candidates, helper_image)
+    })
     .await;
     let mut listed: Vec<(&EtcdHost, Vec<NodeSnapshot>)> = Vec::new();
     for (h, l) in hosts.iter().zip(listings) {

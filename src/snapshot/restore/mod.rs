@@ -19,18 +19,18 @@ pub use keep::{KEPT_DIR, read_journals};
 pub use locate::{Located, locate};
 pub use members::{CONTROL_PLANE, RESTORE_DIR, initial_cluster, start, stop};
 
-use futures_util::future::{join_all, try_join_all};
-
 use super::on_node;
 use super::save::EtcdHost;
 use crate::config::RkeConfig;
 use crate::error::{ErrorKind, classified};
+use crate::parallel;
 use crate::provision::spec::{ETCD_HOST_DATA_DIR, names, under_prefix};
 use crate::transport::NodeConnection;
 
 /// Put the snapshot on every etcd node and verify every copy, write `journal` to every etcd
 /// node, then stop `control_plane` nodes' components and etcd, and restore every member.
-/// Nothing is stopped unless every copy checks and every node holds the journal.
+/// Nothing is stopped unless every copy checks and every node holds the journal. Works on
+/// `limit` nodes at a time (`--max-parallel`).
 pub async fn restore_data(
     located: &Located,
     journal: &Journal,
@@ -38,30 +38,25 @@ pub async fn restore_data(
     control_plane: &[&NodeConnection],
     cfg: &RkeConfig,
     helper_image: &str,
+    limit: usize,
 ) -> anyhow::Result<()> {
-    let copies = join_all(
-        etcd_hosts
-            .iter()
-            .filter(|h| located.missing_on.contains(&h.cfg.hostname_override))
-            .map(|h| {
-                tracing::info!(node = %h.cfg.hostname_override, "copying {}", located.file_name);
-                on_node::put(
-                    h.conn,
-                    &located.file_name,
-                    &located.path,
-                    &located.sha256,
-                    helper_image,
-                )
-            }),
-    )
+    let lacking = etcd_hosts
+        .iter()
+        .filter(|h| located.missing_on.contains(&h.cfg.hostname_override));
+    let copies = parallel::map(lacking, limit, |h| {
+        tracing::info!(node = %h.cfg.hostname_override, "copying {}", located.file_name);
+        on_node::put(
+            h.conn,
+            &located.file_name,
+            &located.path,
+            &located.sha256,
+            helper_image,
+        )
+    })
     .await;
     copies.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
-    let listings = try_join_all(
-        etcd_hosts
-            .iter()
-            .map(|h| on_node::list(h.conn, helper_image)),
-    )
-    .await?;
+    let listings =
+        parallel::try_map(etcd_hosts, limit, |h| on_node::list(h.conn, helper_image)).await?;
     for (h, listing) in etcd_hosts.iter().zip(listings) {
         let ok = listing
             .iter()
@@ -78,11 +73,9 @@ pub async fn restore_data(
     }
     // From the first journal written on, a failure leaves a restore to finish or roll back.
     let journaled = async {
-        try_join_all(
-            etcd_hosts
-                .iter()
-                .map(|h| keep::write_journal(h.conn, journal, helper_image)),
-        )
+        parallel::try_map(etcd_hosts, limit, |h| {
+            keep::write_journal(h.conn, journal, helper_image)
+        })
         .await?;
         tracing::info!(
             "snapshot {} (sha256 {}) is on every etcd node; stopping the control plane and etcd",
@@ -90,8 +83,8 @@ pub async fn restore_data(
             located.sha256
         );
 
-        stop_cluster(control_plane, etcd_hosts).await?;
-        try_join_all(etcd_hosts.iter().map(|h| async {
+        stop_cluster(control_plane, etcd_hosts, limit).await?;
+        parallel::try_map(etcd_hosts, limit, |h| async move {
             members::restore_member(h, cfg, &located.db_path, helper_image)
                 .await
                 .map_err(|e| {
@@ -100,7 +93,7 @@ pub async fn restore_data(
                         format!("restoring etcd on node {}: {e:#}", h.cfg.hostname_override),
                     )
                 })
-        }))
+        })
         .await?;
         anyhow::Ok(())
     };
@@ -123,18 +116,17 @@ pub async fn complete(
     etcd_hosts: &[EtcdHost<'_>],
     cfg: &RkeConfig,
     helper_image: &str,
+    limit: usize,
 ) -> anyhow::Result<()> {
     let done = Journal {
         phase: Phase::Restored,
         ..journal.clone()
     };
-    try_join_all(
-        etcd_hosts
-            .iter()
-            .map(|h| keep::write_journal(h.conn, &done, helper_image)),
-    )
+    parallel::try_map(etcd_hosts, limit, |h| {
+        keep::write_journal(h.conn, &done, helper_image)
+    })
     .await?;
-    clean_up(etcd_hosts, cfg, helper_image).await
+    clean_up(etcd_hosts, cfg, helper_image, limit).await
 }
 
 /// Delete the kept data and the journal on every etcd node.
@@ -142,21 +134,20 @@ pub async fn clean_up(
     etcd_hosts: &[EtcdHost<'_>],
     cfg: &RkeConfig,
     helper_image: &str,
+    limit: usize,
 ) -> anyhow::Result<()> {
     let dir = data_dir(cfg);
-    try_join_all(
-        etcd_hosts
-            .iter()
-            .map(|h| keep::clean_up(h.conn, &dir, helper_image)),
-    )
+    parallel::try_map(etcd_hosts, limit, |h| {
+        keep::clean_up(h.conn, &dir, helper_image)
+    })
     .await
     .map(drop)
 }
 
 /// Remove the helpers an interrupted restore left on the etcd nodes (see
 /// [`keep::remove_leftovers`]).
-pub async fn remove_leftovers(etcd_hosts: &[EtcdHost<'_>]) -> anyhow::Result<()> {
-    let removed = try_join_all(etcd_hosts.iter().map(|h| keep::remove_leftovers(h.conn))).await?;
+pub async fn remove_leftovers(etcd_hosts: &[EtcdHost<'_>], limit: usize) -> anyhow::Result<()> {
+    let removed = parallel::try_map(etcd_hosts, limit, |h| keep::remove_leftovers(h.conn)).await?;
     for (h, names) in etcd_hosts.iter().zip(removed) {
         if !names.is_empty() {
             tracing::info!(
@@ -176,12 +167,14 @@ pub async fn roll_back(
     control_plane: &[&NodeConnection],
     cfg: &RkeConfig,
     helper_image: &str,
+    limit: usize,
 ) -> anyhow::Result<Vec<String>> {
-    remove_leftovers(etcd_hosts).await?;
-    stop_cluster(control_plane, etcd_hosts).await?;
+    remove_leftovers(etcd_hosts, limit).await?;
+    stop_cluster(control_plane, etcd_hosts, limit).await?;
     let dir = data_dir(cfg);
-    let put_back = try_join_all(etcd_hosts.iter().map(|h| async {
-        let replaced = keep::roll_back(h.conn, &dir, helper_image).await?;
+    let dir = &dir;
+    let put_back = parallel::try_map(etcd_hosts, limit, |h| async move {
+        let replaced = keep::roll_back(h.conn, dir, helper_image).await?;
         let node = &h.cfg.hostname_override;
         if replaced {
             tracing::info!(node = %node, "put back the etcd data from before the restore");
@@ -189,23 +182,27 @@ pub async fn roll_back(
             tracing::info!(node = %node, "etcd data was never replaced; kept as it is");
         }
         anyhow::Ok(replaced.then(|| node.clone()))
-    }))
+    })
     .await?;
     // The `rke up` that follows finds the cluster of the state put back through its running
     // members (a restore instead comes up as a new cluster); the agent comes back with it.
-    try_join_all(etcd_hosts.iter().map(|h| start(h.conn, &[names::ETCD]))).await?;
+    parallel::try_map(etcd_hosts, limit, |h| start(h.conn, &[names::ETCD])).await?;
     Ok(put_back.into_iter().flatten().collect())
 }
 
 /// `rke up` refuses to run over an interrupted restore (members may hold different histories);
-/// the message names both ways out.
-pub async fn refuse_unfinished(cfg: &RkeConfig, conns: &[NodeConnection]) -> anyhow::Result<()> {
+/// the message names both ways out. Reads `limit` nodes at a time.
+pub async fn refuse_unfinished(
+    cfg: &RkeConfig,
+    conns: &[NodeConnection],
+    limit: usize,
+) -> anyhow::Result<()> {
     let etcd: Vec<_> = crate::cluster::connected_nodes(cfg, conns)
         .into_iter()
         .filter(|(n, _)| n.is_etcd())
         .map(|(_, c)| c)
         .collect();
-    match decide(&Request::Up, &read_journals(&etcd).await) {
+    match decide(&Request::Up, &read_journals(&etcd, limit).await) {
         Action::Refuse(msg) => Err(classified(ErrorKind::Snapshot, msg)),
         _ => Ok(()),
     }
@@ -267,13 +264,12 @@ pub async fn wait_for_members(
 async fn stop_cluster(
     control_plane: &[&NodeConnection],
     etcd_hosts: &[EtcdHost<'_>],
+    limit: usize,
 ) -> anyhow::Result<()> {
-    try_join_all(control_plane.iter().map(|c| stop(c, CONTROL_PLANE))).await?;
-    try_join_all(
-        etcd_hosts
-            .iter()
-            .map(|h| stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])),
-    )
+    parallel::try_map(control_plane, limit, |c| stop(c, CONTROL_PLANE)).await?;
+    parallel::try_map(etcd_hosts, limit, |h| {
+        stop(h.conn, &[names::ETCD_ROLLING_SNAPSHOTS, names::ETCD])
+    })
     .await?;
     Ok(())
 }

@@ -75,14 +75,20 @@ pub async fn restore(
     let hosts = etcd_hosts(cfg, conns);
     let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
     let request = Request::Restore { name: name.into() };
-    let action = decide(&request, &read_journals(&etcd_conns).await);
+    let action = decide(&request, &read_journals(&etcd_conns, settings.limit).await);
     if let Action::Refuse(msg) = action {
         return Err(classified(ErrorKind::Snapshot, msg));
     }
-    ensure_images(cfg, &etcd_conns, &[helper, &cfg.services.etcd.image]).await?;
+    ensure_images(
+        cfg,
+        &etcd_conns,
+        &[helper, &cfg.services.etcd.image],
+        settings.limit,
+    )
+    .await?;
     let finishing = match action {
         Action::CleanUp { snapshot } => {
-            super::clean_up(&hosts, cfg, helper).await?;
+            super::clean_up(&hosts, cfg, helper, settings.limit).await?;
             tracing::info!("deleted the etcd data kept from the completed restore of {snapshot}");
             false
         }
@@ -91,13 +97,20 @@ pub async fn restore(
                 "the restore of snapshot {snapshot} was interrupted: finishing it (the data from \
                  before it is still kept on the etcd nodes)"
             );
-            super::remove_leftovers(&hosts).await?;
+            super::remove_leftovers(&hosts, settings.limit).await?;
             true
         }
         Action::RollBack { .. } | Action::Proceed | Action::Refuse(_) => false,
     };
     let local_ca = local_ca(local.state);
-    let locating = locate(name, &hosts, store, local_ca.as_deref(), helper);
+    let locating = locate(
+        name,
+        &hosts,
+        store,
+        local_ca.as_deref(),
+        helper,
+        settings.limit,
+    );
     let located = phase("verify", hosts.len(), locating).await?;
     tracing::info!("snapshot {name} verified (sha256 {})", located.sha256);
     RESTORE_STEPS.before(1)?;
@@ -131,7 +144,15 @@ pub async fn restore(
         .filter(|n| n.is_controlplane())
         .filter_map(|n| conns.iter().find(|c| c.name() == n.hostname_override))
         .collect();
-    let restoring = restore_data(&located, &journal, &hosts, &control, cfg, helper);
+    let restoring = restore_data(
+        &located,
+        &journal,
+        &hosts,
+        &control,
+        cfg,
+        helper,
+        settings.limit,
+    );
     phase("restore", hosts.len(), restoring).await?;
     let restored = async {
         let desired = desired::load(local.config_path, local.certs)?;
@@ -146,7 +167,7 @@ pub async fn restore(
     restored
         .await
         .map_err(|e| super::unfinished(RESTORE_STEPS.within(2, e), name))?;
-    super::complete(&journal, &hosts, cfg, helper).await?;
+    super::complete(&journal, &hosts, cfg, helper, settings.limit).await?;
     drop_kept_state(local.state_path);
     Ok(finishing)
 }
@@ -164,25 +185,28 @@ pub async fn roll_back_restore(
     let helper = cfg.system_images.alpine.as_str();
     let hosts = etcd_hosts(cfg, conns);
     let etcd_conns: Vec<_> = hosts.iter().map(|h| h.conn).collect();
-    let snapshot = match decide(&Request::Rollback, &read_journals(&etcd_conns).await) {
+    let snapshot = match decide(
+        &Request::Rollback,
+        &read_journals(&etcd_conns, settings.limit).await,
+    ) {
         Action::RollBack { snapshot } => snapshot,
         Action::Refuse(msg) => return Err(classified(ErrorKind::Snapshot, msg)),
         other => unreachable!("a rollback is never {other:?}"),
     };
-    ensure_images(cfg, &etcd_conns, &[helper]).await?;
+    ensure_images(cfg, &etcd_conns, &[helper], settings.limit).await?;
     let control: Vec<_> = crate::cluster::connected_nodes(cfg, conns)
         .into_iter()
         .filter(|(n, _)| n.is_controlplane())
         .map(|(_, c)| c)
         .collect();
-    let rolling = super::roll_back(&hosts, &control, cfg, helper);
+    let rolling = super::roll_back(&hosts, &control, cfg, helper, settings.limit);
     let put_back = phase("rollback", hosts.len(), rolling).await?;
     put_back_kept_state(local.state_path)?;
     let desired = desired::load(local.config_path, local.certs)?;
     let opts = settings.options(false);
     super::wait_for_members(&hosts, &desired.bundle, opts.health_timeout).await?;
     up::up(&desired, conns.to_vec(), Vec::new(), &opts).await?;
-    super::clean_up(&hosts, cfg, helper).await?;
+    super::clean_up(&hosts, cfg, helper, settings.limit).await?;
     Ok((snapshot, put_back))
 }
 

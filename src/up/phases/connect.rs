@@ -16,7 +16,7 @@ pub async fn known_cluster(
     conns: &[NodeConnection],
     opts: &RecoverOptions<'_>,
 ) -> anyhow::Result<DesiredCluster> {
-    crate::snapshot::restore::refuse_unfinished(&desired.cfg, conns).await?;
+    crate::snapshot::restore::refuse_unfinished(&desired.cfg, conns, opts.limit).await?;
     recover::ensure_known(desired, conns, opts).await
 }
 

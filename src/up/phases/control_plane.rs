@@ -12,7 +12,7 @@ use crate::up::{STEPS, planes};
 /// Every node's control-plane container changes.
 pub async fn plan(run: &Run<'_>) -> anyhow::Result<Vec<Change>> {
     let all: Vec<&Node> = run.nodes.iter().collect();
-    plane_changes(&all, Plane::ControlPlane).await
+    plane_changes(&all, Plane::ControlPlane, run.opts.limit).await
 }
 
 pub async fn apply(run: &Run<'_>) -> anyhow::Result<()> {

@@ -5,13 +5,14 @@
 use super::prepare_nodes::Uploaded;
 use super::{Run, plane_changes};
 use crate::events::phase;
+use crate::parallel;
 use crate::provision::spec::Plane;
 use crate::up::change::Change;
 use crate::up::etcd_guard::EtcdChange;
 use crate::up::etcd_plane::EtcdPlane;
 use crate::up::node::Node;
 use crate::up::planes::PlaneCtx;
-use crate::up::{STEPS, parallel, snapshot_agent};
+use crate::up::{STEPS, snapshot_agent};
 
 /// The etcd plane of the run (the membership phase removes members through it too).
 pub fn plane<'r>(run: &'r Run<'_>, ctx: &'r PlaneCtx<'r>) -> EtcdPlane<'r> {
@@ -41,7 +42,7 @@ pub async fn plan(run: &Run<'_>) -> anyhow::Result<Vec<Change>> {
         peer_url: a.peer_url(),
     }));
     let all: Vec<&Node> = run.nodes.iter().collect();
-    changes.extend(plane_changes(&all, Plane::Etcd).await?);
+    changes.extend(plane_changes(&all, Plane::Etcd, run.opts.limit).await?);
     Ok(changes)
 }
 
@@ -58,6 +59,7 @@ pub async fn guard(run: &Run<'_>) -> anyhow::Result<()> {
         running_bundle: run.desired.running_bundle(),
         update_only: run.update_only(),
         all_at_once: run.desired.ca_rotated(),
+        limit: run.opts.limit,
     };
     change.check().await
 }

@@ -154,17 +154,19 @@ pub async fn container_changes(
     Ok(changes)
 }
 
-/// The changes of one plane on every node given, node by node.
+/// The changes of one plane on every node given, read `limit` nodes at a time and listed in
+/// the nodes' order.
 pub async fn plane_changes(
     nodes: &[&Node],
     plane: crate::provision::spec::Plane,
+    limit: usize,
 ) -> anyhow::Result<Vec<Change>> {
-    let mut changes = Vec::new();
-    for node in nodes {
+    let per_node = crate::parallel::try_map(nodes, limit, |node| async move {
         let actions = node.plane_actions(plane).await?;
-        changes.extend(container_changes(node, plane.into(), &actions).await?);
-    }
-    Ok(changes)
+        container_changes(node, plane.into(), &actions).await
+    })
+    .await?;
+    Ok(per_node.into_iter().flatten().collect())
 }
 
 /// The API of a cluster already up, which the `node_metadata` and `addons` plans compare with;

@@ -26,7 +26,7 @@ pub async fn run<'a>(
     let planned = {
         let refs: Vec<(&RkeConfigNode, &NodeConnection)> =
             matched.iter().map(|(n, c)| (n, c)).collect();
-        plan_nodes(desired, &refs, &departed, true).await?
+        plan_nodes(desired, &refs, &departed, true, opts.limit).await?
     };
     let Planned {
         plans,

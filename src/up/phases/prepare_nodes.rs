@@ -6,15 +6,17 @@ use anyhow::Context;
 
 use super::Run;
 use crate::events::{phase, step};
+use crate::parallel;
 use crate::provision::node::stale_paths;
 use crate::up::change::Change;
-use crate::up::{parallel, snapshot_agent};
+use crate::up::snapshot_agent;
 
 /// Files and directories that differ from the plan, and agent binaries to upload, per node.
 pub async fn plan(run: &Run<'_>) -> anyhow::Result<Vec<Change>> {
     let helper = run.helper_image();
-    let mut changes = Vec::new();
-    for node in &run.nodes {
+    let agent_binary = run.agent_binary.as_ref();
+    let per_node = parallel::map(&run.nodes, run.opts.limit, |node| async move {
+        let mut changes = Vec::new();
         let name = node.name().to_string();
         match stale_paths(&node.conn, &node.plan.files, &node.plan.dirs, helper).await {
             Ok(paths) => changes.extend(paths.into_iter().map(|path| Change::WriteFile {
@@ -28,10 +30,11 @@ pub async fn plan(run: &Run<'_>) -> anyhow::Result<Vec<Change>> {
                 reason: format!("{e:#}"),
             }),
         }
+        changes.extend(snapshot_agent::pending_upload(node, agent_binary, helper).await);
         changes
-            .extend(snapshot_agent::pending_upload(node, run.agent_binary.as_ref(), helper).await);
-    }
-    Ok(changes)
+    })
+    .await;
+    Ok(per_node.into_iter().flatten().collect())
 }
 
 /// The nodes the agent binary was uploaded to (their older binaries are pruned once the etcd

@@ -9,12 +9,13 @@ use super::{Run, container_changes};
 use crate::config::RkeConfig;
 use crate::events::phase;
 use crate::kube_api::{DrainOptions, KubeClient};
+use crate::parallel;
 use crate::provision::spec::Plane;
+use crate::up::STEPS;
 use crate::up::change::{Change, ContainerPlane};
 use crate::up::node::Node;
 use crate::up::planes::{self, is_disruptive};
 use crate::up::rollout::Rollout;
-use crate::up::{STEPS, parallel};
 
 /// Per node: the take-out when worker containers are replaced, the worker container changes,
 /// and the removal of components of roles it no longer has.
@@ -26,8 +27,8 @@ pub async fn plan(run: &Run<'_>) -> anyhow::Result<Vec<Change>> {
         .as_ref()
         .and_then(DrainOptions::from_strategy)
         .is_some();
-    let mut changes = Vec::new();
-    for node in &run.nodes {
+    let per_node = parallel::try_map(&run.nodes, run.opts.limit, |node| async move {
+        let mut changes = Vec::new();
         let actions = node.plane_actions(Plane::Worker).await?;
         if node.cfg.is_worker() && is_disruptive(&actions) {
             changes.push(Change::TakeOut {
@@ -38,8 +39,10 @@ pub async fn plan(run: &Run<'_>) -> anyhow::Result<Vec<Change>> {
         changes.extend(container_changes(node, ContainerPlane::Worker, &actions).await?);
         let unplanned = node.unplanned_actions().await?;
         changes.extend(container_changes(node, ContainerPlane::Unplanned, &unplanned).await?);
-    }
-    Ok(changes)
+        anyhow::Ok(changes)
+    })
+    .await?;
+    Ok(per_node.into_iter().flatten().collect())
 }
 
 pub async fn apply(run: &Run<'_>, kube: &KubeClient) -> anyhow::Result<()> {

@@ -25,6 +25,8 @@ pub struct RecoverOptions<'a> {
     pub over_existing: bool,
     /// `--dry-run`: a recovered state is used for the plan but not written.
     pub dry_run: bool,
+    /// Nodes read at once (`--max-parallel`).
+    pub limit: usize,
 }
 
 /// `desired` when the cluster has a current state or the nodes hold none; otherwise the
@@ -40,8 +42,12 @@ pub async fn ensure_known(
     }
     let cfg = &desired.cfg;
     let pairs = crate::cluster::connected_nodes(cfg, conns);
-    let observed =
-        crate::events::phase("recover", pairs.len(), observe_all(&desired, &pairs)).await?;
+    let observed = crate::events::phase(
+        "recover",
+        pairs.len(),
+        observe_all(&desired, &pairs, opts.limit),
+    )
+    .await?;
     match decide::decide(&observed, opts.over_existing) {
         Decision::New => Ok(desired),
         Decision::Unfinished => {
@@ -81,9 +87,10 @@ pub async fn ensure_known(
 async fn observe_all(
     desired: &DesiredCluster,
     pairs: &[(&RkeConfigNode, &NodeConnection)],
+    limit: usize,
 ) -> anyhow::Result<Observations> {
     let helper = desired.cfg.system_images.alpine.as_str();
-    let observed = observe::nodes(&desired.cfg, pairs, helper).await;
+    let observed = observe::nodes(&desired.cfg, pairs, helper, limit).await;
     let holds_any = observed.iter().any(|o| o.traces.holds_a_cluster());
     let secret = if holds_any {
         let conns: Vec<&NodeConnection> = pairs.iter().map(|(_, c)| *c).collect();

@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
-
 use super::decide::{NodeTraces, SecretLookup};
 use crate::certs;
 use crate::config::{RkeConfig, RkeConfigNode};
@@ -28,17 +26,16 @@ pub struct Observed {
     controlplane: bool,
 }
 
-/// Read every node's traces, in config order.
+/// Read every node's traces, `limit` nodes at a time, in config order.
 pub async fn nodes(
     cfg: &RkeConfig,
     nodes: &[(&RkeConfigNode, &NodeConnection)],
     helper_image: &str,
+    limit: usize,
 ) -> Vec<Observed> {
-    join_all(
-        nodes
-            .iter()
-            .map(|(n, c)| node(n, c, &cfg.prefix_path, helper_image)),
-    )
+    crate::parallel::map(nodes, limit, |(n, c)| {
+        node(n, c, &cfg.prefix_path, helper_image)
+    })
     .await
 }
 
