@@ -34,8 +34,14 @@ bench_env() {
 	KNOWN_HOSTS=$(jq -r .ssh.known_hosts "$ENV_JSON")
 }
 
-# The release build (what users run); RKE is its path.
+# The release build (what users run); RKE is its path. RKE_BENCH_BINARY names an rke binary to
+# measure instead (another build, another version).
 build_rke() {
+	if [[ -n ${RKE_BENCH_BINARY:-} ]]; then
+		RKE=$RKE_BENCH_BINARY
+		[[ -x $RKE ]] || die "RKE_BENCH_BINARY=$RKE is not an executable"
+		return
+	fi
 	say "building rke (release)"
 	cargo build --release --locked --bin rke >&2
 	RKE=$(cargo metadata --format-version 1 --no-deps --locked | jq -r .target_directory)/x86_64-unknown-linux-gnu/release/rke

@@ -123,7 +123,7 @@ declare -A FLOOR
 measure_floors() {
 	say "floors: etcd, kube-apiserver, kubelet from start to healthy; a snapshot; SSH"
 	FLOOR[etcd]=$(floor_on 1 etcd "docker exec etcd etcdctl endpoint health")
-	FLOOR[apiserver]=$(floor_on 1 kube-apiserver "curl -skf --max-time 1 https://127.0.0.1:6443/healthz")
+	FLOOR[apiserver]=$(floor_on 1 kube-apiserver "curl -skf --max-time 1 --cert /etc/kubernetes/ssl/kube-node.pem --key /etc/kubernetes/ssl/kube-node-key.pem https://127.0.0.1:6443/healthz")
 	FLOOR[kubelet]=$(floor_on 3 kubelet "curl -sf --max-time 1 http://127.0.0.1:10248/healthz")
 	FLOOR[snapshot]=$(on_node 1 "s=\$(date +%s.%N); docker exec etcd etcdctl snapshot save /tmp/floor.db >/dev/null &&
 		docker exec etcd rm -f /tmp/floor.db; awk -v s=\$s -v e=\$(date +%s.%N) 'BEGIN { printf \"%.1f\", e - s }'")
