@@ -32,7 +32,11 @@ script='
 ids=$(docker ps -a --filter label=io.rancher.rke.container.name --format "{{.ID}} {{.Names}}" |
 	grep -v " rke-health-test" | grep -v " rke-exec-test" | cut -d" " -f1)
 pods=$(docker ps -aq --filter name=^/k8s_)
-[ -z "$ids$pods" ] || docker rm -f -v $ids $pods >/dev/null
+# RKE1 labels only its main services: its snapshot agent and helpers go by name.
+ids="$ids $(docker ps -aq --filter name=^/etcd-rolling-snapshots$ --filter name=^/service-sidekick$ \
+	--filter name=^/rke-log-linker$ --filter name=^/rke-etcd-port-listener$ --filter name=^/rke-cp-port-listener$ \
+	--filter name=^/rke-worker-port-listener$ --filter name=^/etcd-snapshot-once$)"
+[ -z "$(echo $ids$pods)" ] || docker rm -f -v $ids $pods >/dev/null
 grep " /var/lib/kubelet" /proc/mounts | cut -d" " -f2 | sort -r | xargs -r umount -l
 rm -rf /etc/kubernetes /var/lib/etcd/* /var/lib/kubelet/* /etc/cni/* /opt/cni/* \
 	/var/lib/cni/* /var/run/calico /var/lib/cri-dockerd \
