@@ -125,9 +125,21 @@ fn shorten(body: &str) -> String {
     }
 }
 
-/// Probe `check` every `interval` until it succeeds or `deadline` passes. On timeout the error
-/// (ErrorKind::HealthTimeout) names the node, container and URL, and carries the last probe
-/// error and the last lines of the container's log.
+/// The first pause between two probes of a wait. Components that were just started mostly
+/// answer within a second or two, so a fixed pause made each wait up to a whole `interval`
+/// longer than the component needed; the pause doubles from here up to `interval`, which
+/// keeps the probes of a long wait as few as before.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+
+/// The pause after `pause`: doubled, at most `max`.
+fn next_pause(pause: Duration, max: Duration) -> Duration {
+    (pause * 2).min(max)
+}
+
+/// Probe `check` until it succeeds or `deadline` passes, pausing [`FIRST_PAUSE`] after the
+/// first failed probe and twice as long after each next one, at most `interval`. On timeout
+/// the error (ErrorKind::HealthTimeout) names the node, container and URL, and carries the
+/// last probe error and the last lines of the container's log.
 pub async fn wait_healthy(
     node: &NodeConnection,
     container: &str,
@@ -137,6 +149,7 @@ pub async fn wait_healthy(
     interval: Duration,
 ) -> Result<()> {
     let mut attempts = 0u32;
+    let mut pause = FIRST_PAUSE.min(interval);
     let last_error = loop {
         attempts += 1;
         let budget = deadline
@@ -154,10 +167,11 @@ pub async fn wait_healthy(
         // A container that cannot come back (its engine stopped answering, or it was removed)
         // is reported now rather than at the deadline.
         engine_still_runs(node, container).await?;
-        if Instant::now() + interval >= deadline {
+        if Instant::now() + pause >= deadline {
             break error;
         }
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep(pause).await;
+        pause = next_pause(pause, interval);
     };
     let logs = match tail_logs(node, container, log_excerpt::READ_LINES).await {
         Ok(text) => log_excerpt::excerpt(container, &text),

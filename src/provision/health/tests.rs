@@ -197,3 +197,20 @@ fn long_answers_are_shortened_to_one_line() {
     let short = shorten(&long);
     assert!(short.chars().count() <= 201 && !short.contains('\n'));
 }
+
+#[test]
+fn probe_pauses_double_from_the_first_up_to_the_interval() {
+    let max = Duration::from_millis(500);
+    let mut pause = FIRST_PAUSE.min(max);
+    let mut pauses = vec![pause];
+    for _ in 0..5 {
+        pause = next_pause(pause, max);
+        pauses.push(pause);
+    }
+    let ms: Vec<u128> = pauses.iter().map(Duration::as_millis).collect();
+    assert_eq!(ms, [100, 200, 400, 500, 500, 500]);
+    // An interval shorter than the first pause is never exceeded.
+    let short = Duration::from_millis(50);
+    assert_eq!(FIRST_PAUSE.min(short), short);
+    assert_eq!(next_pause(short, short), short);
+}

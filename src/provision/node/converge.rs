@@ -18,6 +18,21 @@ use crate::transport::NodeConnection;
 
 /// Seconds a container gets to stop before it is killed.
 const STOP_GRACE_SECS: i32 = 10;
+/// kube-apiserver's: on SIGTERM it finishes its short requests in well under a second, then
+/// waits for its watches (which only end when their clients go) until it is killed, so the
+/// full grace was 10 s of every API server replace spent waiting for the kill. The watches'
+/// clients reconnect to another API server either way.
+const APISERVER_STOP_GRACE_SECS: i32 = 3;
+const _: () = assert!(APISERVER_STOP_GRACE_SECS < STOP_GRACE_SECS);
+
+/// The grace `container` gets between SIGTERM and SIGKILL when it is replaced.
+fn stop_grace_secs(container: &str) -> i32 {
+    if container == names::KUBE_APISERVER {
+        APISERVER_STOP_GRACE_SECS
+    } else {
+        STOP_GRACE_SECS
+    }
+}
 
 /// Containers RKE1 runs for good without its name label, found by name instead: RKE1 creates
 /// `etcd-rolling-snapshots` with no labels at all, and a takeover must replace it, not collide
@@ -218,7 +233,7 @@ async fn start(node: &NodeConnection, id: &str, name: &str) -> anyhow::Result<()
 
 async fn stop(node: &NodeConnection, id: &str, name: &str) -> anyhow::Result<()> {
     let options = StopContainerOptionsBuilder::default()
-        .t(STOP_GRACE_SECS)
+        .t(stop_grace_secs(name))
         .build();
     match node.docker().stop_container(id, Some(options)).await {
         Ok(()) => Ok(()),
@@ -251,4 +266,20 @@ async fn remove(node: &NodeConnection, id: &str, name: &str) -> anyhow::Result<(
 
 async fn remove_if_present(node: &NodeConnection, name: &str) -> anyhow::Result<()> {
     remove(node, name, name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_api_server_gets_the_short_stop_grace() {
+        assert_eq!(
+            stop_grace_secs(names::KUBE_APISERVER),
+            APISERVER_STOP_GRACE_SECS
+        );
+        for other in [names::ETCD, names::KUBELET, names::KUBE_CONTROLLER_MANAGER] {
+            assert_eq!(stop_grace_secs(other), STOP_GRACE_SECS, "{other}");
+        }
+    }
 }
