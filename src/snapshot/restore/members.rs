@@ -27,7 +27,7 @@ const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
 /// about to be restored or restarted (etcd's data is replaced, and a killed etcd is
 /// crash-safe), while a graceful kube-apiserver drains watches for 30 s and a leader etcd
 /// tries to hand over leadership to peers that are already gone.
-const STOP_GRACE: i32 = 3;
+const STOP_GRACE: i32 = 1;
 
 /// Stop `containers` on a node, all at once; absent or already stopped ones are fine.
 pub async fn stop(conn: &NodeConnection, containers: &[&str]) -> anyhow::Result<()> {
