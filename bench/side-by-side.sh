@@ -177,10 +177,13 @@ run_tool() {
 	probe_start
 	op "$tool" "\`etcd snapshot-restore\`" etcd snapshot-restore --name bench
 	probe_stop
-	# RKE1's restore wipes /etc/cni and its next `up` refuses NotReady nodes: the next row starts
-	# once every node is Ready again (the network plugin rewrites its files), not timed.
+	# RKE1's restore deletes /etc/cni/net.d and /opt/cni/bin, which the network plugin's pods have
+	# mounted, and its next `up` refuses NotReady nodes: the pods are recreated (for both tools)
+	# and the next row starts once every node is Ready again, not timed.
 	local ready_from
 	ready_from=$(date +%s)
+	"$KUBECTL" --kubeconfig "$WORK/kube_config_cluster.yml" -n kube-system delete pod \
+		-l k8s-app=rke-e2e-network --wait=false >/dev/null
 	"$KUBECTL" --kubeconfig "$WORK/kube_config_cluster.yml" wait --for=condition=Ready node --all --timeout=300s >/dev/null ||
 		die "$tool: the nodes were not Ready 300 s after the restore"
 	if [[ $tool == rke ]]; then RKE_GAP=$GAP RKE_READY=$(($(date +%s) - ready_from)); else RKE1_GAP=$GAP RKE1_READY=$(($(date +%s) - ready_from)); fi
