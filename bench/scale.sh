@@ -49,6 +49,7 @@ run() {
 	say "$key"
 	rke_timed "$key" "$@"
 	S[$key]=$SECS M[$key]=$RSS_MIB
+	say "$key: $SECS s, $RSS_MIB MiB"
 }
 # profile SIZE FIRST_WORKER LAST_WORKER: the operations on CP + those workers; `add` and
 # `remove` take the last 5 workers away and give them back, or add 5 to the 3 nodes.

@@ -146,9 +146,11 @@ op() {
 	if [[ $tool == rke ]]; then
 		rke_timed "$label" "$@"
 		RKE_S[$label]=$SECS RKE_M[$label]=$RSS_MIB
+		say "rke: $label: $SECS s, $RSS_MIB MiB"
 	else
 		timed "$label" "$RKE1" "$@" --config "$WORK/cluster.yml"
 		RKE1_S[$label]=$SECS RKE1_M[$label]=$RSS_MIB
+		say "rke1: $label: $SECS s, $RSS_MIB MiB"
 	fi
 }
 configure() {
