@@ -33,7 +33,7 @@ for ((i = 1; i <= SCALE_NODES; i++)); do ALL+=("$i"); done
 # The cluster images on every node, four nodes at a time.
 say "preloading the cluster images on $SCALE_NODES nodes"
 preload_started=$(date +%s)
-script=$(jq -r '"echo \(.registry.password | @sh) | docker login -u \(.registry.username | @sh) --password-stdin \(.registry.address) >/dev/null || exit 1; for i in \([.images.etcd, .images.kubernetes, .images.pause, .images.nginx, .images.busybox] | join(" ")); do docker image inspect $i >/dev/null 2>&1 || docker pull -q $i >/dev/null || exit 1; done"' "$ENV_JSON")
+script=$(preload_script)
 jq -r '.nodes[].container' "$ENV_JSON" | xargs -P 4 -I{} docker exec {} bash -c "$script" ||
 	die "preloading images failed"
 preload_secs=$(($(date +%s) - preload_started))

@@ -39,7 +39,7 @@ trap finish EXIT
 # cluster has none, and rke then finds them present, as RKE1 does.
 preload_images() {
 	local i script
-	script=$(jq -r '"echo \(.registry.password | @sh) | docker login -u \(.registry.username | @sh) --password-stdin \(.registry.address) >/dev/null || exit 1; for i in \([.images.etcd, .images.kubernetes, .images.pause, .images.nginx, .images.busybox] | join(" ")); do docker image inspect $i >/dev/null 2>&1 || docker pull -q $i >/dev/null || exit 1; done"' "$ENV_JSON")
+	script=$(preload_script)
 	say "preloading the cluster images on nodes 1-4"
 	for i in 1 2 3 4; do on_node "$i" "$script" & done
 	wait_all "preloading images"
