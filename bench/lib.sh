@@ -102,5 +102,5 @@ machine() {
 # preload_script: bash that pulls the cluster images into a node's engine with the registry's
 # credentials (skipping those present), so no timed run includes a pull.
 preload_script() {
-	jq -r '"echo \(.registry.password | @sh) | docker login -u \(.registry.username | @sh) --password-stdin \(.registry.address) >/dev/null || exit 1; for i in \([.images.etcd, .images.kubernetes, .images.pause, .images.nginx, .images.busybox] | join(" ")); do docker image inspect $i >/dev/null 2>&1 || docker pull -q $i >/dev/null 2>&1 || exit 1; done"' "$ENV_JSON"
+	jq -r '"echo \(.registry.password | @sh) | docker login -u \(.registry.username | @sh) --password-stdin \(.registry.address) >/dev/null 2>&1 || exit 1; for i in \([.images.etcd, .images.kubernetes, .images.pause, .images.nginx, .images.busybox] | join(" ")); do docker image inspect $i >/dev/null 2>&1 || docker pull -q $i >/dev/null 2>&1 || exit 1; done"' "$ENV_JSON"
 }
