@@ -75,7 +75,7 @@ pub fn run(args: &RotateArgs) -> anyhow::Result<i32> {
         );
     }
     let opts = Options {
-        limit: usize::from(args.connect.max_parallel),
+        limit: args.connect.limit(),
         health_timeout: std::time::Duration::from_secs(args.health_timeout),
         ..Options::default()
     };

@@ -43,6 +43,11 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
+    /// `--max-parallel`: how many nodes any step works on at once.
+    pub fn limit(&self) -> usize {
+        usize::from(self.max_parallel)
+    }
+
     fn options(&self, cfg: &RkeConfig) -> ConnectOptions {
         let flag = self.ssh_host_key_checking.map(|p| match p {
             HostKeyChecking::Strict => HostKeyPolicy::Strict,
@@ -52,7 +57,7 @@ impl ConnectArgs {
         let mut opts = ConnectOptions {
             policy: targets::host_key_policy(cfg, flag),
             timeout: Duration::from_secs(self.ssh_timeout),
-            concurrency: usize::from(self.max_parallel),
+            concurrency: self.limit(),
             ..ConnectOptions::default()
         };
         if let Some(k) = &self.known_hosts {

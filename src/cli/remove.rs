@@ -51,7 +51,7 @@ pub fn run(args: &RemoveArgs) -> anyhow::Result<i32> {
     connect.ignore_docker_version = true;
     let opts = Options {
         remove_snapshots: args.remove_snapshots,
-        limit: usize::from(args.connect.max_parallel),
+        limit: args.connect.limit(),
     };
     let (conn_errors, reports) = nodes::runtime()?.block_on(async {
         crate::interrupt::install("rke remove")?;

@@ -52,13 +52,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<i32> {
                 error: e.to_string(),
             })
             .collect();
-        let report = status::gather(
-            &desired,
-            &connected.nodes,
-            &failures,
-            usize::from(connect.max_parallel),
-        )
-        .await?;
+        let report = status::gather(&desired, &connected.nodes, &failures, connect.limit()).await?;
         anyhow::Ok((report, connected.errors))
     })?;
     match super::output_format() {

@@ -88,7 +88,7 @@ pub fn run(args: &UpArgs) -> anyhow::Result<i32> {
     let opts = Options {
         dry_run: args.dry_run,
         update_only: args.update_only,
-        limit: usize::from(args.connect.max_parallel),
+        limit: args.connect.limit(),
         health_timeout: std::time::Duration::from_secs(args.health_timeout),
         delete_unlisted_nodes: false,
     };

@@ -53,14 +53,8 @@ pub fn run(args: &ListArgs) -> anyhow::Result<i32> {
     let rows = nodes::runtime()?.block_on(async {
         let store = s3_store(&args.s3, &loaded.cfg).await?;
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
-        let limit = usize::from(args.connect.max_parallel);
-        ensure_images(
-            &loaded.cfg,
-            &conns.iter().collect::<Vec<_>>(),
-            &[&helper],
-            limit,
-        )
-        .await?;
+        let limit = args.connect.limit();
+        ensure_images(&loaded.cfg, &conns, &[&helper], limit).await?;
         let listings =
             crate::parallel::try_map(&conns, limit, |c| on_node::list(c, &helper)).await?;
         let mut rows: BTreeMap<String, Row> = BTreeMap::new();

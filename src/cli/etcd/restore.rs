@@ -44,7 +44,7 @@ impl RestoreArgs {
     pub(super) fn up_settings(&self) -> UpSettings {
         UpSettings {
             health_timeout: Duration::from_secs(self.health_timeout),
-            limit: usize::from(self.connect.max_parallel),
+            limit: self.connect.limit(),
         }
     }
 }

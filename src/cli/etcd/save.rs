@@ -48,16 +48,10 @@ pub fn run(args: &SaveArgs) -> anyhow::Result<i32> {
     let saved = nodes::runtime()?.block_on(async {
         crate::interrupt::install("rke etcd snapshot-save")?;
         let conns = connect_etcd(&loaded.cfg, &args.connect).await?;
-        let limit = usize::from(args.connect.max_parallel);
+        let limit = args.connect.limit();
         crate::lock::while_held(&conns, "rke etcd snapshot-save", limit, async {
             SAVE_STEPS.before(0)?;
-            ensure_images(
-                &loaded.cfg,
-                &conns.iter().collect::<Vec<_>>(),
-                &[&helper],
-                limit,
-            )
-            .await?;
+            ensure_images(&loaded.cfg, &conns, &[&helper], limit).await?;
             SAVE_STEPS.before(1)?;
             let hosts = etcd_hosts(&loaded.cfg, &conns);
             let saving = save::save(
