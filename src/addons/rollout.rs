@@ -72,28 +72,22 @@ pub fn not_ready(kind: &str, object: &Value) -> Option<String> {
 }
 
 /// Why the pods of a workload are not running: container waiting reasons (ImagePullBackOff,
-/// CrashLoopBackOff, ...) or unschedulable conditions, one line per pod.
+/// CrashLoopBackOff, ...), running containers that are not ready, unschedulable conditions, or
+/// a pod its node's kubelet has not started at all, one line per pod, naming the node.
 pub fn pod_problems(pods: &[Value]) -> Vec<String> {
     let mut out = Vec::new();
     for pod in pods {
         let name = pod["metadata"]["name"].as_str().unwrap_or("?");
         let status = &pod["status"];
-        let mut reasons: Vec<String> = status["containerStatuses"]
+        let containers: Vec<&Value> = status["containerStatuses"]
             .as_array()
             .into_iter()
             .chain(status["initContainerStatuses"].as_array())
             .flatten()
-            .filter_map(|c| {
-                let waiting = &c["state"]["waiting"];
-                let reason = waiting["reason"].as_str()?;
-                let message = waiting["message"].as_str().unwrap_or_default();
-                let container = c["name"].as_str().unwrap_or("?");
-                Some(if message.is_empty() {
-                    format!("container {container}: {reason}")
-                } else {
-                    format!("container {container}: {reason}: {message}")
-                })
-            })
+            .collect();
+        let mut reasons: Vec<String> = containers
+            .iter()
+            .filter_map(|c| container_problem(c))
             .collect();
         for cond in status["conditions"].as_array().into_iter().flatten() {
             if cond["type"] == "PodScheduled" && cond["status"] == "False" {
@@ -101,11 +95,49 @@ pub fn pod_problems(pods: &[Value]) -> Vec<String> {
                 reasons.push(format!("not scheduled: {message}"));
             }
         }
+        let node = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty());
+        if reasons.is_empty() && containers.is_empty() && node.is_some() {
+            // Bound to a node whose kubelet never reported on it.
+            let phase = status["phase"].as_str().unwrap_or("no phase");
+            reasons.push(format!("not started by the node's kubelet ({phase})"));
+        }
         if !reasons.is_empty() {
-            out.push(format!("pod {name}: {}", reasons.join("; ")));
+            let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
+            out.push(format!("pod {name}{on}: {}", reasons.join("; ")));
         }
     }
     out
+}
+
+/// What is wrong with one container status, if anything: waiting (with the reason and the
+/// last exit, if it restarted) or running without being ready.
+fn container_problem(c: &Value) -> Option<String> {
+    let container = c["name"].as_str().unwrap_or("?");
+    let restarts = int(&c["restartCount"]);
+    let last_exit = &c["lastState"]["terminated"];
+    let restarted = if restarts > 0 {
+        let exit = last_exit["exitCode"].as_i64().map(|code| {
+            let reason = last_exit["reason"].as_str().unwrap_or_default();
+            format!(", last exit {code} {reason}")
+                .trim_end()
+                .to_string()
+        });
+        format!(" ({restarts} restarts{})", exit.unwrap_or_default())
+    } else {
+        String::new()
+    };
+    let waiting = &c["state"]["waiting"];
+    if let Some(reason) = waiting["reason"].as_str() {
+        let message = waiting["message"].as_str().unwrap_or_default();
+        return Some(if message.is_empty() {
+            format!("container {container}: {reason}{restarted}")
+        } else {
+            format!("container {container}: {reason}: {message}{restarted}")
+        });
+    }
+    let running = c["state"]["running"].is_object();
+    (running && c["ready"] == false)
+        .then(|| format!("container {container}: running, not ready{restarted}"))
 }
 
 /// The workload's label selector as `key=value,...` (matchLabels only).
@@ -237,6 +269,30 @@ mod tests {
         assert_eq!(
             pod_problems(&pods),
             ["pod p: container app: ImagePullBackOff: Back-off pulling image"]
+        );
+    }
+
+    #[test]
+    fn pod_problems_name_unready_containers_and_pods_no_kubelet_started() {
+        let pods = vec![
+            json!({"metadata": {"name": "dns"}, "spec": {"nodeName": "node2"},
+                   "status": {"phase": "Running", "containerStatuses": [
+                {"name": "coredns", "ready": false, "restartCount": 2,
+                 "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}},
+                 "state": {"running": {}}}]}}),
+            json!({"metadata": {"name": "stuck"}, "spec": {"nodeName": "node3"},
+                   "status": {"phase": "Pending"}}),
+            json!({"metadata": {"name": "fine"}, "spec": {"nodeName": "node1"},
+                   "status": {"phase": "Running", "containerStatuses": [
+                {"name": "app", "ready": true, "restartCount": 0, "state": {"running": {}}}]}}),
+            json!({"metadata": {"name": "unbound"}, "status": {"phase": "Pending"}}),
+        ];
+        assert_eq!(
+            pod_problems(&pods),
+            [
+                "pod dns on node2: container coredns: running, not ready (2 restarts, last exit 1 Error)",
+                "pod stuck on node3: not started by the node's kubelet (Pending)",
+            ]
         );
     }
 }

@@ -82,6 +82,13 @@ pub const CONTROL_PLANE: &[&str] = &[
     names::KUBE_SCHEDULER,
 ];
 
+/// The node agents that cache the cluster's objects. After etcd went back in time their caches,
+/// and the resource versions their watches resume from, belong to a future the restored
+/// cluster never had (a kubelet then misses pods bound to it): they are stopped while the API
+/// servers are still down, and the following `rke up` starts them to read the restored cluster
+/// afresh. RKE1 recreates every node's components on a restore.
+pub const NODE_AGENTS: &[&str] = &[names::KUBELET, names::KUBE_PROXY];
+
 /// `--initial-cluster` for every etcd node of the config: `etcd-<name>=https://<ip>:2380,...`,
 /// the list a new cluster's members start with.
 pub fn initial_cluster(cfg: &RkeConfig) -> String {

@@ -17,7 +17,7 @@ pub mod workflow;
 pub use journal::{Action, Journal, Phase, Request, decide};
 pub use keep::{KEPT_DIR, read_journals};
 pub use locate::{Located, locate};
-pub use members::{CONTROL_PLANE, RESTORE_DIR, initial_cluster, start, stop};
+pub use members::{CONTROL_PLANE, NODE_AGENTS, RESTORE_DIR, initial_cluster, start, stop};
 
 use super::on_node;
 use super::save::EtcdHost;

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::kept_state::{drop_kept_state, keep_state, local_host, put_back_kept_state};
-use super::{Action, Journal, Phase, Request, decide, locate, read_journals, restore_data};
+use super::{
+    Action, Journal, NODE_AGENTS, Phase, Request, decide, locate, read_journals, restore_data,
+};
 use crate::certs::KUBE_CA;
 use crate::cluster::desired::{self, CertSource};
 use crate::config::RkeConfig;
@@ -154,6 +156,9 @@ pub async fn restore(
         settings.limit,
     );
     phase("restore", hosts.len(), restoring).await?;
+    stop_node_agents(conns, settings.limit)
+        .await
+        .map_err(|e| super::unfinished(e, name))?;
     let restored = async {
         let desired = desired::load(local.config_path, local.certs)?;
         up::up(
@@ -201,6 +206,7 @@ pub async fn roll_back_restore(
         .collect();
     let rolling = super::roll_back(&hosts, &control, cfg, helper, settings.limit);
     let put_back = phase("rollback", hosts.len(), rolling).await?;
+    stop_node_agents(conns, settings.limit).await?;
     put_back_kept_state(local.state_path)?;
     let desired = desired::load(local.config_path, local.certs)?;
     let opts = settings.options(false);
@@ -208,6 +214,13 @@ pub async fn roll_back_restore(
     up::up(&desired, conns.to_vec(), Vec::new(), &opts).await?;
     super::clean_up(&hosts, cfg, helper, settings.limit).await?;
     Ok((snapshot, put_back))
+}
+
+/// Stop every node's kubelet and kube-proxy ([`NODE_AGENTS`]) once etcd holds other data and
+/// before the API servers start: `rke up` starts them again.
+async fn stop_node_agents(conns: &[NodeConnection], limit: usize) -> anyhow::Result<()> {
+    crate::parallel::try_map(conns, limit, |c| super::stop(c, NODE_AGENTS)).await?;
+    Ok(())
 }
 
 /// The CA the local state holds, for checking that a snapshot belongs to this cluster.
