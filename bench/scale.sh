@@ -30,12 +30,9 @@ say "growing the environment to $SCALE_NODES nodes"
 bash tests/env/resize.sh "$SCALE_NODES" >&2
 for ((i = 1; i <= SCALE_NODES; i++)); do ALL+=("$i"); done
 
-# The cluster images on every node, four nodes at a time.
 say "preloading the cluster images on $SCALE_NODES nodes"
 preload_started=$(date +%s)
-script=$(preload_script)
-jq -r '.nodes[].container' "$ENV_JSON" | xargs -P 4 -I{} docker exec {} bash -c "$script" ||
-	die "preloading images failed"
+preload_nodes "${ALL[@]}"
 preload_secs=$(($(date +%s) - preload_started))
 
 # shellcheck disable=SC2054 # node specs: roles are comma-separated

@@ -38,16 +38,8 @@ trap finish EXIT
 # The environment's images on nodes 1-4, pulled once with the registry's credentials: RKE1's
 # cluster has none, and rke then finds them present, as RKE1 does.
 preload_images() {
-	local i script
-	script=$(preload_script)
 	say "preloading the cluster images on nodes 1-4"
-	for i in 1 2 3 4; do on_node "$i" "$script" & done
-	wait_all "preloading images"
-}
-wait_all() {
-	local failed=0 pid
-	for pid in $(jobs -p); do wait "$pid" || failed=1; done
-	((failed == 0)) || die "$1 failed"
+	preload_nodes 1 2 3 4
 }
 
 RKE1=

@@ -85,6 +85,7 @@ pub fn save_and_restore_with(ctx: &mut Ctx, tool: &str) -> anyhow::Result<()> {
     support::create_configmap(ctx, "after")?;
     support::delete_configmap(ctx, "before")?;
     let servers = ctx.api_servers();
+    let node_clock_before: i64 = nodes::sh(&ctx.env, 1, "date +%s")?.trim().parse()?;
     let watch = ApiWatch::start(ctx.kubectl.clone(), ctx.kubeconfig(), servers);
     let started = Instant::now();
     let restore = ctx.rke(&["etcd", "snapshot-restore", "--name", "e2e-one"]);
@@ -118,8 +119,30 @@ pub fn save_and_restore_with(ctx: &mut Ctx, tool: &str) -> anyhow::Result<()> {
     );
     support::expect_configmaps(ctx, &["before"], &["after"])?;
     support::etcd_healthy(ctx, 1, 3)?;
+    agents_restarted_since(ctx, node_clock_before)?;
     ctx.wait_nodes_ready(&["node1", "node2", "node3"], Duration::from_secs(300))?;
     support::pod_runs_on(ctx, "after-restore", "node3")
+}
+
+/// Every node's kubelet and kube-proxy were (re)started after `since` (node1's clock, the nodes
+/// share the host's): their caches of the cluster from before the restore are gone.
+fn agents_restarted_since(ctx: &Ctx, since: i64) -> anyhow::Result<()> {
+    println!("    check: every node's kubelet and kube-proxy restarted during the restore");
+    for i in 1..=3 {
+        let started = nodes::sh(
+            &ctx.env,
+            i,
+            "for c in kubelet kube-proxy; do date +%s -d \"$(docker inspect -f '{{.State.StartedAt}}' $c)\"; done",
+        )?;
+        for (agent, at) in ["kubelet", "kube-proxy"].iter().zip(started.lines()) {
+            let at: i64 = at.trim().parse()?;
+            ensure!(
+                at >= since,
+                "node{i}: {agent} started at {at}, before the restore began ({since})"
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn corrupt_copy_refused(ctx: &mut Ctx) -> anyhow::Result<()> {
