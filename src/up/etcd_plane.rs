@@ -109,10 +109,48 @@ impl EtcdPlane<'_> {
                 guard.check_restart(node, &members).await.with_context(|| {
                     format!("etcd plane: before restarting etcd on {}", node.name())
                 })?;
+                self.lead_elsewhere(node, &members).await;
             }
             planes::converge(&[*node], Plane::Etcd, 1, self.ctx).await?;
         }
         Ok(())
+    }
+
+    /// When the member on `node` leads, hand leadership to another started member before its
+    /// restart: otherwise the others elect a new leader, a second or more in which every API
+    /// server reports etcd unhealthy. Best effort: if it fails, the restart still goes ahead
+    /// (the health check above showed quorum survives it).
+    async fn lead_elsewhere(&self, node: &Node, members: &[Member]) {
+        let handed = async {
+            let tls = EtcdTls::from_bundle(self.ctx.bundle)?;
+            let own =
+                EtcdClient::connect(&node.conn, node.cfg.effective_internal_address(), tls).await?;
+            let health = own.health().await?;
+            if health.leader != health.member_id {
+                return anyhow::Ok(None);
+            }
+            let Some(target) = members
+                .iter()
+                .find(|m| m.id != health.member_id && !m.name.is_empty())
+            else {
+                return Ok(None);
+            };
+            own.move_leader(target.id).await?;
+            Ok(Some(target.name.clone()))
+        }
+        .await;
+        match handed {
+            Ok(Some(to)) => tracing::info!(
+                node = node.name(),
+                "etcd: leadership moved to {to} before restarting this member"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                node = node.name(),
+                "etcd: could not hand leadership over before restarting this member (the others \
+                 elect a new leader): {e:#}"
+            ),
+        }
     }
 
     /// A client through the first member that stays and answers.
