@@ -4,7 +4,7 @@
 # how each grows from 3 to 28 nodes. The environment is grown to 28 nodes for the run
 # (tests/env/resize.sh: the environment's node image, each with its own sshd and engine; the
 # kubelet and kube-proxy real) and given back its earlier size after. The cluster images are
-# preloaded on every node first (not timed), as in bench/side-by-side.sh. Figures only.
+# in every node's engine first (not timed), as in bench/side-by-side.sh. Figures only.
 #
 #   bench/scale.sh             (SCALE_NODES=28: 3 control-plane nodes + SCALE_NODES-3 workers)
 set -euo pipefail
@@ -26,12 +26,13 @@ finish() {
 	rm -rf "$WORK"
 }
 trap finish EXIT
-say "growing the environment to $SCALE_NODES nodes"
-bash tests/env/resize.sh "$SCALE_NODES" >&2
-for ((i = 1; i <= SCALE_NODES; i++)); do ALL+=("$i"); done
-
-say "preloading the cluster images on $SCALE_NODES nodes"
+# The new nodes start with the cluster images (hard-linked from one seed engine's pulls); the
+# environment's own nodes get them pulled.
+say "growing the environment to $SCALE_NODES nodes, the cluster images in their engines"
 preload_started=$(date +%s)
+read -ra images <<<"$(cluster_images)"
+bash tests/env/resize.sh "$SCALE_NODES" --with-images "${images[@]}" >&2
+for ((i = 1; i <= SCALE_NODES; i++)); do ALL+=("$i"); done
 preload_nodes "${ALL[@]}"
 preload_secs=$(($(date +%s) - preload_started))
 
@@ -84,7 +85,7 @@ started=$(date +%s)
 profile 3
 profile "$SCALE_NODES"
 
-printf '\nrke %s, 3 control-plane nodes and %s workers of %s (release build; %s; load average before: %s; images preloaded in %ss)\n\n' \
+printf '\nrke %s, 3 control-plane nodes and %s workers of %s (release build; %s; load average before: %s; grown and images preloaded in %ss)\n\n' \
 	"$("$RKE" --version | cut -d' ' -f2)" "$((SCALE_NODES - 3))" "$(jq -r .network.subnet "$ENV_JSON")" \
 	"$(machine)" "$load" "$preload_secs"
 printf '| operation | 3 nodes | %s nodes | growth | peak RSS, 3 | peak RSS, %s |\n|---|---|---|---|---|---|\n' "$SCALE_NODES" "$SCALE_NODES"

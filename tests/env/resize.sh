@@ -3,9 +3,12 @@
 # (their engines, images and clusters): new nodes start like up.sh's, removed ones go with their
 # engine's volume. known_hosts and env.json/env.sh are rewritten for the N nodes.
 #
-#   tests/env/resize.sh N
+#   tests/env/resize.sh N [--with-images IMAGE...]
 #
-# Used by bench/scale.sh to add 23 workers to the 5-node environment and to give them back.
+# With --with-images, the new nodes' engines start holding those images (from the environment's
+# registry): pulled once into a seed engine and hard-linked into each new node, ~1 s a node
+# where pulling into each costs ~10 s. Used by bench/scale.sh to add 23 workers to the 5-node
+# environment and to give them back.
 set -euo pipefail
 
 # shellcheck source=lib/common.sh
@@ -15,8 +18,16 @@ for lib in host debian rootfs kubernetes images registry nodes cleanup; do
 	source "$E2E_DIR/lib/$lib.sh"
 done
 
+usage="usage: $0 N (1..200) [--with-images IMAGE...]"
 want=${1:-}
-if ! [[ $want =~ ^[0-9]+$ ]] || ((want < 1 || want > 200)); then die "usage: $0 N (1..200)"; fi
+if ! [[ $want =~ ^[0-9]+$ ]] || ((want < 1 || want > 200)); then die "$usage"; fi
+shift
+preload=()
+if (($#)); then
+	if [[ $1 != --with-images ]] || (($# < 2)); then die "$usage"; fi
+	shift
+	preload=("$@")
+fi
 ((EUID == 0)) || die "run as root"
 env_json=$E2E_STATE/env.json
 [[ -f $env_json ]] || die "no environment at $E2E_STATE: start it with tests/env/up.sh"
@@ -29,7 +40,13 @@ rke_tools=$(jq -r 'if .images.rke_tools then 1 else 0 end' "$env_json")
 if ((want > have)); then
 	log "adding nodes $((have + 1))..$want"
 	image=$(node_image)
-	for ((i = have + 1; i <= want; i++)); do node_start "$i" "$image"; done
+	seed=
+	if ((${#preload[@]})); then
+		log "pulling ${#preload[@]} image(s) into a seed engine for the new nodes"
+		seed=$(seed_volume "$image" "${preload[@]}")
+	fi
+	for ((i = have + 1; i <= want; i++)); do node_start "$i" "$image" "$seed"; done
+	[[ -z $seed ]] || docker volume rm "$seed" >/dev/null
 elif ((want < have)); then
 	log "removing nodes $((want + 1))..$have"
 	for ((i = want + 1; i <= have; i++)); do

@@ -7,16 +7,37 @@
 #   - routes every other node's pod subnet via that node's InternalIP, and deletes the routes
 #     of nodes that left (its routes carry protocol number $ROUTE_PROTO to be found again);
 #   - lets pod traffic through the FORWARD chain and masquerades what leaves the cluster CIDR.
-# It polls the Node list every $INTERVAL seconds, so nodes added or removed later get and lose
-# their routes. Environment: NODE_NAME, CLUSTER_CIDR.
+# It goes over the Node list again on every change a Node watch reports (and every $RESYNC
+# seconds, and every $INTERVAL seconds while the API cannot be read), so nodes added or removed
+# later get and lose their routes. (It polled every 2 s before: 28 nodes each running kubectl
+# and a command per node that often kept a 2-core machine busy.) Environment: NODE_NAME,
+# CLUSTER_CIDR.
 set -u
 
 INTERVAL=${INTERVAL:-2}
+RESYNC=${RESYNC:-60}
 ROUTE_PROTO=77
 HOST=/host
 CONF=$HOST/etc/cni/net.d/10-rke-e2e.conflist
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# wait_for_change: until the Node watch (started when not running) reports a change and the
+# burst after it is over, or $RESYNC seconds pass; $INTERVAL seconds when the watch ends.
+wait_for_change() {
+	local line
+	if [[ -z ${WATCH[0]:-} ]]; then
+		coproc WATCH { exec kubectl get nodes --watch-only -o name 2>/dev/null; }
+	fi
+	if read -r -t "$RESYNC" -u "${WATCH[0]}" line; then
+		while read -r -t 1 -u "${WATCH[0]}" line; do :; done
+	elif (($? <= 128)); then
+		# The watch ended (the API server restarted, or closed it): start another next time.
+		# (Reaping it has bash close its pipes and unset WATCH.)
+		wait "$WATCH_PID" 2>/dev/null
+		sleep "$INTERVAL"
+	fi
+}
 
 conflist() {
 	cat <<EOF
@@ -99,5 +120,6 @@ while true; do
 		[[ -n $subnet && $wanted != *" $subnet "* ]] || continue
 		ip route del "$subnet" proto "$ROUTE_PROTO" && log "route $subnet removed: its node left"
 	done < <(ip route show proto "$ROUTE_PROTO")
-	sleep "$INTERVAL"
+	# Without its own subnet yet, the next pass comes soon: its Node may change unwatched.
+	if [[ -n $own_cidr ]]; then wait_for_change; else sleep "$INTERVAL"; fi
 done

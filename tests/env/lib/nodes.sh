@@ -20,19 +20,60 @@ ssh_keypair() {
 	ssh-keygen -q -t "$E2E_KEY_TYPE" -N '' -C "$E2E_PREFIX" -f "$key" || die "ssh-keygen failed"
 }
 
-# node_start I IMAGE: run node I with its own engine storage (overlay2 cannot sit on the
-# container's own overlay, hence the volume) and the registry CA trusted by its engine.
-node_start() {
-	local i=$1 image=$2 name
-	name=$(node_name "$i")
+# node_run NAME IP VOLUME IMAGE: a node container with its own engine storage (overlay2
+# cannot sit on the container's own overlay, hence the volume) and the registry CA trusted by
+# its engine.
+node_run() {
+	local name=$1 ip=$2 volume=$3 image=$4
 	docker run -d --init --privileged \
 		--name "$name" --hostname "$name" --label "$E2E_PREFIX=node" \
-		--network "$E2E_NETWORK" --ip "$(node_ip "$i")" \
-		-v "$(node_volume "$i"):/var/lib/docker" \
+		--network "$E2E_NETWORK" --ip "$ip" \
+		-v "$volume:/var/lib/docker" \
 		-v /lib/modules:/lib/modules:ro \
 		--mount "type=bind,source=$(registry_dir)/ca.crt,target=/etc/docker/certs.d/$E2E_REGISTRY/ca.crt,readonly" \
 		-e AUTHORIZED_KEYS="$(cat "$(ssh_key).pub")" \
 		"$image" >/dev/null || die "docker run $name failed"
+}
+
+# node_start I IMAGE [SEED]: run node I; with SEED (a volume from seed_volume), its engine
+# starts with the seed's images.
+node_start() {
+	local i=$1 image=$2 seed=${3:-}
+	[[ -z $seed ]] || seed_copy "$seed" "$(node_volume "$i")"
+	node_run "$(node_name "$i")" "$(node_ip "$i")" "$(node_volume "$i")" "$image"
+}
+
+# seed_volume IMAGE PULL...: a node engine's storage holding the images PULL..., pulled from the
+# registry once by a throwaway node (.250) and shut down cleanly; prints the volume's name.
+# Pulling into every new node instead costs ~10 s per node, disk-bound.
+seed_volume() {
+	local image=$1 name=$E2E_PREFIX-seed volume=$E2E_PREFIX-seed-docker
+	shift
+	docker rm -f -v "$name" >/dev/null 2>&1 || true
+	docker volume rm "$volume" >/dev/null 2>&1 || true
+	node_run "$name" "$E2E_NET_PREFIX.250" "$volume" "$image"
+	wait_for 120 "the seed node's engine ($name)" docker exec "$name" docker info
+	docker exec -i "$name" docker login -u "$E2E_REGISTRY_USER" --password-stdin "$E2E_REGISTRY" \
+		<"$(registry_dir)/password" >/dev/null || die "the seed node cannot log in to $E2E_REGISTRY"
+	docker exec "$name" sh -c 'for i; do docker pull -q "$i" >/dev/null || exit 1; done' sh "$@" ||
+		die "the seed node cannot pull $*"
+	docker stop -t 60 "$name" >/dev/null
+	docker rm "$name" >/dev/null
+	echo "$volume"
+}
+
+# seed_copy SEED VOLUME: VOLUME (created) with SEED's images: the image store copied, the layers
+# hard-linked (an engine never writes into an image layer: containers get their own upper
+# layer), so a node costs a second and no disk. The engine's id, networks and containers are
+# left for its own engine to create.
+seed_copy() {
+	local seed=$1 volume=$2 from to
+	docker volume create "$volume" >/dev/null || die "docker volume create $volume failed"
+	from=$(docker volume inspect -f '{{.Mountpoint}}' "$seed")
+	to=$(docker volume inspect -f '{{.Mountpoint}}' "$volume")
+	if ! cp -a "$from/image" "$to/" || ! cp -al "$from/overlay2" "$to/"; then
+		die "copying the seed's images into $volume failed"
+	fi
 }
 
 # Ready = sshd hands out its host key and the node's own engine answers.
