@@ -63,10 +63,13 @@ clean_nodes() {
 # config I:ROLES...: rke's cluster.yml for those nodes in $WORK.
 config() { bash tests/env/cluster-yml.sh --env "$ENV_JSON" "$@" >"$WORK/cluster.yml"; }
 # The environment's network plugin (cluster.yml says `network: none`), applied once after the
-# first `up` as a user of `network: none` would; nodes added later get it.
+# first `up` as a user of `network: none` would; nodes added later get it. Waits until it runs
+# on every node: the next figures are for a settled cluster, not for 28 pods starting.
 network() {
 	bash tests/env/network-addon.sh --env "$ENV_JSON" |
 		"$KUBECTL" --kubeconfig "$WORK/kube_config_cluster.yml" apply -f - >/dev/null
+	"$KUBECTL" --kubeconfig "$WORK/kube_config_cluster.yml" -n kube-system rollout status \
+		daemonset/rke-e2e-network --timeout=600s >/dev/null || die "the network plugin did not start"
 }
 
 # shellcheck disable=SC2034 # SECS and RSS_MIB are the callers'
