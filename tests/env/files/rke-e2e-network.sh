@@ -74,10 +74,18 @@ for knob in net/bridge/bridge-nf-call-iptables net/ipv4/ip_forward; do
 done
 
 own_cidr=
+checked_nodes=
+checked_at=0
 while true; do
 	if ! nodes=$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.podCIDR}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' 2>&1); then
 		log "listing nodes: $nodes"
 		sleep "$INTERVAL"
+		continue
+	fi
+	# Most Node changes (status, heartbeats) leave names, subnets and addresses alone: the
+	# routes and rules checked less than $RESYNC seconds ago still stand.
+	if [[ -n $own_cidr && $nodes == "$checked_nodes" ]] && ((SECONDS - checked_at < RESYNC)); then
+		wait_for_change
 		continue
 	fi
 	cidr=$(awk -v n="$NODE_NAME" '$1 == n { print $2 }' <<<"$nodes")
@@ -121,5 +129,11 @@ while true; do
 		ip route del "$subnet" proto "$ROUTE_PROTO" && log "route $subnet removed: its node left"
 	done < <(ip route show proto "$ROUTE_PROTO")
 	# Without its own subnet yet, the next pass comes soon: its Node may change unwatched.
-	if [[ -n $own_cidr ]]; then wait_for_change; else sleep "$INTERVAL"; fi
+	if [[ -n $own_cidr ]]; then
+		checked_nodes=$nodes
+		checked_at=$SECONDS
+		wait_for_change
+	else
+		sleep "$INTERVAL"
+	fi
 done
