@@ -23,20 +23,35 @@ CONF=$HOST/etc/cni/net.d/10-rke-e2e.conflist
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 # wait_for_change: until the Node watch (started when not running) reports a change and the
-# burst after it is over, or $RESYNC seconds pass; $INTERVAL seconds when the watch ends.
+# burst after it is over, or $RESYNC seconds pass, or the CNI files are gone (an RKE-style
+# clean-up wipes /etc/cni and /opt/cni: repaired within $INTERVAL seconds, as when it polled);
+# $INTERVAL seconds when the watch ends.
 wait_for_change() {
-	local line
+	local line deadline=$((SECONDS + RESYNC))
 	if [[ -z ${WATCH[0]:-} ]]; then
 		coproc WATCH { exec kubectl get nodes --watch-only -o name 2>/dev/null; }
 	fi
-	if read -r -t "$RESYNC" -u "${WATCH[0]}" line; then
-		while read -r -t 1 -u "${WATCH[0]}" line; do :; done
-	elif (($? <= 128)); then
-		# The watch ended (the API server restarted, or closed it): start another next time.
-		# (Reaping it has bash close its pipes and unset WATCH.)
-		wait "$WATCH_PID" 2>/dev/null
-		sleep "$INTERVAL"
-	fi
+	while ((SECONDS < deadline)) && cni_in_place; do
+		if read -r -t "$INTERVAL" -u "${WATCH[0]}" line; then
+			while read -r -t 1 -u "${WATCH[0]}" line; do :; done
+			return
+		elif (($? <= 128)); then
+			# The watch ended (the API server restarted, or closed it): start another next time.
+			# (Reaping it has bash close its pipes and unset WATCH.)
+			wait "$WATCH_PID" 2>/dev/null
+			sleep "$INTERVAL"
+			return
+		fi
+	done
+}
+
+# cni_in_place: the CNI network and plugins are there (bash tests only: no command runs).
+cni_in_place() {
+	local p
+	[[ -f $CONF ]] || return 1
+	for p in bridge host-local portmap loopback; do
+		[[ -x $HOST/opt/cni/bin/$p ]] || return 1
+	done
 }
 
 conflist() {
@@ -84,7 +99,8 @@ while true; do
 	fi
 	# Most Node changes (status, heartbeats) leave names, subnets and addresses alone: the
 	# routes and rules checked less than $RESYNC seconds ago still stand.
-	if [[ -n $own_cidr && $nodes == "$checked_nodes" ]] && ((SECONDS - checked_at < RESYNC)); then
+	if [[ -n $own_cidr && $nodes == "$checked_nodes" ]] && ((SECONDS - checked_at < RESYNC)) &&
+		cni_in_place; then
 		wait_for_change
 		continue
 	fi
