@@ -233,8 +233,8 @@ async fn find_stale(
     }
     // The engine mounts the container for every archive request, so directories holding
     // several planned files are read in one request rather than file by file (those the view
-    // reaches whole). The requests go out together: one after the other, a no-op `up` on a
-    // busy 28-node machine spent ~3 s a node here.
+    // reaches whole). The requests go out together rather than one after the other (each is a
+    // round trip through the node's sshd and engine).
     let batched: Vec<String> = batch_dirs(files)
         .into_iter()
         .filter(|d| view.locate(d).is_some())
